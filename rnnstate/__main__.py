@@ -1,0 +1,5 @@
+"""`python -m rnnstate` runs the command line."""
+
+from rnnstate.cli import main
+
+main(prog_name="python -m rnnstate")

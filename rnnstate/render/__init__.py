@@ -1,0 +1,1 @@
+"""Renderers turn a Result into output: rich tables (table.py) or one JSON document (json.py)."""

@@ -1,0 +1,151 @@
+"""Rich renderables for a Result: a header, one table per array, and the h == o check.
+
+Rows are time steps t, columns are units (or features for x). The row of o that h equals and
+h itself share one highlight and a "= h" / "= o[t]" mark, so the match reads in plain text too.
+Long arrays show their head and tail around an ellipsis row.
+"""
+
+import numpy as np
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from rnnstate.result import Result
+
+MATCH_STYLE = "bold black on bright_yellow"
+HEAD_ROWS = 8  # rows shown before the ellipsis when T is long; as many after it
+ELLIPSIS = "⋮"
+
+
+def shown_indices(count: int, head: int) -> list[int | None]:
+    """Indices 0..count-1 to show, with None where the ellipsis goes: all if count <= 2*head + 1."""
+    if count <= 2 * head + 1:
+        return list(range(count))
+    return [*range(head), None, *range(count - head, count)]
+
+
+def format_value(value: float) -> str:
+    """A float as the tables show it: sign, four decimals."""
+    return f"{value: .4f}"
+
+
+class ArrayTable:
+    """A titled table of `rows` (R, K): one row per step label in `steps`, columns prefix0...
+
+    `marks` maps a row position to a note: that row is highlighted and the note shown beside it.
+    The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
+    the console's width are elided around an ellipsis column, decided when the table is drawn.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        rows: np.ndarray,
+        steps: list[int],
+        column_prefix: str,
+        marks: dict[int, str] | None = None,
+    ) -> None:
+        self.title = title
+        self.rows = rows
+        self.steps = steps
+        self.column_prefix = column_prefix
+        self.marks = marks or {}
+
+    def shown_columns(self, width: int) -> list[int | None]:
+        """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
+        count = self.rows.shape[1]
+        cell = 3 + max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
+        marks = max((len(m) + 3 for m in self.marks.values()), default=0)
+        available = width - len(str(self.steps[-1])) - 4 - marks
+        if count * cell <= available:
+            return list(range(count))
+        return shown_indices(count, head=max(1, (available - 4) // (2 * cell)))
+
+    def table(self, width: int) -> Table:
+        """The rich Table for a console `width` cells wide."""
+        table = Table(header_style="bold")
+        table.add_column("t", justify="right", style="dim")
+        columns = self.shown_columns(width)
+        for k in columns:
+            table.add_column(ELLIPSIS if k is None else f"{self.column_prefix}{k}", justify="right")
+        if self.marks:
+            table.add_column("", justify="left", no_wrap=True)
+        for r in shown_indices(self.rows.shape[0], HEAD_ROWS):
+            if r is None:
+                table.add_row(ELLIPSIS, *(ELLIPSIS for _ in columns), *([""] if self.marks else []))
+                continue
+            cells = ["…" if k is None else format_value(self.rows[r, k]) for k in columns]
+            mark = [Text(self.marks.get(r, ""))] if self.marks else []
+            style = MATCH_STYLE if r in self.marks else None
+            table.add_row(str(self.steps[r]), *cells, *mark, style=style)
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(self.title, style="bold")
+        yield self.table(options.max_width)
+
+
+def header(result: Result) -> Text:
+    """One line with the settings of the run, seed included so it can be repeated."""
+    spec = result.spec
+    parts = [
+        f"{spec.keras_layer}",
+        f"T={spec.steps}",
+        f"D={spec.features}",
+        f"M={spec.units}",
+        f"N={spec.batch}",
+        f"seed={spec.seed}",
+        f"return_sequences={spec.return_sequences}",
+    ]
+    if spec.cell == "gru":
+        parts.append(f"reset_after={spec.reset_after}")
+    parts.append(f"engine={spec.engine}")
+    return Text("  ".join(parts), style="bold")
+
+
+def check_line(result: Result) -> Text:
+    """The sentence under the tables: which equality holds and the largest difference measured."""
+    check = result.check()
+    if result.spec.return_sequences:
+        claim, compared = f"h equals o at t={check.step}", f"|h - o[t={check.step}]|"
+    else:
+        claim, compared = "o equals h", "|h - o|"
+    if not check.h_equals_last_o:
+        claim = f"h does NOT equal the last output (t={check.step})"
+    line = Text(f"{'✓' if check.h_equals_last_o else '✗'} {claim}; ")
+    line.append(f"largest {compared} = {check.max_abs_diff:g}")
+    line.stylize("green" if check.h_equals_last_o else "bold red", 0, 1)
+    return line
+
+
+def sequence_tables(result: Result, n: int) -> list[ArrayTable]:
+    """The tables of sequence n of the batch: x, o, h and (LSTM) c."""
+    spec = result.spec
+    T, M, last = spec.steps, spec.units, spec.steps - 1
+    steps = list(range(T))
+    tables = [
+        ArrayTable(f"x  input, (T, D) = ({T}, {spec.features})", result.x[n], steps, "d"),
+    ]
+    if spec.return_sequences:
+        o_title = f"o  output at every step (return_sequences=True), (T, M) = ({T}, {M})"
+        tables.append(ArrayTable(o_title, result.o[n], steps, "u", {last: "= h"}))
+    else:
+        o_title = f"o  output at the last step only (return_sequences=False), (M,) = ({M},)"
+        tables.append(ArrayTable(o_title, result.o[n][None], [last], "u", {0: "= h"}))
+    h_title = f"h  final hidden state, (M,) = ({M},)"
+    tables.append(ArrayTable(h_title, result.h[n][None], [last], "u", {0: f"= o[t={last}]"}))
+    if result.c is not None:
+        c_title = f"c  final cell state (the LSTM's carry, not part of o), (M,) = ({M},)"
+        tables.append(ArrayTable(c_title, result.c[n][None], [last], "u"))
+    return tables
+
+
+def render(result: Result) -> Group:
+    """Everything the terminal shows for a Result, as one rich renderable."""
+    parts: list = [header(result)]
+    for n in range(result.spec.batch):
+        if result.spec.batch > 1:
+            parts.append(Text(f"\nsequence n={n}", style="bold underline"))
+        parts.extend(sequence_tables(result, n))
+    parts.append(check_line(result))
+    return Group(*parts)
