@@ -24,6 +24,7 @@ app = typer.Typer(
     help="Run a Keras recurrent layer and show what it returns: o, h and (LSTM) c.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

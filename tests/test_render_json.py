@@ -1,0 +1,72 @@
+"""The JSON document: schema rnnstate/1, Keras's shapes, shortest float32 numbers."""
+
+import json
+
+import numpy as np
+from results import make_result
+
+from rnnstate.render.json import SCHEMA, render
+
+
+def parsed(result) -> dict:
+    return json.loads(render(result))
+
+
+def test_top_level_keys_in_order():
+    assert list(parsed(make_result("lstm"))) == [
+        "schema",
+        "cell",
+        "engine",
+        "config",
+        "versions",
+        "x",
+        "o",
+        "h",
+        "c",
+        "checks",
+    ]
+    assert SCHEMA == "rnnstate/1"
+
+
+def test_c_only_for_lstm():
+    assert "c" not in parsed(make_result("rnn"))
+
+
+def test_arrays_keep_keras_shapes():
+    doc = parsed(make_result("lstm", steps=5, units=4, batch=2))
+    assert np.array(doc["x"]).shape == (2, 5, 2)
+    assert np.array(doc["o"]).shape == (2, 5, 4)
+    assert np.array(doc["h"]).shape == (2, 4)
+    assert np.array(doc["c"]).shape == (2, 4)
+    no_sequences = parsed(make_result("gru", units=4, return_sequences=False))
+    assert np.array(no_sequences["o"]).shape == (1, 4)
+
+
+def test_floats_in_shortest_float32_form():
+    text = render(make_result(steps=1, units=1)).decode()
+    assert '"h":[[0.01]]' in text  # float32(0.01) printed as float64 would be 0.009999999776482582
+
+
+def test_numbers_round_trip_to_the_same_float32():
+    result = make_result(steps=7, units=5)
+    assert np.array_equal(np.array(parsed(result)["o"], dtype=np.float32), result.o)
+
+
+def test_config_versions_and_checks():
+    doc = parsed(make_result("gru"))
+    assert doc["config"] == {
+        "steps": 8,
+        "features": 2,
+        "units": 3,
+        "batch": 1,
+        "seed": 0,
+        "return_sequences": True,
+        "reset_after": True,
+    }
+    assert set(doc["versions"]) == {"rnnstate", "numpy", "tensorflow", "keras"}
+    assert doc["checks"] == {"h_equals_last_o": True, "max_abs_diff": 0.0, "last_o_step": 7}
+
+
+def test_one_document_ending_in_a_newline():
+    data = render(make_result())
+    assert data.endswith(b"\n") and data.count(b"\n") == 1

@@ -1,0 +1,100 @@
+"""The terminal view: header, one table per array, the shared highlight, head and tail."""
+
+from results import make_result
+from rich.console import Console
+
+from rnnstate.render.table import MATCH_STYLE, ArrayTable, render, shown_indices
+
+
+def text_of(renderable, width: int = 100) -> str:
+    console = Console(record=True, width=width, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def cells(line: str) -> list[str]:
+    """The cell texts of one table row."""
+    return [cell.strip() for cell in line.strip("│ ").split("│")]
+
+
+def test_header_names_every_setting():
+    first_line = text_of(render(make_result("gru"))).splitlines()[0]
+    for part in (
+        "GRU",
+        "T=8",
+        "D=2",
+        "M=3",
+        "N=1",
+        "seed=0",
+        "return_sequences=True",
+        "reset_after=True",
+        "engine=keras",
+    ):
+        assert part in first_line
+
+
+def test_one_table_per_array_and_c_only_for_lstm():
+    lstm = text_of(render(make_result("lstm")))
+    gru = text_of(render(make_result("gru")))
+    for title in ("x  input", "o  output at every step", "h  final hidden state"):
+        assert title in lstm and title in gru
+    assert "c  final cell state" in lstm
+    assert "c  final cell state" not in gru
+
+
+def test_last_row_of_o_and_h_are_marked_with_each_other():
+    lines = text_of(render(make_result("lstm", steps=8))).splitlines()
+    o_row = next(line for line in lines if "= h" in line)
+    h_row = next(line for line in lines if "= o[t=7]" in line)
+    assert cells(o_row) == ["7", "0.0800", "0.0810", "0.0820", "= h"]
+    assert cells(h_row) == ["7", "0.0800", "0.0810", "0.0820", "= o[t=7]"]
+
+
+def test_marked_rows_share_one_highlight_style():
+    table = ArrayTable("o", make_result().o[0], list(range(8)), "u", {7: "= h"}).table(100)
+    assert [row.style for row in table.rows] == [None] * 7 + [MATCH_STYLE]
+
+
+def test_check_line_names_the_step_with_sequences():
+    text = text_of(render(make_result(steps=8)))
+    assert "✓ h equals o at t=7; largest |h - o[t=7]| = 0" in text
+
+
+def test_check_line_without_sequences():
+    text = text_of(render(make_result(return_sequences=False)))
+    assert "✓ o equals h; largest |h - o| = 0" in text
+    assert "o  output at the last step only (return_sequences=False)" in text
+
+
+def test_check_line_reports_a_mismatch():
+    result = make_result()
+    result.h[0, 1] += 0.5
+    assert "✗ h does NOT equal the last output (t=7); largest |h - o[t=7]| = 0.5" in text_of(
+        render(result), width=120
+    )
+
+
+def test_long_sequence_shows_head_and_tail_only():
+    text = text_of(render(make_result(steps=5000)))
+    assert len(text.splitlines()) < 70
+    assert "⋮" in text
+    o_rows = [cells(line)[0] for line in text.splitlines() if line.startswith("│")]
+    assert "4999" in o_rows and "0" in o_rows and "2500" not in o_rows
+
+
+def test_shown_indices_keep_head_and_tail():
+    assert shown_indices(5, head=2) == [0, 1, 2, 3, 4]
+    assert shown_indices(10, head=2) == [0, 1, None, 8, 9]
+
+
+def test_many_units_are_elided_to_fit_the_width():
+    narrow = text_of(render(make_result(units=30)), width=80)
+    wide = text_of(render(make_result(units=30)), width=400)
+    assert "u29" in narrow and "u15" not in narrow and "…" in narrow
+    assert "u15" in wide
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+
+
+def test_batch_shows_one_block_per_sequence():
+    text = text_of(render(make_result(batch=2)))
+    assert "sequence n=0" in text and "sequence n=1" in text
