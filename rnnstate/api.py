@@ -4,6 +4,7 @@ import secrets
 
 import numpy as np
 
+from rnnstate.budget import ensure_fits
 from rnnstate.data import random_input
 from rnnstate.engines import run_layer
 from rnnstate.result import Result
@@ -20,8 +21,10 @@ def run_spec(spec: Spec) -> Result:
     """Draw weights and input from spec.seed and run the layer.
 
     The seed spawns two independent streams, one for the weights and one for the input, so
-    changing T keeps the weights and a longer T extends the same input.
+    changing T keeps the weights and a longer T extends the same input. Raises SpecError when
+    the run would not fit in the memory available.
     """
+    ensure_fits(spec)
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
     weights = initial_weights(spec, np.random.default_rng(weight_stream))
     x = random_input(spec, np.random.default_rng(input_stream))

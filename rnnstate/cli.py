@@ -15,6 +15,7 @@ from rich.console import Console
 
 from rnnstate import __version__
 from rnnstate.api import draw_seed, run_spec
+from rnnstate.budget import ensure_fits
 from rnnstate.errors import ExitCode, InputError, SpecError
 from rnnstate.render import json as json_render
 from rnnstate.render import table as table_render
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -111,6 +113,7 @@ def inspect(spec_settings: dict, as_json: bool) -> None:
     with user_errors():
         seed = spec_settings.pop("seed")
         spec = Spec(seed=draw_seed() if seed is None else seed, **spec_settings)
+        ensure_fits(spec, as_json)
         result = run_spec(spec)
         if as_json:
             write_stdout(json_render.render(result))

@@ -1,0 +1,69 @@
+"""The memory a run needs, estimated before anything is allocated, against what is available."""
+
+import os
+
+from rnnstate.errors import SpecError
+from rnnstate.spec import Spec
+
+FLOAT_BYTES = 4  # float32
+JSON_BYTES_PER_FLOAT = 16  # shortest float32 text, sign and comma: at most about 16 characters
+# Copies held at the peak: x in numpy, as a tensor and transposed to time-major inside Keras;
+# o in Keras's TensorArray, as a tensor and in numpy.
+X_COPIES = 3
+O_COPIES = 3
+
+
+def estimate_bytes(spec: Spec, as_json: bool = False) -> int:
+    """Bytes a run of `spec` needs at its peak: input, outputs and, for --json, the text."""
+    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    x_floats = N * T * D
+    o_floats = N * T * M if spec.return_sequences else N * M
+    state_floats = 2 * N * M
+    arrays = FLOAT_BYTES * (X_COPIES * x_floats + O_COPIES * o_floats + state_floats)
+    text = JSON_BYTES_PER_FLOAT * (x_floats + o_floats + state_floats) if as_json else 0
+    return arrays + text
+
+
+def available_bytes() -> int:
+    """Memory this process can still use: MemAvailable, capped by a cgroup limit if one is set."""
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as limit_file:
+            limit = limit_file.read().strip()
+        with open("/sys/fs/cgroup/memory.current") as used_file:
+            used = int(used_file.read())
+        if limit != "max":
+            available = min(available, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return available
+
+
+def human_bytes(count: float) -> str:
+    """A byte count in decimal units: '512 B', '21 GB', '2.3 TB'."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if count < 1000 or unit == "PB":
+            return f"{count:.0f} {unit}" if count >= 10 or unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+def ensure_fits(spec: Spec, as_json: bool = False) -> None:
+    """Raise SpecError (exit 2) naming the sizes when the run cannot fit in available memory."""
+    needed, available = estimate_bytes(spec, as_json), available_bytes()
+    if needed > available:
+        sizes = f"-T {spec.steps} -D {spec.features} -M {spec.units} -N {spec.batch}"
+        if spec.return_sequences:
+            sizes += " --sequences"
+        raise SpecError(
+            "--steps",
+            f"{sizes} needs about {human_bytes(needed)} of memory; "
+            f"{human_bytes(available)} are available",
+        )
