@@ -7,9 +7,9 @@ import numpy as np
 from rnnstate.budget import ensure_fits
 from rnnstate.data import random_input
 from rnnstate.engines import run_layer
-from rnnstate.result import Result
+from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Engine, Spec
-from rnnstate.weights import initial_weights
+from rnnstate.weights import Weights, initial_weights
 
 
 def draw_seed() -> int:
@@ -28,8 +28,24 @@ def run_spec(spec: Spec) -> Result:
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
     weights = initial_weights(spec, np.random.default_rng(weight_stream))
     x = random_input(spec, np.random.default_rng(input_stream))
-    outputs = run_layer(spec, x, weights)
-    return Result(spec, x, outputs.o, outputs.h, outputs.c, weights)
+    return run_engines(spec, x, weights)
+
+
+def run_engines(spec: Spec, x: np.ndarray, weights: Weights) -> Result:
+    """Run spec.engine; run the other engine too for --check, and numpy for --gates on keras.
+
+    The gate trace always comes from the numpy engine. Whenever both engines ran, their o, h
+    and c are compared in Result.cross_check.
+    """
+    on_numpy = spec.engine == "numpy"
+    outputs = run_layer(spec, x, weights, spec.engine, trace=spec.gates and on_numpy)
+    gates, cross_check = outputs.gates, None
+    if spec.check or (spec.gates and not on_numpy):
+        other_engine = "keras" if on_numpy else "numpy"
+        other = run_layer(spec, x, weights, other_engine, trace=spec.gates)
+        keras_outputs, numpy_outputs = (other, outputs) if on_numpy else (outputs, other)
+        gates, cross_check = numpy_outputs.gates, compare_engines(keras_outputs, numpy_outputs)
+    return Result(spec, x, outputs.o, outputs.h, outputs.c, weights, gates, cross_check)
 
 
 def run(
@@ -43,11 +59,14 @@ def run(
     return_sequences: bool = False,
     reset_after: bool = True,
     engine: Engine = "keras",
+    gates: bool = False,
+    check: bool = False,
 ) -> Result:
     """Run a Keras `cell` ("lstm", "gru" or "rnn") on random input (batch, steps, features).
 
-    Returns a Result with x (N, T, D), o ((N, T, M) or (N, M)), h (N, M) and c (N, M, LSTM).
-    Raises SpecError for a setting out of range. Without `seed`, one is drawn (Result.spec.seed).
+    Returns a Result with x (N, T, D), o ((N, T, M) or (N, M)), h (N, M) and c (N, M, LSTM);
+    with `gates`, the per-step trace; with `check`, both engines compared. Raises SpecError for
+    a setting out of range. Without `seed`, one is drawn (Result.spec.seed).
     """
     spec = Spec(
         cell=cell,
@@ -59,5 +78,7 @@ def run(
         return_sequences=return_sequences,
         reset_after=reset_after,
         engine=engine,
+        gates=gates,
+        check=check,
     )
     return run_spec(spec)

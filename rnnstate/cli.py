@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -50,6 +51,38 @@ Sequences = Annotated[
     typer.Option(
         "--sequences/--no-sequences",
         help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M).",
+    ),
+]
+
+
+class EngineName(StrEnum):
+    """The --engine choices."""
+
+    keras = "keras"
+    numpy = "numpy"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow.",
+    ),
+]
+Gates = Annotated[
+    bool,
+    typer.Option(
+        "--gates",
+        help="Also show the gates and states at every step (from the numpy engine; checked "
+        "against Keras when the engine is keras).",
+    ),
+]
+Check = Annotated[
+    bool,
+    typer.Option(
+        "--check",
+        help="Run both engines on the same weights and input and compare o, h and c; "
+        "exit 3 if they differ by more than 1e-5.",
     ),
 ]
 Json = Annotated[
@@ -109,7 +142,8 @@ def user_errors() -> Iterator[None]:
 
 
 def inspect(spec_settings: dict, as_json: bool) -> None:
-    """Run the layer the settings describe and print the result as tables or as JSON."""
+    """Run the layer the settings describe, print the result as tables or as JSON, and exit 3
+    when --check found the engines apart."""
     with user_errors():
         seed = spec_settings.pop("seed")
         spec = Spec(seed=draw_seed() if seed is None else seed, **spec_settings)
@@ -119,6 +153,8 @@ def inspect(spec_settings: dict, as_json: bool) -> None:
             write_stdout(json_render.render(result))
         else:
             Console(highlight=False).print(table_render.render(result))
+    if spec.check and not result.cross_check.agree:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
 @app.command()
@@ -129,10 +165,21 @@ def lstm(
     batch: Batch = 1,
     seed: Seed = None,
     sequences: Sequences = False,
+    engine: EngineOption = EngineName.keras,
+    gates: Gates = False,
+    check: Check = False,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
-    settings = {"steps": steps, "features": features, "units": units, "batch": batch}
+    settings = {
+        "steps": steps,
+        "features": features,
+        "units": units,
+        "batch": batch,
+        "engine": engine.value,
+        "gates": gates,
+        "check": check,
+    }
     inspect({"cell": "lstm", "seed": seed, "return_sequences": sequences, **settings}, json)
 
 
@@ -151,10 +198,21 @@ def gru(
             help="Keras reset_after: apply the reset gate after the recurrent product.",
         ),
     ] = True,
+    engine: EngineOption = EngineName.keras,
+    gates: Gates = False,
+    check: Check = False,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
-    settings = {"steps": steps, "features": features, "units": units, "batch": batch}
+    settings = {
+        "steps": steps,
+        "features": features,
+        "units": units,
+        "batch": batch,
+        "engine": engine.value,
+        "gates": gates,
+        "check": check,
+    }
     inspect(
         {
             "cell": "gru",
@@ -175,10 +233,21 @@ def rnn(
     batch: Batch = 1,
     seed: Seed = None,
     sequences: Sequences = False,
+    engine: EngineOption = EngineName.keras,
+    gates: Gates = False,
+    check: Check = False,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""
-    settings = {"steps": steps, "features": features, "units": units, "batch": batch}
+    settings = {
+        "steps": steps,
+        "features": features,
+        "units": units,
+        "batch": batch,
+        "engine": engine.value,
+        "gates": gates,
+        "check": check,
+    }
     inspect({"cell": "rnn", "seed": seed, "return_sequences": sequences, **settings}, json)
 
 

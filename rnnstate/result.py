@@ -4,8 +4,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnstate.engines import LayerOutputs
 from rnnstate.spec import Spec
 from rnnstate.weights import Weights
+
+ENGINE_TOLERANCE = 1e-5  # largest |keras - numpy| that --check accepts, per element
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,54 @@ class Check:
 
 
 @dataclass(frozen=True)
+class ArrayDiff:
+    """The largest difference between the engines in one array."""
+
+    name: str  # "o", "h" or "c"
+    max_abs_diff: float  # largest |keras - numpy|
+    where: tuple[int, ...]  # index of that element, e.g. (n, t, m) in o with return_sequences
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """How far the numpy engine's o, h and c are from Keras's on the same weights and input."""
+
+    diffs: tuple[ArrayDiff, ...]
+    tolerance: float = ENGINE_TOLERANCE
+
+    @property
+    def agree(self) -> bool:
+        """Every array within tolerance."""
+        return all(diff.max_abs_diff <= self.tolerance for diff in self.diffs)
+
+    @property
+    def largest(self) -> ArrayDiff:
+        """The array whose largest difference is largest."""
+        return max(self.diffs, key=lambda diff: diff.max_abs_diff)
+
+
+def array_diff(name: str, keras: np.ndarray, numpy: np.ndarray) -> ArrayDiff:
+    """The largest |keras - numpy| in one array and where it is."""
+    diff = np.abs(keras.astype(np.float64) - numpy)
+    where = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return ArrayDiff(name, float(diff[where]), tuple(int(i) for i in where))
+
+
+def compare_engines(keras: LayerOutputs, numpy: LayerOutputs) -> CrossCheck:
+    """Compare o, h and (LSTM) c of the two engines."""
+    pairs = [("o", keras.o, numpy.o), ("h", keras.h, numpy.h)]
+    if keras.c is not None:
+        pairs.append(("c", keras.c, numpy.c))
+    return CrossCheck(tuple(array_diff(name, a, b) for name, a, b in pairs))
+
+
+@dataclass(frozen=True)
 class Result:
     """Arrays in Keras's shapes, batch axis included, all float32.
 
     x (N, T, D); o (N, T, M) with return_sequences, else (N, M); h (N, M); c (N, M), LSTM only.
+    gates: with spec.gates, the numpy engine's per-step trace, each (N, T, M).
+    cross_check: the engines compared, whenever both ran (--check, or --gates on keras).
     """
 
     spec: Spec
@@ -30,6 +77,8 @@ class Result:
     h: np.ndarray
     c: np.ndarray | None
     weights: Weights
+    gates: dict[str, np.ndarray] | None = None
+    cross_check: CrossCheck | None = None
 
     @property
     def last_output(self) -> np.ndarray:

@@ -34,6 +34,8 @@ class Spec:
     return_sequences: bool = False  # Keras return_sequences: o is (N, T, M) instead of (N, M)
     reset_after: bool = True  # GRU only: Keras reset_after (bias (2, 3M) when True)
     engine: Engine = "keras"  # which implementation runs the layer
+    gates: bool = False  # trace the gates and states at every step (numpy engine's equations)
+    check: bool = False  # run both engines and compare their o, h and c
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:

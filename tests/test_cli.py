@@ -57,6 +57,8 @@ def test_json_matches_the_python_api():
         "batch": 2,
         "seed": 3,
         "return_sequences": True,
+        "gates": False,
+        "check": False,
     }
     assert doc["cell"] == "lstm" and doc["engine"] == "keras"
 
@@ -174,3 +176,76 @@ def test_reader_that_stops_early_ends_quietly():
     assert process.stdout.startswith(b'{"schema":"rnnstate/1","cell":"lstm"')
     assert len(process.stdout) == 100
     assert process.stderr == b""
+
+
+def test_numpy_engine_gives_keras_numbers():
+    keras_doc = json_of("lstm", "--seed", "0", "--sequences", "-T", "20")
+    numpy_doc = json_of("lstm", "--seed", "0", "--sequences", "-T", "20", "--engine", "numpy")
+    assert numpy_doc["engine"] == "numpy"
+    assert numpy_doc["versions"]["tensorflow"] is None
+    np.testing.assert_allclose(numpy_doc["o"], keras_doc["o"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(numpy_doc["c"], keras_doc["c"], rtol=0, atol=1e-6)
+
+
+def test_unknown_engine_exits_2():
+    result = invoke("gru", "--engine", "torch")
+    assert result.exit_code == 2
+    assert "Invalid value for '--engine'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        ("lstm", ["i", "f", "g", "o", "c_t", "h_t"]),
+        ("gru", ["z", "r", "h_hat", "h_t"]),
+        ("rnn", ["pre_activation", "h_t"]),
+    ],
+)
+def test_gates_in_json_with_shapes(command, names):
+    doc = json_of(command, "--seed", "0", "-T", "5", "-M", "4", "-N", "2", "--gates")
+    assert list(doc["gates"]) == names
+    assert all(np.array(doc["gates"][name]).shape == (2, 5, 4) for name in names)
+    assert doc["cross_check"]["agree"] is True  # keras engine: the trace is checked
+    np.testing.assert_allclose(np.array(doc["gates"]["h_t"])[:, -1], doc["h"], atol=1e-6)
+
+
+def test_gates_on_keras_say_where_the_trace_comes_from():
+    result = invoke("lstm", "--seed", "0", "--gates")
+    assert result.exit_code == 0
+    assert "traced by the numpy engine on the same weights and input" in result.stdout
+    assert "✓ its o, h, c are within" in result.stdout
+    assert "f  forget gate, sigmoid: near 1 keeps c" in result.stdout
+
+
+def test_gates_on_numpy_run_no_second_engine():
+    doc = json_of("gru", "--seed", "0", "--gates", "--engine", "numpy")
+    assert "gates" in doc and "cross_check" not in doc
+
+
+def test_check_reports_each_array_and_exits_0():
+    result = invoke("lstm", "--seed", "0", "--check")
+    assert result.exit_code == 0
+    assert "✓ keras and numpy agree within 1e-05" in result.stdout
+    doc = json_of("lstm", "--seed", "0", "--check")["cross_check"]
+    assert doc["engines"] == ["keras", "numpy"] and doc["tolerance"] == 1e-5
+    assert list(doc["max_abs_diff"]) == ["o", "h", "c"]
+    assert all(diff < 1e-6 for diff in doc["max_abs_diff"].values())
+
+
+def test_check_beyond_tolerance_names_the_array_and_exits_3(monkeypatch):
+    from rnnstate.engines import numpy as numpy_engine
+
+    real_run = numpy_engine.run
+
+    def off_by_a_little(spec, x, weights, trace=False):
+        out = real_run(spec, x, weights, trace)
+        out.o[0, 1, 0] += 1e-3
+        return out
+
+    monkeypatch.setattr(numpy_engine, "run", off_by_a_little)
+    result = invoke("rnn", "--seed", "0", "--check", "--sequences", "-T", "3")
+    assert result.exit_code == 3
+    assert "✗ keras and numpy differ: o[0, 1, 0] differs by 0.001, beyond 1e-05" in result.stdout
+    result = invoke("rnn", "--seed", "0", "--check", "--sequences", "-T", "3", "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["cross_check"]["agree"] is False

@@ -62,6 +62,8 @@ def test_config_versions_and_checks():
         "seed": 0,
         "return_sequences": True,
         "reset_after": True,
+        "gates": False,
+        "check": False,
     }
     assert set(doc["versions"]) == {"rnnstate", "numpy", "tensorflow", "keras"}
     assert doc["checks"] == {"h_equals_last_o": True, "max_abs_diff": 0.0, "last_o_step": 7}

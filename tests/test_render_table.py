@@ -1,5 +1,8 @@
 """The terminal view: header, one table per array, the shared highlight, head and tail."""
 
+from dataclasses import replace
+
+import numpy as np
 from results import make_result
 from rich.console import Console
 
@@ -98,3 +101,36 @@ def test_many_units_are_elided_to_fit_the_width():
 def test_batch_shows_one_block_per_sequence():
     text = text_of(render(make_result(batch=2)))
     assert "sequence n=0" in text and "sequence n=1" in text
+
+
+def traced_result(cell="lstm", saturated=False):
+    """A Result with a gate trace: values 0.5 everywhere, or 0.99 (saturated) if asked."""
+    result = make_result(cell, steps=4)
+    value = np.float32(0.99 if saturated else 0.5)
+    names = {"lstm": ("i", "f", "g", "o", "c_t", "h_t"), "rnn": ("pre_activation", "h_t")}[cell]
+    gates = {name: np.full((1, 4, 3), value, dtype=np.float32) for name in names}
+    return replace(result, spec=replace(result.spec, gates=True), gates=gates)
+
+
+def test_trace_has_one_table_per_quantity_with_its_meaning():
+    text = text_of(render(traced_result("lstm")), width=120)
+    for title in (
+        "i  input gate, sigmoid",
+        "f  forget gate, sigmoid: near 1 keeps c, near 0 forgets it",
+        "g  candidate, tanh",
+        "o  output gate, sigmoid",
+        "c_t  cell state after step t",
+        "h_t  hidden state after step t",
+    ):
+        assert title in text
+
+
+def test_saturated_values_are_marked():
+    assert "0.9900*" in text_of(render(traced_result(saturated=True)), width=120)
+    assert "0.5000*" not in text_of(render(traced_result()), width=120)
+
+
+def test_final_rows_of_the_trace_point_at_h_and_c():
+    lines = text_of(render(traced_result()), width=120).splitlines()
+    assert any("= c" in line and cells(line)[0] == "3" for line in lines)
+    assert sum("= h" in line for line in lines) == 2  # o's last row and h_t's last row

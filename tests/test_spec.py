@@ -45,5 +45,7 @@ def test_config_lists_every_setting_and_reset_after_only_for_gru():
         "batch": 1,
         "seed": 5,
         "return_sequences": False,
+        "gates": False,
+        "check": False,
     }
     assert Spec("gru", reset_after=False).config()["reset_after"] is False

@@ -14,12 +14,20 @@ class LayerOutputs(NamedTuple):
     o: np.ndarray  # (N, T, M) with return_sequences, else (N, M)
     h: np.ndarray  # (N, M)
     c: np.ndarray | None  # (N, M) for an LSTM, else None
+    gates: dict[str, np.ndarray] | None = None  # numpy engine's per-step trace, each (N, T, M)
 
 
-def run_layer(spec: Spec, x: np.ndarray, weights: Weights) -> LayerOutputs:
-    """Run x (N, T, D) through the layer of `spec` with `weights` on the engine spec names."""
-    if spec.engine == "keras":
-        from rnnstate.engines import keras as engine
-    else:
-        raise NotImplementedError(f"engine {spec.engine!r} is not available yet")
-    return engine.run(spec, x, weights)
+def run_layer(
+    spec: Spec, x: np.ndarray, weights: Weights, engine: str, trace: bool = False
+) -> LayerOutputs:
+    """Run x (N, T, D) through the layer of `spec` with `weights` on `engine`.
+
+    `trace` asks the numpy engine for the per-step gates; the keras engine cannot give them.
+    """
+    if engine == "keras":
+        from rnnstate.engines import keras
+
+        return keras.run(spec, x, weights)
+    from rnnstate.engines import numpy
+
+    return numpy.run(spec, x, weights, trace=trace)

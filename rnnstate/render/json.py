@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import orjson
 
-from rnnstate.result import Result
+from rnnstate.result import CrossCheck, Result
 
 SCHEMA = "rnnstate/1"
 
@@ -41,7 +41,7 @@ def document(result: Result) -> dict:
     arrays = {"x": result.x, "o": result.o, "h": result.h}
     if result.c is not None:
         arrays["c"] = result.c
-    return {
+    document = {
         "schema": SCHEMA,
         "cell": spec.cell,
         "engine": spec.engine,
@@ -53,6 +53,22 @@ def document(result: Result) -> dict:
             "max_abs_diff": check.max_abs_diff,
             "last_o_step": check.step,
         },
+    }
+    if result.gates is not None:
+        document["gates"] = {name: np.ascontiguousarray(a) for name, a in result.gates.items()}
+    if result.cross_check is not None:
+        document["cross_check"] = cross_check_document(result.cross_check)
+    return document
+
+
+def cross_check_document(check: CrossCheck) -> dict:
+    """The engines compared: per array, the largest |keras - numpy| and its index."""
+    return {
+        "engines": ["keras", "numpy"],
+        "tolerance": check.tolerance,
+        "agree": check.agree,
+        "max_abs_diff": {diff.name: diff.max_abs_diff for diff in check.diffs},
+        "where": {diff.name: list(diff.where) for diff in check.diffs},
     }
 
 

@@ -13,6 +13,10 @@ from rich.text import Text
 from rnnstate.result import Result
 
 MATCH_STYLE = "bold black on bright_yellow"
+SATURATED_STYLE = "bold magenta"
+SATURATED_MARK = "*"  # after a saturated value, so it stands out without colour too
+SIGMOID_SATURATION = (0.05, 0.95)  # a sigmoid below or above these is saturated
+TANH_SATURATION = (-0.95, 0.95)
 HEAD_ROWS = 8  # rows shown before the ellipsis when T is long; as many after it
 ELLIPSIS = "⋮"
 
@@ -33,6 +37,7 @@ class ArrayTable:
     """A titled table of `rows` (R, K): one row per step label in `steps`, columns prefix0...
 
     `marks` maps a row position to a note: that row is highlighted and the note shown beside it.
+    `saturation` (low, high) marks values outside that range with SATURATED_MARK and a colour.
     The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
     the console's width are elided around an ellipsis column, decided when the table is drawn.
     """
@@ -44,17 +49,20 @@ class ArrayTable:
         steps: list[int],
         column_prefix: str,
         marks: dict[int, str] | None = None,
+        saturation: tuple[float, float] | None = None,
     ) -> None:
         self.title = title
         self.rows = rows
         self.steps = steps
         self.column_prefix = column_prefix
         self.marks = marks or {}
+        self.saturation = saturation  # (low, high): values outside are marked saturated
 
     def shown_columns(self, width: int) -> list[int | None]:
         """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
         count = self.rows.shape[1]
-        cell = 3 + max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
+        widest = max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
+        cell = 3 + widest + (len(SATURATED_MARK) if self.saturation else 0)
         marks = max((len(m) + 3 for m in self.marks.values()), default=0)
         available = width - len(str(self.steps[-1])) - 4 - marks
         if count * cell <= available:
@@ -74,11 +82,17 @@ class ArrayTable:
             if r is None:
                 table.add_row(ELLIPSIS, *(ELLIPSIS for _ in columns), *([""] if self.marks else []))
                 continue
-            cells = ["…" if k is None else format_value(self.rows[r, k]) for k in columns]
+            cells = ["…" if k is None else self.cell(self.rows[r, k]) for k in columns]
             mark = [Text(self.marks.get(r, ""))] if self.marks else []
             style = MATCH_STYLE if r in self.marks else None
             table.add_row(str(self.steps[r]), *cells, *mark, style=style)
         return table
+
+    def cell(self, value: float) -> Text:
+        """One value as text; a saturated one marked and coloured."""
+        if self.saturation and not self.saturation[0] <= value <= self.saturation[1]:
+            return Text(format_value(value) + SATURATED_MARK, style=SATURATED_STYLE)
+        return Text(format_value(value))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Text(self.title, style="bold")
@@ -140,6 +154,86 @@ def sequence_tables(result: Result, n: int) -> list[ArrayTable]:
     return tables
 
 
+# What each traced quantity is, and the range outside which it counts as saturated.
+TRACE_LEGEND: dict[str, tuple[str, tuple[float, float] | None]] = {
+    "i": ("input gate, sigmoid: how much of g enters c", SIGMOID_SATURATION),
+    "f": ("forget gate, sigmoid: near 1 keeps c, near 0 forgets it", SIGMOID_SATURATION),
+    "g": ("candidate, tanh: what may be written into c", TANH_SATURATION),
+    "o": ("output gate, sigmoid: how much of tanh(c_t) shows in h_t", SIGMOID_SATURATION),
+    "c_t": ("cell state after step t: c_t = f * c_{t-1} + i * g", None),
+    "z": ("update gate, sigmoid: near 1 keeps h, near 0 takes h_hat", SIGMOID_SATURATION),
+    "r": ("reset gate, sigmoid: how much of h_{t-1} the candidate sees", SIGMOID_SATURATION),
+    "h_hat": ("candidate ĥ, tanh", TANH_SATURATION),
+    "pre_activation": ("x_t W + h_{t-1} U + b, before tanh", None),
+    "h_t": ("hidden state after step t: the output o at t", TANH_SATURATION),
+}
+
+
+def trace_tables(result: Result, n: int) -> list[ArrayTable]:
+    """One table per traced quantity of sequence n: rows t, columns units, saturation marked."""
+    steps = list(range(result.spec.steps))
+    last = result.spec.steps - 1
+    final_state_marks = {"h_t": {last: "= h"}, "c_t": {last: "= c"}}
+    return [
+        ArrayTable(
+            f"{name}  {TRACE_LEGEND[name][0]}",
+            values[n],
+            steps,
+            "u",
+            marks=final_state_marks.get(name),
+            saturation=TRACE_LEGEND[name][1],
+        )
+        for name, values in (result.gates or {}).items()
+    ]
+
+
+def trace_heading(result: Result) -> Text:
+    """Says where the trace comes from and how it was checked."""
+    text = Text("\nInside the cell, step by step", style="bold underline")
+    if result.spec.engine == "keras" and result.cross_check is not None:
+        largest = result.cross_check.largest.max_abs_diff
+        agree = result.cross_check.agree
+        text.append("\ntraced by the numpy engine on the same weights and input;", style="none")
+        text.append(
+            f"\n{'✓' if agree else '✗'} its o, h, c are within {largest:.3g} of Keras's",
+            style="green" if agree else "bold red",
+        )
+    text.append(
+        f"\n{SATURATED_MARK} saturated: a sigmoid outside {SIGMOID_SATURATION}, "
+        f"a tanh beyond ±{TANH_SATURATION[1]}",
+        style="none",
+    )
+    return text
+
+
+def cross_check_table(result: Result) -> Group:
+    """The engines compared array by array, then the verdict."""
+    check = result.cross_check
+    table = Table(header_style="bold")
+    for column in ("array", "largest |keras - numpy|", "at index", f"within {check.tolerance:g}"):
+        table.add_column(column, justify="left" if column == "array" else "right")
+    for diff in check.diffs:
+        ok = diff.max_abs_diff <= check.tolerance
+        table.add_row(
+            diff.name,
+            f"{diff.max_abs_diff:.3g}",
+            str(list(diff.where)),
+            Text("yes" if ok else "NO", style="green" if ok else "bold red"),
+        )
+    if check.agree:
+        verdict = Text(f"✓ keras and numpy agree within {check.tolerance:g}", style="green")
+    else:
+        worst = check.largest
+        verdict = Text(
+            f"✗ keras and numpy differ: {worst.name}{list(worst.where)} differs by "
+            f"{worst.max_abs_diff:.3g}, beyond {check.tolerance:g}",
+            style="bold red",
+        )
+    return Group(
+        Text("\nkeras vs numpy on the same weights and input", style="bold"), table, verdict
+    )
+
+
 def render(result: Result) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable."""
     parts: list = [header(result)]
@@ -147,5 +241,10 @@ def render(result: Result) -> Group:
         if result.spec.batch > 1:
             parts.append(Text(f"\nsequence n={n}", style="bold underline"))
         parts.extend(sequence_tables(result, n))
+        if result.gates:
+            parts.append(trace_heading(result))
+            parts.extend(trace_tables(result, n))
     parts.append(check_line(result))
+    if result.spec.check:
+        parts.append(cross_check_table(result))
     return Group(*parts)
