@@ -1,7 +1,7 @@
 """The command line: one command per cell. Options -> Spec -> run -> render, then exit.
 
-Nothing here computes. TensorFlow is imported by the keras engine only when a run starts, so
-`rnnstate --help` stays fast.
+Nothing here computes. numpy, rich's renderers and the engines are imported only when a run
+starts (TensorFlow only by the keras engine), so `rnnstate --help` stays fast.
 """
 
 import contextlib
@@ -12,14 +12,10 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from rnnstate import __version__
-from rnnstate.api import draw_seed, run_spec
 from rnnstate.budget import ensure_fits
 from rnnstate.errors import ExitCode, InputError, SpecError
-from rnnstate.render import json as json_render
-from rnnstate.render import table as table_render
 from rnnstate.spec import Spec
 
 app = typer.Typer(
@@ -144,6 +140,12 @@ def user_errors() -> Iterator[None]:
 def inspect(spec_settings: dict, as_json: bool) -> None:
     """Run the layer the settings describe, print the result as tables or as JSON, and exit 3
     when --check found the engines apart."""
+    from rich.console import Console
+
+    from rnnstate.api import draw_seed, run_spec
+    from rnnstate.render import json as json_render
+    from rnnstate.render import table as table_render
+
     with user_errors():
         seed = spec_settings.pop("seed")
         spec = Spec(seed=draw_seed() if seed is None else seed, **spec_settings)

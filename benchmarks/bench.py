@@ -1,0 +1,202 @@
+"""Time rnnstate against its floors, each as a whole process, alternating in one run.
+
+    python benchmarks/bench.py            # the full benchmark (several minutes)
+    python benchmarks/bench.py --quick    # tiny sizes, one repetition: checks the script runs
+
+Prints one table of medians and ratios to their floors with the targets, the time against T
+for both engines, and the peak memory of the largest run. Not part of the test suite: timings
+on a shared machine vary, so the figures are read by people, not asserted.
+"""
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTHON = sys.executable
+HERE = Path(__file__).parent
+RNNSTATE = [PYTHON, "-m", "rnnstate"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row: a command, the floor it is measured against, and the target ratio."""
+
+    name: str
+    command: list[str]
+    floor_name: str
+    floor: list[str]
+    target: float
+
+
+def run_process(command: list[str]) -> tuple[float, int]:
+    """Run a command with stdout to /dev/null; return (seconds, peak RSS in bytes)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = process.stderr.read()
+    process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{shlex.join(command)} failed ({process.returncode}): {stderr[-500:]}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def median_times(case: Case, reps: int) -> tuple[float, float]:
+    """Medians of the command and its floor, run alternately `reps` times each."""
+    ours, floors = [], []
+    for _ in range(reps):
+        floors.append(run_process(case.floor)[0])
+        ours.append(run_process(case.command)[0])
+    return statistics.median(ours), statistics.median(floors)
+
+
+def cases(steps: int) -> list[Case]:
+    """The benchmark table of issue #5, at `steps` for the long runs."""
+    long_run = ["lstm", "-T", str(steps), "-D", "8", "-M", "16", "--sequences", "--seed", "0"]
+    keras_json = [*RNNSTATE, *long_run, "--json"]
+    return [
+        Case(
+            "rnnstate --help",
+            [*RNNSTATE, "--help"],
+            'python -c "import typer, rich"',
+            [PYTHON, "-c", "import typer, rich"],
+            1.5,
+        ),
+        Case(
+            "rnnstate lstm --seed 0",
+            [*RNNSTATE, "lstm", "--seed", "0"],
+            'python -c "import tensorflow"',
+            [PYTHON, "-c", "import tensorflow"],
+            1.15,
+        ),
+        Case(
+            "rnnstate lstm --seed 0 --engine numpy",
+            [*RNNSTATE, "lstm", "--seed", "0", "--engine", "numpy"],
+            'python -c "import numpy, rich, typer"',
+            [PYTHON, "-c", "import numpy, rich, typer"],
+            2.5,
+        ),
+        Case(
+            f"lstm -T {steps} -D 8 -M 16 --sequences --json",
+            keras_json,
+            "bare script: TF, same layer, one tf.function call, numpy",
+            [PYTHON, str(HERE / "bare_keras.py"), str(steps), "8", "16"],
+            1.25,
+        ),
+        Case(
+            "the same with --engine numpy",
+            [*keras_json, "--engine", "numpy"],
+            "the same with the keras engine",
+            keras_json,
+            0.5,
+        ),
+        Case(
+            "the same with tables instead of --json",
+            [*RNNSTATE, *long_run],
+            "the same with --json",
+            keras_json,
+            1.2,
+        ),
+    ]
+
+
+def scaling(step_counts: list[int], reps: int) -> dict[str, list[float]]:
+    """Median seconds of the long --json run at each T, per engine."""
+    times: dict[str, list[float]] = {}
+    for engine in ("keras", "numpy"):
+        times[engine] = []
+        for steps in step_counts:
+            command = [
+                *RNNSTATE,
+                "lstm",
+                "-T",
+                str(steps),
+                "-D",
+                "8",
+                "-M",
+                "16",
+                "--sequences",
+                "--seed",
+                "0",
+                "--json",
+                "--engine",
+                engine,
+            ]
+            times[engine].append(statistics.median(run_process(command)[0] for _ in range(reps)))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repetition")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions per case (default 5)")
+    args = parser.parse_args()
+    reps = 1 if args.quick else args.reps
+    steps = 1_000 if args.quick else 100_000
+    step_counts = [10, 100] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
+
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.platform()}"
+    )
+    print(f"\n| case | floor | ours (s) | floor (s) | ratio | target | met |\n|{'---|' * 7}")
+    for case in cases(steps):
+        ours, floor = median_times(case, reps)
+        ratio = ours / floor
+        met = "yes" if ratio <= case.target else "NO"
+        print(
+            f"| `{case.name}` | {case.floor_name} | {ours:.3f} | {floor:.3f} | "
+            f"{ratio:.2f}x | <= {case.target}x | {met} |",
+            flush=True,
+        )
+
+    times = scaling(step_counts, 1 if args.quick else 3)
+    print(
+        f"\n| T | {' | '.join(f'{t:,}' for t in step_counts)} |\n|{'---|' * (len(step_counts) + 1)}"
+    )
+    for engine, seconds in times.items():
+        print(f"| {engine} (s) | {' | '.join(f'{s:.3f}' for s in seconds)} |")
+    for engine, seconds in times.items():
+        growth = seconds[-1] / seconds[-2]
+        print(
+            f"{engine}: T={step_counts[-1]:,} takes {growth:.2f}x T={step_counts[-2]:,} "
+            f"(target <= 12x): {'yes' if growth <= 12 else 'NO'}"
+        )
+
+    largest = step_counts[-1]
+    _, peak = run_process(
+        [
+            *RNNSTATE,
+            "lstm",
+            "-T",
+            str(largest),
+            "-D",
+            "8",
+            "-M",
+            "16",
+            "--sequences",
+            "--seed",
+            "0",
+            "--json",
+        ]
+    )
+    _, interpreter = run_process([PYTHON, "-c", "import tensorflow"])
+    o_bytes = largest * 16 * 4
+    limit = interpreter + 8 * o_bytes
+    print(
+        f"\npeak RSS of the T={largest:,} --json run: {peak / 1e6:.0f} MB; limit: interpreter "
+        f"with TensorFlow {interpreter / 1e6:.0f} MB + 8 x o ({o_bytes / 1e6:.0f} MB) = "
+        f"{limit / 1e6:.0f} MB: {'yes' if peak <= limit else 'NO'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
