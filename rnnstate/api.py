@@ -6,7 +6,7 @@ import numpy as np
 
 from rnnstate.budget import ensure_fits
 from rnnstate.data import random_input
-from rnnstate.engines import run_layer
+from rnnstate.engines import Progress, run_layer
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Engine, Spec
 from rnnstate.weights import Weights, initial_weights
@@ -17,32 +17,35 @@ def draw_seed() -> int:
     return secrets.randbelow(2**32)
 
 
-def run_spec(spec: Spec) -> Result:
+def run_spec(spec: Spec, progress: Progress | None = None) -> Result:
     """Draw weights and input from spec.seed and run the layer.
 
     The seed spawns two independent streams, one for the weights and one for the input, so
-    changing T keeps the weights and a longer T extends the same input. Raises SpecError when
-    the run would not fit in the memory available.
+    changing T keeps the weights and a longer T extends the same input. `progress` is called
+    with (engine, steps done) after each chunk. Raises SpecError when the run would not fit
+    in the memory available.
     """
     ensure_fits(spec)
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
     weights = initial_weights(spec, np.random.default_rng(weight_stream))
     x = random_input(spec, np.random.default_rng(input_stream))
-    return run_engines(spec, x, weights)
+    return run_engines(spec, x, weights, progress)
 
 
-def run_engines(spec: Spec, x: np.ndarray, weights: Weights) -> Result:
+def run_engines(
+    spec: Spec, x: np.ndarray, weights: Weights, progress: Progress | None = None
+) -> Result:
     """Run spec.engine; run the other engine too for --check, and numpy for --gates on keras.
 
     The gate trace always comes from the numpy engine. Whenever both engines ran, their o, h
     and c are compared in Result.cross_check.
     """
     on_numpy = spec.engine == "numpy"
-    outputs = run_layer(spec, x, weights, spec.engine, trace=spec.gates and on_numpy)
+    outputs = run_layer(spec, x, weights, spec.engine, spec.gates and on_numpy, progress)
     gates, cross_check = outputs.gates, None
     if spec.check or (spec.gates and not on_numpy):
         other_engine = "keras" if on_numpy else "numpy"
-        other = run_layer(spec, x, weights, other_engine, trace=spec.gates)
+        other = run_layer(spec, x, weights, other_engine, spec.gates, progress)
         keras_outputs, numpy_outputs = (other, outputs) if on_numpy else (outputs, other)
         gates, cross_check = numpy_outputs.gates, compare_engines(keras_outputs, numpy_outputs)
     return Result(spec, x, outputs.o, outputs.h, outputs.c, weights, gates, cross_check)

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from rnnstate import __version__
-from rnnstate.budget import ensure_fits
+from rnnstate.budget import ensure_fits, expected_seconds
+from rnnstate.engines import Progress
 from rnnstate.errors import ExitCode, InputError, SpecError
 from rnnstate.spec import Spec
 
@@ -137,6 +138,36 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(ExitCode.OK) from None
 
 
+LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
+
+
+@contextlib.contextmanager
+def progress_bar(spec: Spec) -> Iterator[Progress | None]:
+    """A progress callback drawing a bar on stderr for a long run when stderr is a terminal.
+
+    The bar writes to its own copy of file descriptor 2, so it still reaches the terminal while
+    the keras engine points fd 2 at /dev/null to hide TensorFlow's start-up lines.
+    """
+    if not sys.stderr.isatty() or expected_seconds(spec) < LONG_RUN_SECONDS:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress as ProgressDisplay
+
+    with (
+        os.fdopen(os.dup(2), "w") as terminal,
+        ProgressDisplay(console=Console(file=terminal), transient=True) as display,
+    ):
+        tasks: dict[str, int] = {}
+
+        def report(engine: str, steps_done: int) -> None:
+            if engine not in tasks:
+                tasks[engine] = display.add_task(f"{engine} engine", total=spec.steps)
+            display.update(tasks[engine], completed=steps_done)
+
+        yield report
+
+
 def inspect(spec_settings: dict, as_json: bool) -> None:
     """Run the layer the settings describe, print the result as tables or as JSON, and exit 3
     when --check found the engines apart."""
@@ -150,7 +181,8 @@ def inspect(spec_settings: dict, as_json: bool) -> None:
         seed = spec_settings.pop("seed")
         spec = Spec(seed=draw_seed() if seed is None else seed, **spec_settings)
         ensure_fits(spec, as_json)
-        result = run_spec(spec)
+        with progress_bar(spec) as progress:
+            result = run_spec(spec, progress)
         if as_json:
             write_stdout(json_render.render(result))
         else:

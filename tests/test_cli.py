@@ -237,8 +237,8 @@ def test_check_beyond_tolerance_names_the_array_and_exits_3(monkeypatch):
 
     real_run = numpy_engine.run
 
-    def off_by_a_little(spec, x, weights, trace=False):
-        out = real_run(spec, x, weights, trace)
+    def off_by_a_little(spec, x, weights, **options):
+        out = real_run(spec, x, weights, **options)
         out.o[0, 1, 0] += 1e-3
         return out
 

@@ -87,3 +87,32 @@ def test_batch_of_sequences_runs_each_sequence_alone():
         fixed_weights("lstm"),
     )
     assert_allclose(out.o[1], single.o[0], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_chunked_run_equals_one_call(cell):
+    x = np.random.default_rng(0).standard_normal((2, 10, 2), dtype=np.float32)
+    spec = Spec(cell, steps=10, features=2, units=M, batch=2, return_sequences=True)
+    whole = keras_engine.run(spec, x, fixed_weights(cell), steps_per_chunk=100)
+    chunked = keras_engine.run(spec, x, fixed_weights(cell), steps_per_chunk=3)
+    assert_allclose(chunked.o, whole.o, rtol=0, atol=1e-7)
+    assert_allclose(chunked.h, whole.h, rtol=0, atol=1e-7)
+    if cell == "lstm":
+        assert_allclose(chunked.c, whole.c, rtol=0, atol=1e-7)
+
+
+def test_chunked_run_without_sequences_returns_the_last_output():
+    spec = Spec("gru", steps=10, features=2, units=M)
+    x = np.random.default_rng(1).standard_normal((1, 10, 2), dtype=np.float32)
+    whole = keras_engine.run(spec, x, fixed_weights("gru"), steps_per_chunk=100)
+    chunked = keras_engine.run(spec, x, fixed_weights("gru"), steps_per_chunk=4)
+    assert chunked.o.shape == (1, M)
+    assert_allclose(chunked.o, whole.o, rtol=0, atol=1e-7)
+
+
+def test_progress_is_reported_after_each_chunk():
+    reports = []
+    spec = Spec("rnn", steps=10, features=2, units=M)
+    x = np.zeros((1, 10, 2), dtype=np.float32)
+    keras_engine.run(spec, x, fixed_weights("rnn"), lambda *r: reports.append(r), 4)
+    assert reports == [("keras", 4), ("keras", 8), ("keras", 10)]

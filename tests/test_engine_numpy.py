@@ -153,3 +153,19 @@ def test_never_imports_tensorflow_or_keras():
     )
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     assert process.stdout == b"[]\n"
+
+
+def test_progress_is_reported_after_each_chunk():
+    reports = []
+    steps = list(numpy_engine.steps(10, lambda *r: reports.append(r), steps_per_chunk=4))
+    assert steps == list(range(10))
+    assert reports == [("numpy", 4), ("numpy", 8), ("numpy", 10)]
+
+
+def test_run_reports_progress_to_the_end():
+    reports = []
+    spec = spec_for("gru", steps=T)
+    numpy_engine.run(
+        spec, fixed_input(), fixed_weights("gru"), progress=lambda *r: reports.append(r)
+    )
+    assert reports == [("numpy", T)]

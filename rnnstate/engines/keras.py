@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from rnnstate.engines import LayerOutputs
+from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
 from rnnstate.spec import Spec
 from rnnstate.weights import Weights
 
@@ -56,13 +56,41 @@ def build_layer(keras, spec: Spec, weights: Weights):
     return layer
 
 
-def run(spec: Spec, x: np.ndarray, weights: Weights) -> LayerOutputs:
-    """Run x (N, T, D) through the Keras layer; returns o, h and (LSTM) c as float32 arrays."""
+def run(
+    spec: Spec,
+    x: np.ndarray,
+    weights: Weights,
+    progress: Progress | None = None,
+    steps_per_chunk: int = STEPS_PER_CHUNK,
+) -> LayerOutputs:
+    """Run x (N, T, D) through the Keras layer; returns o, h and (LSTM) c as float32 arrays.
+
+    The steps go through in chunks, each starting from the states the last one ended with,
+    which gives the same numbers as one call. One tf.function, traced once for any chunk length,
+    runs the loop inside TensorFlow (an eager call would loop in Python, step by step).
+    """
+    N, T, D = x.shape
+    M = weights.units
     with stderr_silenced():
         tf, keras = _import_keras()
         layer = build_layer(keras, spec, weights)
-        # An eager call loops in Python per step; tf.function runs the loop inside TensorFlow.
-        call = tf.function(lambda inputs: layer(inputs), autograph=False)
-        o, h, *carry = call(tf.constant(x, dtype=tf.float32))
-        arrays = [o.numpy(), h.numpy(), *(state.numpy() for state in carry)]
-    return LayerOutputs(arrays[0], arrays[1], arrays[2] if spec.cell == "lstm" else None)
+        state_count = 2 if spec.cell == "lstm" else 1
+        signature = [
+            tf.TensorSpec((N, None, D), tf.float32),
+            *[tf.TensorSpec((N, M), tf.float32)] * state_count,
+        ]
+
+        @tf.function(input_signature=signature, autograph=False)
+        def call_chunk(inputs, *states):
+            return layer(inputs, initial_state=list(states))
+
+        o = np.empty((N, T, M), dtype=np.float32) if spec.return_sequences else None
+        states = [tf.zeros((N, M), tf.float32)] * state_count
+        for start, stop in chunks(T, steps_per_chunk):
+            o_chunk, *states = call_chunk(x[:, start:stop], *states)
+            if o is not None:
+                o[:, start:stop] = o_chunk.numpy()
+            if progress:
+                progress("keras", stop)
+        h, *carry = (state.numpy() for state in states)
+    return LayerOutputs(o_chunk.numpy() if o is None else o, h, carry[0] if carry else None)

@@ -15,9 +15,11 @@ Equations, as Keras implements them (sigmoid is the logistic 1 / (1 + e^-z)):
     SimpleRNN                   pre = x_t W + h_{t-1} U + b;   h_t = tanh(pre)
 """
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from rnnstate.engines import LayerOutputs
+from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
 from rnnstate.spec import Spec
 from rnnstate.weights import Weights
 
@@ -36,6 +38,16 @@ def input_projection(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None)
     if bias is not None:
         projected += bias
     return projected.reshape(T, N, -1)
+
+
+def steps(
+    T: int, progress: Progress | None, steps_per_chunk: int = STEPS_PER_CHUNK
+) -> Iterator[int]:
+    """range(T), reporting progress("numpy", steps done) after each chunk of steps."""
+    for start, stop in chunks(T, steps_per_chunk):
+        yield from range(start, stop)
+        if progress:
+            progress("numpy", stop)
 
 
 class Recorder:
@@ -63,7 +75,9 @@ class Recorder:
         return LayerOutputs(o, h, c, gates or None)
 
 
-def run_lstm(x: np.ndarray, w: Weights, record: Recorder) -> LayerOutputs:
+def run_lstm(
+    x: np.ndarray, w: Weights, record: Recorder, progress: Progress | None
+) -> LayerOutputs:
     """LSTM over x (N, T, D): gate blocks i f c o, unit forget bias already in w.bias.
 
     The loop works in place on buffers made once: per step, z = x_t W + b + h_{t-1} U, then all
@@ -84,7 +98,7 @@ def run_lstm(x: np.ndarray, w: Weights, record: Recorder) -> LayerOutputs:
     i, f, g, o = (gates[:, k * M : (k + 1) * M] for k in range(4))  # views, (N, M) each
     input_gate_g = np.empty((N, M), dtype=np.float32)  # i * g
     tracing = bool(record.trace)
-    for t in range(T):
+    for t in steps(T, progress):
         np.matmul(h, U, out=gates)
         gates += xw[t]  # z
         gates *= scale
@@ -112,7 +126,9 @@ def in_place_sigmoid(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def run_gru(x: np.ndarray, w: Weights, record: Recorder, reset_after: bool) -> LayerOutputs:
+def run_gru(
+    x: np.ndarray, w: Weights, record: Recorder, reset_after: bool, progress: Progress | None
+) -> LayerOutputs:
     """GRU over x (N, T, D): gate blocks z r h; bias (2, 3M) with reset_after, else (3M,).
 
     The loop works in place on buffers made once; each line names the equation it completes.
@@ -135,7 +151,7 @@ def run_gru(x: np.ndarray, w: Weights, record: Recorder, reset_after: bool) -> L
     h_hat = np.empty((N, M), dtype=np.float32)
     keep = np.empty((N, M), dtype=np.float32)  # (1 - z) * h_hat
     tracing = bool(record.trace)
-    for t in range(T):
+    for t in steps(T, progress):
         x_t = xw[t]
         if reset_after:
             np.matmul(h, U, out=inner)
@@ -161,7 +177,9 @@ def run_gru(x: np.ndarray, w: Weights, record: Recorder, reset_after: bool) -> L
     return record.outputs(h, None)
 
 
-def run_simple_rnn(x: np.ndarray, w: Weights, record: Recorder) -> LayerOutputs:
+def run_simple_rnn(
+    x: np.ndarray, w: Weights, record: Recorder, progress: Progress | None
+) -> LayerOutputs:
     """SimpleRNN over x (N, T, D): h_t = tanh(x_t W + h_{t-1} U + b)."""
     N, T, _ = x.shape
     xw = input_projection(x, w.kernel, w.bias)  # (T, N, M)
@@ -169,7 +187,7 @@ def run_simple_rnn(x: np.ndarray, w: Weights, record: Recorder) -> LayerOutputs:
     h = np.zeros((N, w.units), dtype=np.float32)  # h_{t-1}, then h_t
     pre = np.empty_like(h)
     tracing = bool(record.trace)
-    for t in range(T):
+    for t in steps(T, progress):
         np.matmul(h, U, out=pre)
         pre += xw[t]  # pre = x_t W + b + h_{t-1} U
         np.tanh(pre, out=h)  # h_t = tanh(pre)
@@ -180,14 +198,21 @@ def run_simple_rnn(x: np.ndarray, w: Weights, record: Recorder) -> LayerOutputs:
     return record.outputs(h, None)
 
 
-def run(spec: Spec, x: np.ndarray, weights: Weights, trace: bool = False) -> LayerOutputs:
+def run(
+    spec: Spec,
+    x: np.ndarray,
+    weights: Weights,
+    trace: bool = False,
+    progress: Progress | None = None,
+) -> LayerOutputs:
     """Run x (N, T, D) through the layer in numpy; with `trace`, LayerOutputs.gates holds the
-    per-step quantities of TRACE_NAMES[spec.cell], each (N, T, M)."""
+    per-step quantities of TRACE_NAMES[spec.cell], each (N, T, M). `progress` is called after
+    each chunk of steps."""
     N, T, _ = x.shape
     record = Recorder(TRACE_NAMES[spec.cell], T, N, weights.units, spec.return_sequences, trace)
     x = np.asarray(x, dtype=np.float32)
     if spec.cell == "lstm":
-        return run_lstm(x, weights, record)
+        return run_lstm(x, weights, record, progress)
     if spec.cell == "gru":
-        return run_gru(x, weights, record, spec.reset_after)
-    return run_simple_rnn(x, weights, record)
+        return run_gru(x, weights, record, spec.reset_after, progress)
+    return run_simple_rnn(x, weights, record, progress)
