@@ -5,11 +5,22 @@ import secrets
 import numpy as np
 
 from rnnstate.budget import ensure_fits
-from rnnstate.data import random_input
+from rnnstate.data import check_weight_shapes, check_weights_fit_input, random_input
 from rnnstate.engines import Progress, run_layer
+from rnnstate.errors import SpecError
 from rnnstate.result import Result, compare_engines
-from rnnstate.spec import Cell, Engine, Spec
+from rnnstate.spec import Cell, Spec
 from rnnstate.weights import Weights, initial_weights
+
+DEFAULT_SIZES = {"steps": 8, "features": 2, "units": 3, "batch": 1}
+SIZE_OPTIONS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N"}
+SIZE_LETTERS = {"steps": "T", "features": "D", "units": "M", "batch": "N"}
+LONG_OPTIONS = {
+    "steps": "--steps",
+    "features": "--features",
+    "units": "--units",
+    "batch": "--batch",
+}
 
 
 def draw_seed() -> int:
@@ -17,8 +28,71 @@ def draw_seed() -> int:
     return secrets.randbelow(2**32)
 
 
-def run_spec(spec: Spec, progress: Progress | None = None) -> Result:
-    """Draw weights and input from spec.seed and run the layer.
+def resolve_sizes(
+    given: dict[str, int | None],
+    x: np.ndarray | None = None,
+    weights: Weights | None = None,
+    input_name: str = "the input",
+    weights_name: str = "the weights",
+) -> dict[str, int]:
+    """T, D and N from x (N, T, D); M (and D, without x) from the weights; the options `given`
+    (None where not given) fill the rest, then the defaults. An option that contradicts a file
+    raises SpecError naming both; a kernel whose D differs from x's raises InputError."""
+    found: dict[str, tuple[int, str]] = {}
+    if x is not None:
+        N, T, D = x.shape
+        found.update(batch=(N, input_name), steps=(T, input_name), features=(D, input_name))
+    if weights is not None:
+        if x is not None:
+            check_weights_fit_input(weights_name, weights, x.shape[2])
+        found["units"] = (weights.units, weights_name)
+        found.setdefault("features", (weights.kernel.shape[0], weights_name))
+    sizes = dict(DEFAULT_SIZES)
+    for name, value in given.items():
+        if value is not None:
+            sizes[name] = value
+    for name, (value, source) in found.items():
+        if given.get(name) is not None and given[name] != value:
+            raise SpecError(
+                LONG_OPTIONS[name],
+                f"{SIZE_OPTIONS[name]} {given[name]} conflicts with {source}, which has "
+                f"{SIZE_LETTERS[name]}={value}",
+            )
+        sizes[name] = value
+    return sizes
+
+
+def make_spec(
+    cell: Cell,
+    *,
+    steps: int | None = None,
+    features: int | None = None,
+    units: int | None = None,
+    batch: int | None = None,
+    seed: int | None = None,
+    x: np.ndarray | None = None,
+    weights: Weights | None = None,
+    input_name: str = "the input",
+    weights_name: str = "the weights",
+    **settings,
+) -> Spec:
+    """A Spec whose sizes come from x and the weights where given, else from the options, else
+    the defaults; a seed is drawn if none is given. Raises SpecError or InputError."""
+    given = {"steps": steps, "features": features, "units": units, "batch": batch}
+    sizes = resolve_sizes(given, x, weights, input_name, weights_name)
+    if weights is not None:
+        check_weight_shapes(weights_name, weights, cell, settings.get("reset_after", True))
+        settings["use_bias"] = weights.bias is not None
+    return Spec(cell, seed=draw_seed() if seed is None else seed, **sizes, **settings)
+
+
+def run_spec(
+    spec: Spec,
+    x: np.ndarray | None = None,
+    weights: Weights | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Run the layer of `spec` on x (N, T, D) with `weights`, drawing what is not given.
 
     The seed spawns two independent streams, one for the weights and one for the input, so
     changing T keeps the weights and a longer T extends the same input. `progress` is called
@@ -27,9 +101,11 @@ def run_spec(spec: Spec, progress: Progress | None = None) -> Result:
     """
     ensure_fits(spec)
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
-    weights = initial_weights(spec, np.random.default_rng(weight_stream))
-    x = random_input(spec, np.random.default_rng(input_stream))
-    return run_engines(spec, x, weights, progress)
+    if weights is None:
+        weights = initial_weights(spec, np.random.default_rng(weight_stream))
+    if x is None:
+        x = random_input(spec, np.random.default_rng(input_stream))
+    return run_engines(spec, np.ascontiguousarray(x, dtype=np.float32), weights, progress)
 
 
 def run_engines(
@@ -54,34 +130,33 @@ def run_engines(
 def run(
     cell: Cell,
     *,
-    steps: int = 8,
-    features: int = 2,
-    units: int = 3,
-    batch: int = 1,
+    steps: int | None = None,
+    features: int | None = None,
+    units: int | None = None,
+    batch: int | None = None,
     seed: int | None = None,
-    return_sequences: bool = False,
-    reset_after: bool = True,
-    engine: Engine = "keras",
-    gates: bool = False,
-    check: bool = False,
+    x: np.ndarray | None = None,
+    weights: Weights | None = None,
+    **settings,
 ) -> Result:
-    """Run a Keras `cell` ("lstm", "gru" or "rnn") on random input (batch, steps, features).
+    """Run a Keras `cell` ("lstm", "gru" or "rnn") and return a Result.
 
-    Returns a Result with x (N, T, D), o ((N, T, M) or (N, M)), h (N, M) and c (N, M, LSTM);
-    with `gates`, the per-step trace; with `check`, both engines compared. Raises SpecError for
-    a setting out of range. Without `seed`, one is drawn (Result.spec.seed).
+    x (N, T, D) and `weights` (Keras's layout) are used when given, else drawn from the seed
+    (drawn itself when not given; Result.spec.seed). Sizes default to T=8, D=2, M=3, N=1.
+    `settings` are the other Spec fields: return_sequences, reset_after, use_bias, engine,
+    gates, check. The Result holds x (N, T, D), o ((N, T, M) or (N, M)), h (N, M), c (N, M,
+    LSTM only), the gate trace and the engine cross-check. Raises SpecError for a bad setting
+    and InputError for arrays that do not fit.
     """
-    spec = Spec(
-        cell=cell,
+    spec = make_spec(
+        cell,
         steps=steps,
         features=features,
         units=units,
         batch=batch,
-        seed=draw_seed() if seed is None else seed,
-        return_sequences=return_sequences,
-        reset_after=reset_after,
-        engine=engine,
-        gates=gates,
-        check=check,
+        seed=seed,
+        x=x,
+        weights=weights,
+        **settings,
     )
-    return run_spec(spec)
+    return run_spec(spec, x, weights)

@@ -28,11 +28,27 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-Steps = Annotated[int, typer.Option("-T", "--steps", min=1, help="T: time steps in the input.")]
-Features = Annotated[int, typer.Option("-D", "--features", min=1, help="D: features at each step.")]
-Units = Annotated[int, typer.Option("-M", "--units", min=1, help="M: units of the layer.")]
+Steps = Annotated[
+    int | None,
+    typer.Option("-T", "--steps", min=1, show_default="8, or the input's", help="T: time steps."),
+]
+Features = Annotated[
+    int | None,
+    typer.Option(
+        "-D", "--features", min=1, show_default="2, or the input's", help="D: features per step."
+    ),
+]
+Units = Annotated[
+    int | None,
+    typer.Option(
+        "-M", "--units", min=1, show_default="3, or the weights'", help="M: units of the layer."
+    ),
+]
 Batch = Annotated[
-    int, typer.Option("-N", "--batch", min=1, help="N: sequences in the random input batch.")
+    int | None,
+    typer.Option(
+        "-N", "--batch", min=1, show_default="1, or the input's", help="N: sequences in a batch."
+    ),
 ]
 Seed = Annotated[
     int | None,
@@ -48,6 +64,46 @@ Sequences = Annotated[
     typer.Option(
         "--sequences/--no-sequences",
         help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M).",
+    ),
+]
+Bias = Annotated[
+    bool,
+    typer.Option("--bias/--no-bias", help="Keras use_bias, for weights drawn from the seed."),
+]
+InputPath = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        metavar="PATH",
+        help="Input x from .npy, .npz, .csv or .json (- reads JSON from stdin); shape (T, D) "
+        "or (N, T, D).",
+    ),
+]
+WeightsPath = Annotated[
+    str | None,
+    typer.Option(
+        "--weights",
+        metavar="PATH",
+        help="Weights from an .npz in Keras's layout: kernel, recurrent_kernel, bias.",
+    ),
+]
+SaveWeights = Annotated[
+    str | None,
+    typer.Option("--save-weights", metavar="PATH", help="Write the weights used to an .npz."),
+]
+Output = Annotated[
+    str | None,
+    typer.Option("--output", metavar="PATH", help="Write the result to a .json or .npz file."),
+]
+Only = Annotated[
+    int | None,
+    typer.Option("--only", metavar="I", min=0, help="Show only sequence I of the batch."),
+]
+ResetAfter = Annotated[
+    bool,
+    typer.Option(
+        "--reset-after/--reset-before",
+        help="Keras reset_after: apply the reset gate after the recurrent product.",
     ),
 ]
 
@@ -168,121 +224,126 @@ def progress_bar(spec: Spec) -> Iterator[Progress | None]:
         yield report
 
 
-def inspect(spec_settings: dict, as_json: bool) -> None:
-    """Run the layer the settings describe, print the result as tables or as JSON, and exit 3
-    when --check found the engines apart."""
+def inspect(cell: str, options: dict) -> None:
+    """Read the files, run the layer, write the files asked for, print tables or JSON, and exit
+    3 when --check found the engines apart. `options` are the command's parameters by name."""
     from rich.console import Console
 
-    from rnnstate.api import draw_seed, run_spec
+    from rnnstate.api import make_spec, run_spec
+    from rnnstate.data import read_input, read_weights
     from rnnstate.render import json as json_render
     from rnnstate.render import table as table_render
+    from rnnstate.save import OUTPUT_FORMATS, output_format, save_result, save_weights
 
+    input_path, weights_path = options.pop("input_path"), options.pop("weights_path")
+    save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
+    only, as_json = options.pop("only"), options.pop("json")
     with user_errors():
-        seed = spec_settings.pop("seed")
-        spec = Spec(seed=draw_seed() if seed is None else seed, **spec_settings)
+        if save_weights_path:
+            output_format(save_weights_path, "--save-weights", (".npz",))
+        if output_path:
+            output_format(output_path, "--output", OUTPUT_FORMATS)
+        x = read_input(input_path) if input_path else None
+        reset_after = options.get("reset_after", True)
+        weights = read_weights(weights_path, cell, reset_after) if weights_path else None
+        spec = make_spec(
+            cell,
+            x=x,
+            weights=weights,
+            input_name=input_path or "",
+            weights_name=weights_path or "",
+            return_sequences=options.pop("sequences"),
+            use_bias=options.pop("bias"),
+            engine=options.pop("engine").value,
+            **options,
+        )
+        if only is not None and only >= spec.batch:
+            raise SpecError(
+                "--only", f"{only} is not a sequence: N={spec.batch} (0 to {spec.batch - 1})"
+            )
         ensure_fits(spec, as_json)
         with progress_bar(spec) as progress:
-            result = run_spec(spec, progress)
+            result = run_spec(spec, x, weights, progress)
+        if save_weights_path:
+            save_weights(save_weights_path, result.weights)
+        if output_path:
+            save_result(output_path, result)
         if as_json:
             write_stdout(json_render.render(result))
         else:
-            Console(highlight=False).print(table_render.render(result))
+            Console(highlight=False).print(table_render.render(result, only))
     if spec.check and not result.cross_check.agree:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
 @app.command()
 def lstm(
-    steps: Steps = 8,
-    features: Features = 2,
-    units: Units = 3,
-    batch: Batch = 1,
+    steps: Steps = None,
+    features: Features = None,
+    units: Units = None,
+    batch: Batch = None,
     seed: Seed = None,
     sequences: Sequences = False,
+    bias: Bias = True,
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    input_path: InputPath = None,
+    weights_path: WeightsPath = None,
+    save_weights: SaveWeights = None,
+    output: Output = None,
+    only: Only = None,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
-    settings = {
-        "steps": steps,
-        "features": features,
-        "units": units,
-        "batch": batch,
-        "engine": engine.value,
-        "gates": gates,
-        "check": check,
-    }
-    inspect({"cell": "lstm", "seed": seed, "return_sequences": sequences, **settings}, json)
+    inspect("lstm", locals())
 
 
 @app.command()
 def gru(
-    steps: Steps = 8,
-    features: Features = 2,
-    units: Units = 3,
-    batch: Batch = 1,
+    steps: Steps = None,
+    features: Features = None,
+    units: Units = None,
+    batch: Batch = None,
     seed: Seed = None,
     sequences: Sequences = False,
-    reset_after: Annotated[
-        bool,
-        typer.Option(
-            "--reset-after/--reset-before",
-            help="Keras reset_after: apply the reset gate after the recurrent product.",
-        ),
-    ] = True,
+    reset_after: ResetAfter = True,
+    bias: Bias = True,
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    input_path: InputPath = None,
+    weights_path: WeightsPath = None,
+    save_weights: SaveWeights = None,
+    output: Output = None,
+    only: Only = None,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
-    settings = {
-        "steps": steps,
-        "features": features,
-        "units": units,
-        "batch": batch,
-        "engine": engine.value,
-        "gates": gates,
-        "check": check,
-    }
-    inspect(
-        {
-            "cell": "gru",
-            "seed": seed,
-            "return_sequences": sequences,
-            "reset_after": reset_after,
-            **settings,
-        },
-        json,
-    )
+    inspect("gru", locals())
 
 
 @app.command()
 def rnn(
-    steps: Steps = 8,
-    features: Features = 2,
-    units: Units = 3,
-    batch: Batch = 1,
+    steps: Steps = None,
+    features: Features = None,
+    units: Units = None,
+    batch: Batch = None,
     seed: Seed = None,
     sequences: Sequences = False,
+    bias: Bias = True,
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    input_path: InputPath = None,
+    weights_path: WeightsPath = None,
+    save_weights: SaveWeights = None,
+    output: Output = None,
+    only: Only = None,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""
-    settings = {
-        "steps": steps,
-        "features": features,
-        "units": units,
-        "batch": batch,
-        "engine": engine.value,
-        "gates": gates,
-        "check": check,
-    }
-    inspect({"cell": "rnn", "seed": seed, "return_sequences": sequences, **settings}, json)
+    inspect("rnn", locals())
 
 
 def main(prog_name: str = "rnnstate") -> None:

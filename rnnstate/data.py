@@ -1,8 +1,26 @@
-"""Where the input x comes from: random numbers drawn from the seed (files come later)."""
+"""Where x and the weights come from: random numbers from the seed, or the user's files.
+
+Every problem with a file is raised as InputError naming the file and what was expected; nothing
+in a file is ever executed (numpy loads with allow_pickle=False, pickled members are refused).
+"""
+
+import csv
+import io
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+import orjson
 
-from rnnstate.spec import Spec
+from rnnstate.errors import InputError
+from rnnstate.spec import GATE_BLOCKS, KERAS_LAYER_NAMES, Spec
+from rnnstate.weights import Weights
+
+INPUT_FORMATS = (".npy", ".npz", ".csv", ".json")
+WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
+STDIN = "-"
 
 
 def random_input(spec: Spec, rng: np.random.Generator) -> np.ndarray:
@@ -13,3 +31,282 @@ def random_input(spec: Spec, rng: np.random.Generator) -> np.ndarray:
     """
     by_step = rng.standard_normal((spec.steps, spec.batch, spec.features), dtype=np.float32)
     return np.ascontiguousarray(by_step.transpose(1, 0, 2))  # (N, T, D)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading files
+
+
+def read_bytes(path: str) -> bytes:
+    """The whole file (stdin for "-"); refuses what is missing, a folder, unreadable or empty."""
+    if path == STDIN:
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except IsADirectoryError:
+            raise InputError(path, "is a directory; expected a file") from None
+        except PermissionError:
+            raise InputError(path, "cannot be read: permission denied") from None
+        except OSError as error:
+            raise InputError(path, f"cannot be read: {error.strerror or error}") from None
+    if not data:
+        raise InputError(path, "is empty")
+    return data
+
+
+def extension(path: str, allowed: tuple[str, ...]) -> str:
+    """The lower-case extension of path, which must be one of `allowed`."""
+    suffix = ".json" if path == STDIN else Path(path).suffix.lower()
+    if suffix not in allowed:
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise InputError(path, f"has {shown}; expected one of {', '.join(allowed)}")
+    return suffix
+
+
+def numeric_array(path: str, array: np.ndarray, what: str) -> np.ndarray:
+    """`array` as float32, refusing non-numeric dtypes and NaN or infinite values."""
+    if array.dtype.hasobject:
+        raise InputError(path, f"{what} holds Python objects, which are never loaded")
+    if array.dtype.kind not in "iuf":
+        raise InputError(path, f"{what} has dtype {array.dtype}; expected integers or floats")
+    values = array.astype(np.float32)
+    if not np.isfinite(values).all():
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        raise InputError(
+            path,
+            f"{what} holds NaN or infinite values (first at {list(first)}); expected finite "
+            "numbers (or values too large for float32)",
+        )
+    return values
+
+
+def checked_npy(path: str, stream: io.BufferedIOBase, size: int, what: str) -> np.ndarray:
+    """Read one .npy array from `stream` (`size` bytes), checking its header before allocating."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, OSError, EOFError) as error:
+        raise InputError(path, f"{what} is not a valid .npy array: {first_line(error)}") from None
+    if dtype.hasobject:
+        raise InputError(path, f"{what} holds pickled Python objects, which are never loaded")
+    promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
+    remaining = size - stream.tell()
+    if promised > remaining:
+        raise InputError(
+            path,
+            f"{what} is truncated: its header promises shape {tuple(shape)} of {dtype} "
+            f"({promised} bytes) but {remaining} bytes follow",
+        )
+    data = stream.read(promised)
+    array = np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)))
+    return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+def first_line(error: BaseException) -> str:
+    """An exception's message, first line only."""
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def npy_arrays(path: str, data: bytes) -> dict[str, np.ndarray]:
+    """The single array of an .npy file, under the name "x"."""
+    return {"x": checked_npy(path, io.BytesIO(data), len(data), "the array")}
+
+
+def npz_arrays(path: str, data: bytes) -> dict[str, np.ndarray]:
+    """Every array of an .npz archive by name, each checked before it is read."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise InputError(path, f"is not a valid .npz archive: {first_line(error)}") from None
+    arrays = {}
+    for member in members:
+        name = member.filename.removesuffix(".npy")
+        if not member.filename.endswith(".npy"):
+            raise InputError(path, f"member {member.filename!r} is not an .npy array")
+        try:
+            with archive.open(member) as stream:
+                content = stream.read()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            raise InputError(path, f"array {name!r} cannot be read: {first_line(error)}") from None
+        arrays[name] = checked_npy(path, io.BytesIO(content), len(content), f"array {name!r}")
+    if not arrays:
+        raise InputError(path, "holds no arrays")
+    return arrays
+
+
+def csv_array(path: str, data: bytes) -> np.ndarray:
+    """A CSV of rows = time steps, columns = features, with an optional header row: (T, D)."""
+    try:
+        rows = [row for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) if row]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(path, f"is not valid CSV: {first_line(error)}") from None
+    if rows and not all(is_number(cell) for cell in rows[0]):
+        rows = rows[1:]  # a header row
+    if not rows:
+        raise InputError(path, "has no data rows; expected one row per time step")
+    width = len(rows[0])
+    values = np.empty((len(rows), width), dtype=np.float64)
+    for t, row in enumerate(rows):
+        if len(row) != width:
+            raise InputError(
+                path,
+                f"row {t + 1} of the data has {len(row)} values; expected {width}, like the first",
+            )
+        for d, cell in enumerate(row):
+            if not is_number(cell):
+                shown = repr(cell.strip()) if cell.strip() else "empty"
+                raise InputError(
+                    path, f"row {t + 1}, column {d + 1} of the data is {shown}; expected a number"
+                )
+            values[t, d] = float(cell)
+    return values
+
+
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell parses as a float."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def json_array(path: str, data: bytes) -> np.ndarray:
+    """A nested list of numbers, or the `x` of an rnnstate --json document."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise InputError(path, f"is not valid JSON: {first_line(error)}") from None
+    if isinstance(document, dict):
+        if not str(document.get("schema", "")).startswith("rnnstate/") or "x" not in document:
+            raise InputError(
+                path,
+                "is a JSON object but not an rnnstate document with an 'x'; expected a "
+                "nested list of numbers or the output of rnnstate --json",
+            )
+        document = document["x"]
+    if not isinstance(document, list):
+        raise InputError(path, "holds a single JSON value; expected a nested list of numbers")
+    try:
+        array = np.array(document)
+    except (ValueError, TypeError, RecursionError):
+        raise InputError(
+            path, "is ragged: its lists have different lengths; expected (T, D) or (N, T, D)"
+        ) from None
+    if array.dtype.kind in "USO":
+        raise InputError(path, "holds non-numeric values; expected numbers only")
+    return array
+
+
+def input_shape(path: str, array: np.ndarray) -> np.ndarray:
+    """`array` as (N, T, D), from (T, D) or (N, T, D) with every size at least 1."""
+    if array.ndim not in (2, 3):
+        raise InputError(
+            path, f"holds an array of shape {array.shape}; expected (T, D) or (N, T, D)"
+        )
+    if 0 in array.shape:
+        raise InputError(
+            path, f"holds an array of shape {array.shape}; every size must be at least 1"
+        )
+    return array if array.ndim == 3 else array[None]
+
+
+def read_input(path: str) -> np.ndarray:
+    """The input x (N, T, D) float32 from .npy, .npz (array `x` or the only one), .csv or .json
+    ("-": JSON on stdin). Raises InputError naming the file for anything it cannot use."""
+    data = read_bytes(path)
+    suffix = extension(path, INPUT_FORMATS)
+    readers: dict[str, Callable[[str, bytes], np.ndarray]] = {
+        ".npy": lambda p, d: npy_arrays(p, d)["x"],
+        ".npz": lambda p, d: only_or_x(p, npz_arrays(p, d)),
+        ".csv": csv_array,
+        ".json": json_array,
+    }
+    array = readers[suffix](path, data)
+    array = numeric_array(path, np.asarray(array), "the input")
+    return np.ascontiguousarray(input_shape(path, array))
+
+
+def only_or_x(path: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The array named x, or the archive's only array."""
+    if "x" in arrays:
+        return arrays["x"]
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    raise InputError(
+        path, f"holds arrays {sorted(arrays)} and none is named 'x'; expected 'x' or one array"
+    )
+
+
+def read_weights(path: str, cell: str, reset_after: bool) -> Weights:
+    """Weights in Keras's layout from an .npz: kernel (D, kM), recurrent_kernel (M, kM) and,
+    unless the layer has no bias, bias ((kM,), or (2, 3M) for a GRU with reset_after).
+
+    M comes from recurrent_kernel; D from kernel (checked against the input by the caller).
+    """
+    data = read_bytes(path)
+    extension(path, (".npz",))
+    arrays = npz_arrays(path, data)
+    unknown = sorted(set(arrays) - set(WEIGHT_NAMES))
+    missing = [name for name in WEIGHT_NAMES[:2] if name not in arrays]
+    if unknown or missing:
+        found = ", ".join(sorted(arrays))
+        raise InputError(
+            path, f"holds arrays {found}; expected kernel, recurrent_kernel and (optional) bias"
+        )
+    values = {name: numeric_array(path, arrays[name], name) for name in arrays}
+    weights = Weights(values["kernel"], values["recurrent_kernel"], values.get("bias"))
+    check_weight_shapes(path, weights, cell, reset_after)
+    return weights
+
+
+def check_weight_shapes(source: str, weights: Weights, cell: str, reset_after: bool) -> None:
+    """Refuse weights whose shapes do not fit the cell's layout; `source` names them."""
+    k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
+    recurrent, kernel = weights.recurrent_kernel, weights.kernel
+    if recurrent.ndim != 2 or recurrent.shape[1] != k * recurrent.shape[0]:
+        raise InputError(
+            source, f"recurrent_kernel has shape {recurrent.shape}; a {layer} needs (M, {k}M)"
+        )
+    M = recurrent.shape[0]
+    if kernel.ndim != 2 or kernel.shape[1] != k * M:
+        raise InputError(
+            source, f"kernel has shape {kernel.shape}; a {layer} with M={M} needs (D, {k * M})"
+        )
+    if weights.bias is not None:
+        check_bias(source, weights.bias.shape, cell, reset_after, M)
+
+
+def check_bias(path: str, shape: tuple[int, ...], cell: str, reset_after: bool, M: int) -> None:
+    """Refuse a bias whose shape does not fit the cell, M and (GRU) the reset variant."""
+    k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
+    if cell == "gru":
+        needed, other = ((2, 3 * M), (3 * M,)) if reset_after else ((3 * M,), (2, 3 * M))
+        if shape != needed:
+            variant = "with reset_after" if reset_after else "with reset_after=False"
+            switch = "--reset-before" if reset_after else "--reset-after"
+            raise InputError(
+                path,
+                f"bias has shape {shape}; a GRU {variant} needs {needed} — use {switch} "
+                f"for {other}",
+            )
+    elif shape != (k * M,):
+        raise InputError(path, f"bias has shape {shape}; a {layer} with M={M} needs ({k * M},)")
+
+
+def check_weights_fit_input(path: str, weights: Weights, features: int) -> None:
+    """Refuse a kernel whose D differs from the input's."""
+    if weights.kernel.shape[0] != features:
+        raise InputError(
+            path,
+            f"kernel has shape {weights.kernel.shape}; the input has D={features} "
+            f"features, so it needs ({features}, {weights.kernel.shape[1]})",
+        )

@@ -33,6 +33,7 @@ class Spec:
     seed: int = 0  # spawns the weight and input streams
     return_sequences: bool = False  # Keras return_sequences: o is (N, T, M) instead of (N, M)
     reset_after: bool = True  # GRU only: Keras reset_after (bias (2, 3M) when True)
+    use_bias: bool = True  # Keras use_bias; False when a weights file has no bias
     engine: Engine = "keras"  # which implementation runs the layer
     gates: bool = False  # trace the gates and states at every step (numpy engine's equations)
     check: bool = False  # run both engines and compare their o, h and c

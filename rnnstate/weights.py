@@ -69,4 +69,4 @@ def initial_weights(spec: Spec, rng: np.random.Generator) -> Weights:
     width = spec.gate_count * spec.units  # kM
     kernel = glorot_uniform(rng, (spec.features, width))
     recurrent_kernel = orthogonal(rng, (spec.units, width))
-    return Weights(kernel, recurrent_kernel, default_bias(spec))
+    return Weights(kernel, recurrent_kernel, default_bias(spec) if spec.use_bias else None)

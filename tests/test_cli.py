@@ -57,6 +57,7 @@ def test_json_matches_the_python_api():
         "batch": 2,
         "seed": 3,
         "return_sequences": True,
+        "use_bias": True,
         "gates": False,
         "check": False,
     }

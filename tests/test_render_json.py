@@ -62,6 +62,7 @@ def test_config_versions_and_checks():
         "seed": 0,
         "return_sequences": True,
         "reset_after": True,
+        "use_bias": True,
         "gates": False,
         "check": False,
     }

@@ -45,6 +45,7 @@ def test_config_lists_every_setting_and_reset_after_only_for_gru():
         "batch": 1,
         "seed": 5,
         "return_sequences": False,
+        "use_bias": True,
         "gates": False,
         "check": False,
     }

@@ -113,6 +113,8 @@ def header(result: Result) -> Text:
     ]
     if spec.cell == "gru":
         parts.append(f"reset_after={spec.reset_after}")
+    if not spec.use_bias:
+        parts.append("use_bias=False")
     parts.append(f"engine={spec.engine}")
     return Text("  ".join(parts), style="bold")
 
@@ -234,12 +236,14 @@ def cross_check_table(result: Result) -> Group:
     )
 
 
-def render(result: Result) -> Group:
-    """Everything the terminal shows for a Result, as one rich renderable."""
+def render(result: Result, only: int | None = None) -> Group:
+    """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
+    sequence of the batch."""
     parts: list = [header(result)]
-    for n in range(result.spec.batch):
-        if result.spec.batch > 1:
-            parts.append(Text(f"\nsequence n={n}", style="bold underline"))
+    N = result.spec.batch
+    for n in range(N) if only is None else [only]:
+        if N > 1:
+            parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         parts.extend(sequence_tables(result, n))
         if result.gates:
             parts.append(trace_heading(result))

@@ -1,0 +1,92 @@
+"""Files rnnstate writes (--output, --save-weights): whole or not at all.
+
+Each is written to a temporary file in the same folder, flushed to disk, then renamed over the
+target; on any failure the temporary file is removed and an existing target is left untouched.
+"""
+
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import orjson
+
+from rnnstate.errors import InputError, SpecError
+from rnnstate.render import json as json_render
+from rnnstate.result import Result
+from rnnstate.weights import Weights
+
+OUTPUT_FORMATS = (".json", ".npz")
+
+
+def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
+    """The extension of a path to write, which must be one of `allowed` (else exit 2)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        raise SpecError(option, f"{path}: expected a file name ending in {' or '.join(allowed)}")
+    return suffix
+
+
+def write_whole(path: str, write: Callable[[BinaryIO], None]) -> None:
+    """Call write(file) on a temporary file beside `path`, then rename it to `path`."""
+    target = Path(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as error:
+        raise InputError(path, f"cannot be written: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~current_umask())
+        os.replace(temporary, target)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise InputError(path, f"cannot be written: {error.strerror or error}") from None
+        raise
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def weight_arrays(weights: Weights) -> dict[str, np.ndarray]:
+    """The weights by Keras's names; no `bias` for a layer without one."""
+    arrays = {"kernel": weights.kernel, "recurrent_kernel": weights.recurrent_kernel}
+    if weights.bias is not None:
+        arrays["bias"] = weights.bias
+    return arrays
+
+
+def save_weights(path: str, weights: Weights) -> None:
+    """Write the weights as an .npz in Keras's layout, which --weights reads back."""
+    write_whole(path, lambda file: np.savez(file, **weight_arrays(weights)))
+
+
+def result_npz(result: Result) -> bytes:
+    """x, o, h, c (LSTM), the gate trace as gates.NAME, and the config as a JSON string."""
+    arrays = {"x": result.x, "o": result.o, "h": result.h}
+    if result.c is not None:
+        arrays["c"] = result.c
+    for name, values in (result.gates or {}).items():
+        arrays[f"gates.{name}"] = values
+    document = json_render.document(result)
+    arrays["config"] = np.array(orjson.dumps(document["config"]).decode())
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def save_result(path: str, result: Result) -> None:
+    """Write the result as .json (the --json document) or .npz, chosen by the extension."""
+    suffix = output_format(path, "--output", OUTPUT_FORMATS)
+    data = json_render.render(result) if suffix == ".json" else result_npz(result)
+    write_whole(path, lambda file: file.write(data))
