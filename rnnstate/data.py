@@ -72,7 +72,8 @@ def numeric_array(path: str, array: np.ndarray, what: str) -> np.ndarray:
         raise InputError(path, f"{what} holds Python objects, which are never loaded")
     if array.dtype.kind not in "iuf":
         raise InputError(path, f"{what} has dtype {array.dtype}; expected integers or floats")
-    values = array.astype(np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
+        values = array.astype(np.float32)
     if not np.isfinite(values).all():
         first = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
         raise InputError(
