@@ -30,7 +30,7 @@ def json_of(*args: str) -> dict:
 def test_each_cell_command_prints_its_tables(command, layer):
     result = invoke(command, "--seed", "0")
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"{layer}  T=8  D=2  M=3  N=1  seed=0")
+    assert result.stdout.startswith(f"{layer} on the keras engine  T=8 D=2 M=3 N=1  seed=0\n")
     assert "✓ o equals h; largest |h - o| = 0" in result.stdout
     assert ("c  final cell state" in result.stdout) == (command == "lstm")
     assert result.stderr == ""

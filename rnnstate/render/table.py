@@ -100,23 +100,18 @@ class ArrayTable:
 
 
 def header(result: Result) -> Text:
-    """One line with the settings of the run, seed included so it can be repeated."""
+    """Two lines: the layer, engine, sizes and seed (so the run can be repeated), then the
+    Keras options of the layer."""
     spec = result.spec
-    parts = [
-        f"{spec.keras_layer}",
-        f"T={spec.steps}",
-        f"D={spec.features}",
-        f"M={spec.units}",
-        f"N={spec.batch}",
-        f"seed={spec.seed}",
-        f"return_sequences={spec.return_sequences}",
-    ]
+    options = [f"return_sequences={spec.return_sequences}"]
     if spec.cell == "gru":
-        parts.append(f"reset_after={spec.reset_after}")
-    if not spec.use_bias:
-        parts.append("use_bias=False")
-    parts.append(f"engine={spec.engine}")
-    return Text("  ".join(parts), style="bold")
+        options.append(f"reset_after={spec.reset_after}")
+    options.append(f"use_bias={spec.use_bias}")
+    return Text(
+        f"{spec.keras_layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
+        f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}",
+        style="bold",
+    )
 
 
 def check_line(result: Result) -> Text:
