@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from rnnstate import __version__
 from rnnstate.budget import ensure_fits, expected_seconds
@@ -19,7 +20,32 @@ from rnnstate.engines import Progress
 from rnnstate.errors import ExitCode, InputError, SpecError
 from rnnstate.spec import Spec
 
+# Typer's (click's) base of every usage error, found without importing click's private modules.
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class OneLineErrors(TyperGroup):
+    """Typer's command group, with each usage error as one line on stderr (exit 2):
+
+    rnnstate lstm: error: Invalid value for '-T' / '--steps': 0 is not in the range x>=1.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ClickException as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # plain `rnnstate`: the help
+                typer.echo(error.format_message())
+                sys.exit(ExitCode.OK)
+            context = getattr(error, "ctx", None)
+            where = context.command_path if context else prog_name or "rnnstate"
+            typer.echo(f"{where}: error: {error.format_message()} (see '{where} --help')", err=True)
+            sys.exit(error.exit_code)
+        sys.exit(code or 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Run a Keras recurrent layer and show what it returns: o, h and (LSTM) c.",
     no_args_is_help=True,
     add_completion=False,
@@ -272,6 +298,7 @@ def inspect(cell: str, options: dict) -> None:
             write_stdout(json_render.render(result))
         else:
             Console(highlight=False).print(table_render.render(result, only))
+            sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
     if spec.check and not result.cross_check.agree:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
