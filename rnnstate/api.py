@@ -5,12 +5,17 @@ import secrets
 import numpy as np
 
 from rnnstate.budget import ensure_fits
-from rnnstate.data import check_weight_shapes, check_weights_fit_input, random_input
+from rnnstate.data import (
+    check_initial_state,
+    check_weight_shapes,
+    check_weights_fit_input,
+    random_input,
+)
 from rnnstate.engines import Progress, run_layer
 from rnnstate.errors import SpecError
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Spec
-from rnnstate.weights import Weights, initial_weights
+from rnnstate.weights import LayerWeights, initial_weights
 
 DEFAULT_SIZES = {"steps": 8, "features": 2, "units": 3, "batch": 1}
 SIZE_OPTIONS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N"}
@@ -31,7 +36,7 @@ def draw_seed() -> int:
 def resolve_sizes(
     given: dict[str, int | None],
     x: np.ndarray | None = None,
-    weights: Weights | None = None,
+    weights: LayerWeights | None = None,
     input_name: str = "the input",
     weights_name: str = "the weights",
 ) -> dict[str, int]:
@@ -46,7 +51,7 @@ def resolve_sizes(
         if x is not None:
             check_weights_fit_input(weights_name, weights, x.shape[2])
         found["units"] = (weights.units, weights_name)
-        found.setdefault("features", (weights.kernel.shape[0], weights_name))
+        found.setdefault("features", (weights.features, weights_name))
     sizes = dict(DEFAULT_SIZES)
     for name, value in given.items():
         if value is not None:
@@ -71,9 +76,11 @@ def make_spec(
     batch: int | None = None,
     seed: int | None = None,
     x: np.ndarray | None = None,
-    weights: Weights | None = None,
+    weights: LayerWeights | None = None,
+    initial_state: dict[str, np.ndarray] | None = None,
     input_name: str = "the input",
     weights_name: str = "the weights",
+    state_name: str = "the initial state",
     **settings,
 ) -> Spec:
     """A Spec whose sizes come from x and the weights where given, else from the options, else
@@ -82,17 +89,35 @@ def make_spec(
     sizes = resolve_sizes(given, x, weights, input_name, weights_name)
     if weights is not None:
         check_weight_shapes(weights_name, weights, cell, settings.get("reset_after", True))
-        settings["use_bias"] = weights.bias is not None
-    return Spec(cell, seed=draw_seed() if seed is None else seed, **sizes, **settings)
+        settings["use_bias"] = weights.use_bias
+    spec = Spec(
+        cell,
+        seed=draw_seed() if seed is None else seed,
+        initial_state=initial_state is not None,
+        **sizes,
+        **settings,
+    )
+    if initial_state is not None:
+        check_initial_state(state_name, initial_state, spec.state_names, spec.batch, spec.units)
+    return spec
+
+
+def pick_states(spec: Spec, initial_state: dict[str, np.ndarray] | None):
+    """Only the layer's own states from `initial_state` (a run's saved file has more)."""
+    if initial_state is None:
+        return None
+    return {name: initial_state[name] for name in spec.state_names}
 
 
 def run_spec(
     spec: Spec,
     x: np.ndarray | None = None,
-    weights: Weights | None = None,
+    weights: LayerWeights | None = None,
+    initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
 ) -> Result:
-    """Run the layer of `spec` on x (N, T, D) with `weights`, drawing what is not given.
+    """Run the layer of `spec` on x (N, T, D) with `weights` from `initial_state` (states by
+    name, each (N, M); zeros if None), drawing x and the weights when not given.
 
     The seed spawns two independent streams, one for the weights and one for the input, so
     changing T keeps the weights and a longer T extends the same input. `progress` is called
@@ -105,26 +130,41 @@ def run_spec(
         weights = initial_weights(spec, np.random.default_rng(weight_stream))
     if x is None:
         x = random_input(spec, np.random.default_rng(input_stream))
-    return run_engines(spec, np.ascontiguousarray(x, dtype=np.float32), weights, progress)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return run_engines(spec, x, weights, pick_states(spec, initial_state), progress)
+
+
+def step_mask(x: np.ndarray, mask_value: float | None) -> np.ndarray | None:
+    """Keras Masking's mask (N, T): True where some feature differs from mask_value."""
+    return None if mask_value is None else np.any(x != np.float32(mask_value), axis=-1)
 
 
 def run_engines(
-    spec: Spec, x: np.ndarray, weights: Weights, progress: Progress | None = None
+    spec: Spec,
+    x: np.ndarray,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """Run spec.engine; run the other engine too for --check, and numpy for --gates on keras.
 
-    The gate trace always comes from the numpy engine. Whenever both engines ran, their o, h
-    and c are compared in Result.cross_check.
+    The gate trace always comes from the numpy engine. Whenever both engines ran, their
+    outputs and states are compared in Result.cross_check.
     """
     on_numpy = spec.engine == "numpy"
-    outputs = run_layer(spec, x, weights, spec.engine, spec.gates and on_numpy, progress)
-    gates, cross_check = outputs.gates, None
+    mask = step_mask(x, spec.mask_value)
+    run = run_layer(
+        spec, x, weights, spec.engine, initial_state, mask, spec.gates and on_numpy, progress
+    )
+    gates, cross_check = run.gates, None
     if spec.check or (spec.gates and not on_numpy):
         other_engine = "keras" if on_numpy else "numpy"
-        other = run_layer(spec, x, weights, other_engine, spec.gates, progress)
-        keras_outputs, numpy_outputs = (other, outputs) if on_numpy else (outputs, other)
-        gates, cross_check = numpy_outputs.gates, compare_engines(keras_outputs, numpy_outputs)
-    return Result(spec, x, outputs.o, outputs.h, outputs.c, weights, gates, cross_check)
+        other = run_layer(spec, x, weights, other_engine, initial_state, mask, spec.gates, progress)
+        keras_run, numpy_run = (other, run) if on_numpy else (run, other)
+        gates, cross_check = numpy_run.gates, compare_engines(keras_run, numpy_run)
+    return Result(
+        spec, x, run.outputs, run.states, weights, gates, cross_check, initial_state, mask
+    )
 
 
 def run(
@@ -136,17 +176,19 @@ def run(
     batch: int | None = None,
     seed: int | None = None,
     x: np.ndarray | None = None,
-    weights: Weights | None = None,
+    weights: LayerWeights | None = None,
+    initial_state: dict[str, np.ndarray] | None = None,
     **settings,
 ) -> Result:
     """Run a Keras `cell` ("lstm", "gru" or "rnn") and return a Result.
 
     x (N, T, D) and `weights` (Keras's layout) are used when given, else drawn from the seed
-    (drawn itself when not given; Result.spec.seed). Sizes default to T=8, D=2, M=3, N=1.
-    `settings` are the other Spec fields: return_sequences, reset_after, use_bias, engine,
-    gates, check. The Result holds x (N, T, D), o ((N, T, M) or (N, M)), h (N, M), c (N, M,
-    LSTM only), the gate trace and the engine cross-check. Raises SpecError for a bad setting
-    and InputError for arrays that do not fit.
+    (drawn itself when not given; Result.spec.seed); `initial_state` maps state names (h, c,
+    or h_fw, c_fw, h_bw, c_bw) to (N, M) arrays. Sizes default to T=8, D=2, M=3, N=1.
+    `settings` are the other Spec fields: return_sequences, reset_after, use_bias, backwards,
+    bidirectional, merge, mask_value, engine, gates, check. The Result holds x (N, T, D), the
+    outputs (o), the states (h, c), the gate trace and the engine cross-check. Raises
+    SpecError for a bad setting and InputError for arrays that do not fit.
     """
     spec = make_spec(
         cell,
@@ -157,6 +199,7 @@ def run(
         seed=seed,
         x=x,
         weights=weights,
+        initial_state=initial_state,
         **settings,
     )
-    return run_spec(spec, x, weights)
+    return run_spec(spec, x, weights, initial_state)

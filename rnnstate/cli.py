@@ -18,7 +18,7 @@ from rnnstate import __version__
 from rnnstate.budget import ensure_fits, expected_seconds
 from rnnstate.engines import Progress
 from rnnstate.errors import ExitCode, InputError, SpecError
-from rnnstate.spec import Spec
+from rnnstate.spec import MAX_SEED, Spec
 
 # Typer's (click's) base of every usage error, found without importing click's private modules.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -81,6 +81,7 @@ Seed = Annotated[
     typer.Option(
         "--seed",
         min=0,
+        max=MAX_SEED,
         show_default="drawn at random and shown",
         help="Seed for the weights and the input; the same seed gives the same numbers.",
     ),
@@ -124,6 +125,51 @@ Output = Annotated[
 Only = Annotated[
     int | None,
     typer.Option("--only", metavar="I", min=0, help="Show only sequence I of the batch."),
+]
+Backwards = Annotated[
+    bool,
+    typer.Option("--backwards", help="Keras go_backwards: read the steps from last to first."),
+]
+BidirectionalOption = Annotated[
+    bool,
+    typer.Option(
+        "--bidirectional",
+        help="Keras Bidirectional: a forward and a backward copy; states h_fw (c_fw) h_bw (c_bw).",
+    ),
+]
+
+
+class MergeMode(StrEnum):
+    """The --merge choices: Keras Bidirectional's merge_mode (none keeps the halves apart)."""
+
+    concat = "concat"
+    sum = "sum"
+    mul = "mul"
+    ave = "ave"
+    none = "none"
+
+
+Merge = Annotated[
+    MergeMode | None,
+    typer.Option(
+        "--merge", show_default="concat", help="How --bidirectional merges the two halves of o."
+    ),
+]
+MaskValue = Annotated[
+    float | None,
+    typer.Option(
+        "--mask-value",
+        metavar="V",
+        help="Keras Masking: a step whose features all equal V is skipped.",
+    ),
+]
+InitialState = Annotated[
+    str | None,
+    typer.Option(
+        "--initial-state",
+        metavar="PATH",
+        help="Start from the states in an .npz: h (and c), or h_fw c_fw h_bw c_bw; each (N, M).",
+    ),
 ]
 ResetAfter = Annotated[
     bool,
@@ -256,12 +302,13 @@ def inspect(cell: str, options: dict) -> None:
     from rich.console import Console
 
     from rnnstate.api import make_spec, run_spec
-    from rnnstate.data import read_input, read_weights
+    from rnnstate.data import read_initial_state, read_input, read_weights
     from rnnstate.render import json as json_render
     from rnnstate.render import table as table_render
     from rnnstate.save import OUTPUT_FORMATS, output_format, save_result, save_weights
 
     input_path, weights_path = options.pop("input_path"), options.pop("weights_path")
+    state_path, merge = options.pop("initial_state"), options.pop("merge")
     save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
     only, as_json = options.pop("only"), options.pop("json")
     with user_errors():
@@ -269,15 +316,23 @@ def inspect(cell: str, options: dict) -> None:
             output_format(save_weights_path, "--save-weights", (".npz",))
         if output_path:
             output_format(output_path, "--output", OUTPUT_FORMATS)
+        if merge is not None and not options["bidirectional"]:
+            raise SpecError("--merge", "--merge applies to --bidirectional only")
         x = read_input(input_path) if input_path else None
-        reset_after = options.get("reset_after", True)
-        weights = read_weights(weights_path, cell, reset_after) if weights_path else None
+        reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
+        weights = (
+            read_weights(weights_path, cell, reset_after, bidirectional) if weights_path else None
+        )
+        states = read_initial_state(state_path) if state_path else None
         spec = make_spec(
             cell,
             x=x,
             weights=weights,
+            initial_state=states,
             input_name=input_path or "",
             weights_name=weights_path or "",
+            state_name=state_path or "",
+            merge=(merge or MergeMode.concat).value,
             return_sequences=options.pop("sequences"),
             use_bias=options.pop("bias"),
             engine=options.pop("engine").value,
@@ -289,7 +344,7 @@ def inspect(cell: str, options: dict) -> None:
             )
         ensure_fits(spec, as_json)
         with progress_bar(spec) as progress:
-            result = run_spec(spec, x, weights, progress)
+            result = run_spec(spec, x, weights, states, progress)
         if save_weights_path:
             save_weights(save_weights_path, result.weights)
         if output_path:
@@ -312,6 +367,11 @@ def lstm(
     seed: Seed = None,
     sequences: Sequences = False,
     bias: Bias = True,
+    backwards: Backwards = False,
+    bidirectional: BidirectionalOption = False,
+    merge: Merge = None,
+    mask_value: MaskValue = None,
+    initial_state: InitialState = None,
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
@@ -336,6 +396,11 @@ def gru(
     sequences: Sequences = False,
     reset_after: ResetAfter = True,
     bias: Bias = True,
+    backwards: Backwards = False,
+    bidirectional: BidirectionalOption = False,
+    merge: Merge = None,
+    mask_value: MaskValue = None,
+    initial_state: InitialState = None,
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
@@ -359,6 +424,11 @@ def rnn(
     seed: Seed = None,
     sequences: Sequences = False,
     bias: Bias = True,
+    backwards: Backwards = False,
+    bidirectional: BidirectionalOption = False,
+    merge: Merge = None,
+    mask_value: MaskValue = None,
+    initial_state: InitialState = None,
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,

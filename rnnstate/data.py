@@ -16,7 +16,7 @@ import orjson
 
 from rnnstate.errors import InputError
 from rnnstate.spec import GATE_BLOCKS, KERAS_LAYER_NAMES, Spec
-from rnnstate.weights import Weights
+from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
 INPUT_FORMATS = (".npy", ".npz", ".csv", ".json")
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
@@ -247,46 +247,78 @@ def only_or_x(path: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
     )
 
 
-def read_weights(path: str, cell: str, reset_after: bool) -> Weights:
+def read_weights(
+    path: str, cell: str, reset_after: bool, bidirectional: bool = False
+) -> LayerWeights:
     """Weights in Keras's layout from an .npz: kernel (D, kM), recurrent_kernel (M, kM) and,
-    unless the layer has no bias, bias ((kM,), or (2, 3M) for a GRU with reset_after).
+    unless the layer has no bias, bias ((kM,), or (2, 3M) for a GRU with reset_after). A
+    bidirectional layer's arrays are named forward_kernel, ..., backward_bias.
 
     M comes from recurrent_kernel; D from kernel (checked against the input by the caller).
     """
     data = read_bytes(path)
     extension(path, (".npz",))
     arrays = npz_arrays(path, data)
-    unknown = sorted(set(arrays) - set(WEIGHT_NAMES))
-    missing = [name for name in WEIGHT_NAMES[:2] if name not in arrays]
-    if unknown or missing:
-        found = ", ".join(sorted(arrays))
+    prefixes = ("forward_", "backward_") if bidirectional else ("",)
+    expected = [prefix + name for prefix in prefixes for name in WEIGHT_NAMES]
+    required = [name for name in expected if not name.endswith("bias")]
+    if set(arrays) - set(expected) or set(required) - set(arrays):
+        listed = ", ".join(expected)
+        hint = "" if bidirectional else " (or forward_ and backward_ ones with --bidirectional)"
         raise InputError(
-            path, f"holds arrays {found}; expected kernel, recurrent_kernel and (optional) bias"
+            path,
+            f"holds arrays {', '.join(sorted(arrays))}; expected {listed} (bias optional){hint}",
         )
     values = {name: numeric_array(path, arrays[name], name) for name in arrays}
-    weights = Weights(values["kernel"], values["recurrent_kernel"], values.get("bias"))
+    directions = [
+        Weights(values[p + "kernel"], values[p + "recurrent_kernel"], values.get(p + "bias"))
+        for p in prefixes
+    ]
+    weights = BidirectionalWeights(*directions) if bidirectional else directions[0]
     check_weight_shapes(path, weights, cell, reset_after)
     return weights
 
 
-def check_weight_shapes(source: str, weights: Weights, cell: str, reset_after: bool) -> None:
+def check_weight_shapes(source: str, weights: LayerWeights, cell: str, reset_after: bool) -> None:
     """Refuse weights whose shapes do not fit the cell's layout; `source` names them."""
+    if isinstance(weights, BidirectionalWeights):
+        for prefix, direction in (("forward_", weights.forward), ("backward_", weights.backward)):
+            one_direction_shapes(source, direction, cell, reset_after, prefix)
+        shapes = [[a.shape for a in d.as_list()] for d in (weights.forward, weights.backward)]
+        if shapes[0] != shapes[1]:
+            raise InputError(
+                source,
+                f"the forward weights have shapes {shapes[0]} but the backward ones "
+                f"{shapes[1]}; a bidirectional layer needs the same",
+            )
+        return
+    one_direction_shapes(source, weights, cell, reset_after, "")
+
+
+def one_direction_shapes(
+    source: str, weights: Weights, cell: str, reset_after: bool, prefix: str
+) -> None:
+    """Refuse one layer's weights whose shapes do not fit the cell; names carry `prefix`."""
     k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
     recurrent, kernel = weights.recurrent_kernel, weights.kernel
     if recurrent.ndim != 2 or recurrent.shape[1] != k * recurrent.shape[0]:
         raise InputError(
-            source, f"recurrent_kernel has shape {recurrent.shape}; a {layer} needs (M, {k}M)"
+            source,
+            f"{prefix}recurrent_kernel has shape {recurrent.shape}; a {layer} needs (M, {k}M)",
         )
     M = recurrent.shape[0]
     if kernel.ndim != 2 or kernel.shape[1] != k * M:
         raise InputError(
-            source, f"kernel has shape {kernel.shape}; a {layer} with M={M} needs (D, {k * M})"
+            source,
+            f"{prefix}kernel has shape {kernel.shape}; a {layer} with M={M} needs (D, {k * M})",
         )
     if weights.bias is not None:
-        check_bias(source, weights.bias.shape, cell, reset_after, M)
+        check_bias(source, weights.bias.shape, cell, reset_after, M, prefix)
 
 
-def check_bias(path: str, shape: tuple[int, ...], cell: str, reset_after: bool, M: int) -> None:
+def check_bias(
+    path: str, shape: tuple[int, ...], cell: str, reset_after: bool, M: int, prefix: str = ""
+) -> None:
     """Refuse a bias whose shape does not fit the cell, M and (GRU) the reset variant."""
     k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
     if cell == "gru":
@@ -296,18 +328,48 @@ def check_bias(path: str, shape: tuple[int, ...], cell: str, reset_after: bool, 
             switch = "--reset-before" if reset_after else "--reset-after"
             raise InputError(
                 path,
-                f"bias has shape {shape}; a GRU {variant} needs {needed} — use {switch} "
-                f"for {other}",
+                f"{prefix}bias has shape {shape}; a GRU {variant} needs {needed} — use "
+                f"{switch} for {other}",
             )
     elif shape != (k * M,):
-        raise InputError(path, f"bias has shape {shape}; a {layer} with M={M} needs ({k * M},)")
+        raise InputError(
+            path, f"{prefix}bias has shape {shape}; a {layer} with M={M} needs ({k * M},)"
+        )
 
 
-def check_weights_fit_input(path: str, weights: Weights, features: int) -> None:
+def check_weights_fit_input(path: str, weights: LayerWeights, features: int) -> None:
     """Refuse a kernel whose D differs from the input's."""
-    if weights.kernel.shape[0] != features:
+    if weights.features != features:
+        kernel = weights.as_list()[0]
         raise InputError(
             path,
-            f"kernel has shape {weights.kernel.shape}; the input has D={features} "
-            f"features, so it needs ({features}, {weights.kernel.shape[1]})",
+            f"kernel has shape {kernel.shape}; the input has D={features} features, so it "
+            f"needs ({features}, {kernel.shape[1]})",
         )
+
+
+def read_initial_state(path: str) -> dict[str, np.ndarray]:
+    """States to start from, by name, from an .npz: h (and c for an LSTM), or h_fw, c_fw,
+    h_bw, c_bw for a bidirectional layer; each (N, M). An --output .npz of an earlier run holds
+    them. Checked against the run by check_initial_state."""
+    data = read_bytes(path)
+    extension(path, (".npz",))
+    return {name: numeric_array(path, a, name) for name, a in npz_arrays(path, data).items()}
+
+
+def check_initial_state(
+    source: str, states: dict[str, np.ndarray], names: tuple[str, ...], N: int, M: int
+) -> None:
+    """Refuse initial states without all of `names`, or not of shape (N, M). Other arrays
+    (an --output file's x and o) are ignored."""
+    if not set(names) <= set(states):
+        raise InputError(
+            source,
+            f"holds {', '.join(sorted(states)) or 'nothing'}; this layer's states are "
+            f"{', '.join(names)}, each (N, M) = ({N}, {M})",
+        )
+    for name in names:
+        if states[name].shape != (N, M):
+            raise InputError(
+                source, f"{name} has shape {states[name].shape}; expected (N, M) = ({N}, {M})"
+            )

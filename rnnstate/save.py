@@ -17,7 +17,7 @@ import orjson
 from rnnstate.errors import InputError, SpecError
 from rnnstate.render import json as json_render
 from rnnstate.result import Result
-from rnnstate.weights import Weights
+from rnnstate.weights import LayerWeights
 
 OUTPUT_FORMATS = (".json", ".npz")
 
@@ -58,24 +58,16 @@ def current_umask() -> int:
     return mask
 
 
-def weight_arrays(weights: Weights) -> dict[str, np.ndarray]:
-    """The weights by Keras's names; no `bias` for a layer without one."""
-    arrays = {"kernel": weights.kernel, "recurrent_kernel": weights.recurrent_kernel}
-    if weights.bias is not None:
-        arrays["bias"] = weights.bias
-    return arrays
-
-
-def save_weights(path: str, weights: Weights) -> None:
-    """Write the weights as an .npz in Keras's layout, which --weights reads back."""
-    write_whole(path, lambda file: np.savez(file, **weight_arrays(weights)))
+def save_weights(path: str, weights: LayerWeights) -> None:
+    """Write the weights as an .npz in Keras's layout, by Keras's names (forward_ and backward_
+    ones for a bidirectional layer; no bias for a layer without one); --weights reads it back."""
+    write_whole(path, lambda file: np.savez(file, **weights.named()))
 
 
 def result_npz(result: Result) -> bytes:
-    """x, o, h, c (LSTM), the gate trace as gates.NAME, and the config as a JSON string."""
-    arrays = {"x": result.x, "o": result.o, "h": result.h}
-    if result.c is not None:
-        arrays["c"] = result.c
+    """x, the outputs (o), the states (h, c, ...), the gate trace as gates.NAME, and the config
+    as a JSON string."""
+    arrays = {"x": result.x, **result.outputs, **result.states}
     for name, values in (result.gates or {}).items():
         arrays[f"gates.{name}"] = values
     document = json_render.document(result)

@@ -1,5 +1,6 @@
 """Spec: every setting of one run, in one frozen dataclass, validated once."""
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -10,6 +11,14 @@ Engine = Literal["keras", "numpy"]
 
 CELLS: tuple[str, ...] = ("lstm", "gru", "rnn")
 ENGINES: tuple[str, ...] = ("keras", "numpy")
+MAX_SEED = 2**64 - 1  # seeds are written to JSON, whose readers stop at 64-bit integers
+MERGE_MODES: tuple[str, ...] = (
+    "concat",
+    "sum",
+    "mul",
+    "ave",
+    "none",
+)  # Keras merge_mode; none: None
 
 # Gate blocks per cell, in Keras's order inside kernel, recurrent_kernel and bias.
 GATE_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -35,8 +44,13 @@ class Spec:
     reset_after: bool = True  # GRU only: Keras reset_after (bias (2, 3M) when True)
     use_bias: bool = True  # Keras use_bias; False when a weights file has no bias
     engine: Engine = "keras"  # which implementation runs the layer
+    backwards: bool = False  # Keras go_backwards: read the input from its last step to its first
+    bidirectional: bool = False  # Keras Bidirectional: a forward and a backward copy of the layer
+    merge: str = "concat"  # Bidirectional merge_mode for the two halves of o ("none": kept apart)
+    mask_value: float | None = None  # Keras Masking: steps whose features all equal it are skipped
+    initial_state: bool = False  # the run starts from given states instead of zeros
     gates: bool = False  # trace the gates and states at every step (numpy engine's equations)
-    check: bool = False  # run both engines and compare their o, h and c
+    check: bool = False  # run both engines and compare their outputs and states
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -53,8 +67,26 @@ class Spec:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(option, f"{option} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise SpecError("--seed", f"--seed must be a non-negative integer, got {self.seed!r}")
+        if (
+            not isinstance(self.seed, int)
+            or isinstance(self.seed, bool)
+            or not (0 <= self.seed <= MAX_SEED)
+        ):
+            raise SpecError(
+                "--seed", f"--seed must be an integer from 0 to 2**64-1, got {self.seed!r}"
+            )
+        if self.merge not in MERGE_MODES:
+            raise SpecError("--merge", f"unknown merge mode {self.merge!r}; expected {MERGE_MODES}")
+        if self.backwards and self.bidirectional:
+            raise SpecError(
+                "--backwards",
+                "--backwards and --bidirectional do not combine: the backward half of a "
+                "bidirectional layer already reads the input backwards",
+            )
+        if self.mask_value is not None and not math.isfinite(self.mask_value):
+            raise SpecError(
+                "--mask-value", f"--mask-value must be a finite number, got {self.mask_value}"
+            )
 
     @property
     def gate_count(self) -> int:
@@ -62,14 +94,35 @@ class Spec:
         return len(GATE_BLOCKS[self.cell])
 
     @property
+    def state_names(self) -> tuple[str, ...]:
+        """The states in the order Keras returns them: h (c), or h_fw (c_fw) h_bw (c_bw)."""
+        names = ("h", "c") if self.cell == "lstm" else ("h",)
+        if self.bidirectional:
+            return tuple(f"{name}_{side}" for side in ("fw", "bw") for name in names)
+        return names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The layer's outputs: o, or o_fw and o_bw for a bidirectional layer with merge none."""
+        return ("o_fw", "o_bw") if self.bidirectional and self.merge == "none" else ("o",)
+
+    @property
+    def output_units(self) -> int:
+        """Units in o's last axis: 2M for a bidirectional concat, else M."""
+        return 2 * self.units if self.bidirectional and self.merge == "concat" else self.units
+
+    @property
     def keras_layer(self) -> str:
         """The Keras class name of the layer: LSTM, GRU or SimpleRNN."""
         return KERAS_LAYER_NAMES[self.cell]
 
     def config(self) -> dict:
-        """Every setting but the cell and engine, as JSON values; `reset_after` only for a GRU."""
+        """Every setting but the cell and engine, as JSON values; `reset_after` only for a GRU,
+        `merge` only for a bidirectional layer."""
         settings = asdict(self)
         del settings["cell"], settings["engine"]
         if self.cell != "gru":
             del settings["reset_after"]
+        if not self.bidirectional:
+            del settings["merge"]
         return settings

@@ -26,10 +26,59 @@ class Weights:
         """M, read from the recurrent kernel."""
         return self.recurrent_kernel.shape[0]
 
+    @property
+    def features(self) -> int:
+        """D, read from the kernel."""
+        return self.kernel.shape[0]
+
+    @property
+    def use_bias(self) -> bool:
+        """Whether the layer has a bias."""
+        return self.bias is not None
+
     def as_list(self) -> list[np.ndarray]:
         """The arrays in the order Keras's `set_weights` and `get_weights` use."""
         arrays = [self.kernel, self.recurrent_kernel]
         return arrays if self.bias is None else [*arrays, self.bias]
+
+    def named(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """The arrays by Keras's names (kernel, recurrent_kernel, bias), each with `prefix`."""
+        names = ("kernel", "recurrent_kernel", "bias")
+        return {prefix + name: array for name, array in zip(names, self.as_list(), strict=False)}
+
+
+@dataclass(frozen=True)
+class BidirectionalWeights:
+    """A Keras Bidirectional layer's weights: its forward and its backward layer's."""
+
+    forward: Weights
+    backward: Weights
+
+    @property
+    def units(self) -> int:
+        """M of each direction."""
+        return self.forward.units
+
+    @property
+    def features(self) -> int:
+        """D, read from the forward kernel."""
+        return self.forward.features
+
+    @property
+    def use_bias(self) -> bool:
+        """Whether the layers have a bias."""
+        return self.forward.use_bias
+
+    def as_list(self) -> list[np.ndarray]:
+        """Forward then backward arrays: the order of Bidirectional's get_weights()."""
+        return [*self.forward.as_list(), *self.backward.as_list()]
+
+    def named(self) -> dict[str, np.ndarray]:
+        """forward_kernel, ..., backward_bias: the names of a bidirectional weights file."""
+        return {**self.forward.named("forward_"), **self.backward.named("backward_")}
+
+
+LayerWeights = Weights | BidirectionalWeights
 
 
 def glorot_uniform(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -64,9 +113,18 @@ def default_bias(spec: Spec) -> np.ndarray:
     return np.zeros(spec.gate_count * M, dtype=np.float32)
 
 
-def initial_weights(spec: Spec, rng: np.random.Generator) -> Weights:
-    """Weights drawn as a new Keras layer would draw them: kernel, then recurrent kernel."""
+def one_direction(spec: Spec, rng: np.random.Generator) -> Weights:
+    """One layer's weights, drawn as a new Keras layer draws them: kernel, then recurrent kernel."""
     width = spec.gate_count * spec.units  # kM
     kernel = glorot_uniform(rng, (spec.features, width))
     recurrent_kernel = orthogonal(rng, (spec.units, width))
     return Weights(kernel, recurrent_kernel, default_bias(spec) if spec.use_bias else None)
+
+
+def initial_weights(spec: Spec, rng: np.random.Generator) -> LayerWeights:
+    """The layer's weights; a bidirectional layer draws its forward layer's first, so the
+    forward half equals the unidirectional layer of the same seed."""
+    forward = one_direction(spec, rng)
+    return (
+        BidirectionalWeights(forward, one_direction(spec, rng)) if spec.bidirectional else forward
+    )

@@ -16,4 +16,5 @@ def make_result(cell="lstm", steps=8, units=3, batch=1, return_sequences=True) -
     h = o_all[:, -1].copy()
     c = (h * 2).astype(np.float32) if cell == "lstm" else None
     o = o_all if return_sequences else h.copy()
-    return Result(spec, x, o, h, c, initial_weights(spec, np.random.default_rng(0)))
+    states = {"h": h} if c is None else {"h": h, "c": c}
+    return Result(spec, x, {"o": o}, states, initial_weights(spec, np.random.default_rng(0)))

@@ -29,8 +29,9 @@ def test_result_arrays_have_keras_shapes(cell, sequences, o_shape, has_c):
 def test_h_equals_last_output():
     result = rnnstate.run("lstm", seed=2, return_sequences=True)
     assert_array_equal(result.h, result.o[:, -1])
-    check = result.check()
-    assert check.h_equals_last_o and check.max_abs_diff == 0.0 and check.step == 7
+    [check] = result.checks()
+    assert (check.state, check.output, check.step) == ("h", "o[t=7]", 7)
+    assert check.equal and check.max_abs_diff == 0.0
 
 
 def test_without_seed_one_is_drawn_and_recorded():

@@ -394,8 +394,8 @@ def test_missing_and_unknown_arrays(tmp_path):
         path,
         "lstm",
         True,
-        message="holds arrays forward_kernel, kernel; expected kernel, recurrent_kernel and "
-        "(optional) bias",
+        message="holds arrays forward_kernel, kernel; expected kernel, recurrent_kernel, bias "
+        "(bias optional) (or forward_ and backward_ ones with --bidirectional)",
     )
 
 

@@ -114,5 +114,7 @@ def test_progress_is_reported_after_each_chunk():
     reports = []
     spec = Spec("rnn", steps=10, features=2, units=M)
     x = np.zeros((1, 10, 2), dtype=np.float32)
-    keras_engine.run(spec, x, fixed_weights("rnn"), lambda *r: reports.append(r), 4)
+    keras_engine.run(
+        spec, x, fixed_weights("rnn"), progress=lambda *r: reports.append(r), steps_per_chunk=4
+    )
     assert reports == [("keras", 4), ("keras", 8), ("keras", 10)]

@@ -63,11 +63,20 @@ def test_config_versions_and_checks():
         "return_sequences": True,
         "reset_after": True,
         "use_bias": True,
+        "backwards": False,
+        "bidirectional": False,
+        "mask_value": None,
+        "initial_state": False,
         "gates": False,
         "check": False,
     }
     assert set(doc["versions"]) == {"rnnstate", "numpy", "tensorflow", "keras"}
-    assert doc["checks"] == {"h_equals_last_o": True, "max_abs_diff": 0.0, "last_o_step": 7}
+    assert doc["checks"] == {
+        "h_equals_last_o": True,
+        "max_abs_diff": 0.0,
+        "last_o_step": 7,
+        "states": [{"state": "h", "equals": "o[t=7]", "equal": True, "max_abs_diff": 0.0}],
+    }
 
 
 def test_one_document_ending_in_a_newline():

@@ -55,19 +55,19 @@ def test_marked_rows_share_one_highlight_style():
 
 def test_check_line_names_the_step_with_sequences():
     text = text_of(render(make_result(steps=8)))
-    assert "✓ h equals o at t=7; largest |h - o[t=7]| = 0" in text
+    assert "✓ h equals o[t=7]; largest |h - o[t=7]| = 0" in text
 
 
 def test_check_line_without_sequences():
     text = text_of(render(make_result(return_sequences=False)))
     assert "✓ o equals h; largest |h - o| = 0" in text
-    assert "o  output at the last step only (return_sequences=False)" in text
+    assert "o  output after the last step only (return_sequences=False)" in text
 
 
 def test_check_line_reports_a_mismatch():
     result = make_result()
     result.h[0, 1] += 0.5
-    assert "✗ h does NOT equal the last output (t=7); largest |h - o[t=7]| = 0.5" in text_of(
+    assert "✗ h does NOT equal o[t=7]; largest |h - o[t=7]| = 0.5" in text_of(
         render(result), width=120
     )
 

@@ -14,6 +14,7 @@ from rnnstate.spec import Spec
         ("units", 2.5, "--units"),
         ("batch", True, "--batch"),
         ("seed", -3, "--seed"),
+        ("seed", 2**64, "--seed"),
     ],
 )
 def test_bad_setting_names_its_option(setting, value, option):
@@ -46,6 +47,10 @@ def test_config_lists_every_setting_and_reset_after_only_for_gru():
         "seed": 5,
         "return_sequences": False,
         "use_bias": True,
+        "backwards": False,
+        "bidirectional": False,
+        "mask_value": None,
+        "initial_state": False,
         "gates": False,
         "check": False,
     }

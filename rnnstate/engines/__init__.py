@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rnnstate.spec import Spec
-    from rnnstate.weights import Weights
+    from rnnstate.weights import LayerWeights
 
 # Long sequences run in chunks of steps: a progress report and Ctrl-C are seen between chunks,
 # and the keras engine's intermediates stay bounded.
@@ -30,31 +30,55 @@ def chunks(T: int, steps_per_chunk: int = STEPS_PER_CHUNK) -> Iterator[tuple[int
 
 
 class LayerOutputs(NamedTuple):
-    """What the layer returns with return_state=True: o, then its states h (and c, LSTM)."""
+    """What the layer returns with return_state=True, by name.
 
-    o: np.ndarray  # (N, T, M) with return_sequences, else (N, M)
-    h: np.ndarray  # (N, M)
-    c: np.ndarray | None  # (N, M) for an LSTM, else None
-    gates: dict[str, np.ndarray] | None = None  # numpy engine's per-step trace, each (N, T, M)
+    outputs: "o" ((N, T, M') with return_sequences, else (N, M'); M' = 2M for a bidirectional
+    concat), or "o_fw" and "o_bw" for a bidirectional layer with merge none.
+    states: in Keras's order, h (c), or h_fw (c_fw) h_bw (c_bw), each (N, M).
+    gates: the numpy engine's per-step trace, each (N, T, M), or None.
+    """
+
+    outputs: dict[str, np.ndarray]
+    states: dict[str, np.ndarray]
+    gates: dict[str, np.ndarray] | None = None
+
+    @property
+    def o(self) -> np.ndarray:
+        """The output o (absent for a bidirectional layer with merge none)."""
+        return self.outputs["o"]
+
+    @property
+    def h(self) -> np.ndarray:
+        """A unidirectional layer's final hidden state, (N, M)."""
+        return self.states["h"]
+
+    @property
+    def c(self) -> np.ndarray | None:
+        """A unidirectional LSTM's final cell state, (N, M); None for other cells."""
+        return self.states.get("c")
 
 
 def run_layer(
     spec: Spec,
     x: np.ndarray,
-    weights: Weights,
+    weights: LayerWeights,
     engine: str,
+    initial_state: dict[str, np.ndarray] | None = None,
+    mask: np.ndarray | None = None,
     trace: bool = False,
     progress: Progress | None = None,
 ) -> LayerOutputs:
     """Run x (N, T, D) through the layer of `spec` with `weights` on `engine`.
 
+    initial_state: states by name, each (N, M); mask (N, T), True where a step counts (the
+    keras engine computes its own with Keras's Masking layer from spec.mask_value).
     `trace` asks the numpy engine for the per-step gates; the keras engine cannot give them.
     `progress`, if given, is called after each chunk of steps.
     """
     if engine == "keras":
         from rnnstate.engines import keras
 
-        return keras.run(spec, x, weights, progress=progress)
+        return keras.run(spec, x, weights, initial_state, progress=progress)
     from rnnstate.engines import numpy
 
-    return numpy.run(spec, x, weights, trace=trace, progress=progress)
+    return numpy.run(spec, x, weights, initial_state, mask, trace=trace, progress=progress)

@@ -13,7 +13,7 @@ import numpy as np
 
 from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
 from rnnstate.spec import Spec
-from rnnstate.weights import Weights
+from rnnstate.weights import LayerWeights
 
 
 @contextlib.contextmanager
@@ -41,56 +41,98 @@ def _import_keras():
     return tf, keras
 
 
-def build_layer(keras, spec: Spec, weights: Weights):
-    """A Keras layer for `spec` with return_state=True, built for x and holding `weights`."""
+def build_layer(keras, spec: Spec, weights: LayerWeights):
+    """The Keras layer for `spec` with return_state=True (wrapped in Bidirectional when asked),
+    built for x and holding `weights`."""
     options = {
         "return_sequences": spec.return_sequences,
         "return_state": True,
-        "use_bias": weights.bias is not None,
+        "use_bias": weights.use_bias,
+        "go_backwards": spec.backwards,
     }
     if spec.cell == "gru":
         options["reset_after"] = spec.reset_after
     layer = getattr(keras.layers, spec.keras_layer)(weights.units, **options)
-    layer.build((None, None, weights.kernel.shape[0]))
+    if spec.bidirectional:
+        merge_mode = None if spec.merge == "none" else spec.merge
+        layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode)
+    layer.build((None, None, weights.features))
     layer.set_weights(weights.as_list())
     return layer
+
+
+def named_outputs(spec: Spec, returned) -> LayerOutputs:
+    """Name what the layer returned: o (or o_fw, o_bw), then the states in Keras's order."""
+    arrays = [np.asarray(value) for value in returned]
+    count = len(spec.output_names)
+    outputs = dict(zip(spec.output_names, arrays[:count], strict=True))
+    return LayerOutputs(outputs, dict(zip(spec.state_names, arrays[count:], strict=True)))
 
 
 def run(
     spec: Spec,
     x: np.ndarray,
-    weights: Weights,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
     steps_per_chunk: int = STEPS_PER_CHUNK,
 ) -> LayerOutputs:
-    """Run x (N, T, D) through the Keras layer; returns o, h and (LSTM) c as float32 arrays.
+    """Run x (N, T, D) through the Keras layer, from `initial_state` (states by name, each
+    (N, M); zeros if None), behind a Keras Masking layer when spec.mask_value is set.
 
-    The steps go through in chunks, each starting from the states the last one ended with,
-    which gives the same numbers as one call. One tf.function, traced once for any chunk length,
-    runs the loop inside TensorFlow (an eager call would loop in Python, step by step).
+    A plain layer takes the steps in chunks, each starting from the states the last one ended
+    with, which gives the same numbers as one call; a bidirectional or masked layer takes them
+    in one call. One tf.function, traced once for any chunk length, runs the loop inside
+    TensorFlow (an eager call would loop in Python, step by step).
     """
     N, T, D = x.shape
     M = weights.units
     with stderr_silenced():
         tf, keras = _import_keras()
         layer = build_layer(keras, spec, weights)
-        state_count = 2 if spec.cell == "lstm" else 1
+        masking = None if spec.mask_value is None else keras.layers.Masking(spec.mask_value)
         signature = [
             tf.TensorSpec((N, None, D), tf.float32),
-            *[tf.TensorSpec((N, M), tf.float32)] * state_count,
+            *[tf.TensorSpec((N, M), tf.float32)] * len(spec.state_names),
         ]
 
         @tf.function(input_signature=signature, autograph=False)
-        def call_chunk(inputs, *states):
-            return layer(inputs, initial_state=list(states))
+        def call(inputs, *states):
+            if masking is None:
+                return layer(inputs, initial_state=list(states))
+            return layer(
+                masking(inputs), initial_state=list(states), mask=masking.compute_mask(inputs)
+            )
 
-        o = np.empty((N, T, M), dtype=np.float32) if spec.return_sequences else None
-        states = [tf.zeros((N, M), tf.float32)] * state_count
-        for start, stop in chunks(T, steps_per_chunk):
-            o_chunk, *states = call_chunk(x[:, start:stop], *states)
-            if o is not None:
-                o[:, start:stop] = o_chunk.numpy()
+        states = [
+            tf.zeros((N, M), tf.float32) if initial_state is None else initial_state[name]
+            for name in spec.state_names
+        ]
+        if spec.bidirectional or masking is not None:
+            outputs = named_outputs(spec, call(x, *states))
             if progress:
-                progress("keras", stop)
-        h, *carry = (state.numpy() for state in states)
-    return LayerOutputs(o_chunk.numpy() if o is None else o, h, carry[0] if carry else None)
+                progress("keras", T)
+            return outputs
+        return run_in_chunks(spec, x, call, states, progress, steps_per_chunk)
+
+
+def run_in_chunks(spec, x, call, states, progress, steps_per_chunk) -> LayerOutputs:
+    """Call the layer on chunks of steps in the order it reads them, each chunk starting from
+    the states the last one ended with; o is assembled in the layer's (processing) order."""
+    N, T, _ = x.shape
+    M = states[0].shape[-1]
+    o = np.empty((N, T, M), dtype=np.float32) if spec.return_sequences else None
+    pieces = list(chunks(T, steps_per_chunk))
+    done = 0
+    for start, stop in reversed(pieces) if spec.backwards else pieces:
+        o_chunk, *states = call(x[:, start:stop], *states)
+        first = T - stop if spec.backwards else start  # where the chunk's o goes in o
+        if o is not None:
+            o[:, first : first + stop - start] = o_chunk.numpy()
+        done += stop - start
+        if progress:
+            progress("keras", done)
+    last = o_chunk.numpy() if o is None else o
+    return LayerOutputs(
+        {"o": last}, dict(zip(spec.state_names, (s.numpy() for s in states), strict=True))
+    )

@@ -1,7 +1,8 @@
 """The numpy engine: Keras's equations, step by step, with an optional trace of the gates.
 
 Never imports TensorFlow or Keras. Everything is float32, as in Keras. The input projection
-x @ kernel + bias is computed for all steps at once; the loop does only the recurrent part.
+x @ kernel + bias is computed for all steps at once; each step does only the recurrent part,
+in place on buffers made once.
 
 Equations, as Keras implements them (sigmoid is the logistic 1 / (1 + e^-z)):
 
@@ -13,6 +14,11 @@ Equations, as Keras implements them (sigmoid is the logistic 1 / (1 + e^-z)):
          reset_after=False      h_hat = tanh(x_h + (r * h_{t-1}) U_h)
                                 h_t = z * h_{t-1} + (1 - z) * h_hat
     SimpleRNN                   pre = x_t W + h_{t-1} U + b;   h_t = tanh(pre)
+
+Around the cell, as Keras's RNN layer does: go_backwards reads the steps last to first and
+returns o in that (processing) order; at a masked step the states are carried over and the
+output repeats the previous output (zeros before the first); Bidirectional runs a forward and
+a go_backwards copy, flips the backward o back to input order and merges the two.
 """
 
 from collections.abc import Iterator
@@ -21,7 +27,7 @@ import numpy as np
 
 from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
 from rnnstate.spec import Spec
-from rnnstate.weights import Weights
+from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
 # The per-step quantities --gates traces, per cell, in the order they are computed.
 TRACE_NAMES: dict[str, tuple[str, ...]] = {
@@ -29,15 +35,6 @@ TRACE_NAMES: dict[str, tuple[str, ...]] = {
     "gru": ("z", "r", "h_hat", "h_t"),
     "rnn": ("pre_activation", "h_t"),
 }
-
-
-def input_projection(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """x @ kernel (+ bias) for every step at once, time-major: (N, T, D) -> (T, N, kM)."""
-    N, T, D = x.shape
-    projected = x.transpose(1, 0, 2).reshape(T * N, D) @ kernel  # (T*N, kM)
-    if bias is not None:
-        projected += bias
-    return projected.reshape(T, N, -1)
 
 
 def steps(
@@ -50,71 +47,13 @@ def steps(
             progress("numpy", stop)
 
 
-class Recorder:
-    """Collects o (every step, or the last) and, when tracing, each named quantity per step."""
-
-    def __init__(
-        self, names: tuple[str, ...], T: int, N: int, M: int, sequences: bool, trace: bool
-    ):
-        self.o = np.empty((T, N, M), dtype=np.float32) if sequences else None  # time-major
-        self.trace = (
-            {name: np.empty((T, N, M), dtype=np.float32) for name in names} if trace else {}
-        )
-
-    def step(self, t: int, h: np.ndarray, **quantities: np.ndarray) -> None:
-        """Record h as o[t] and, when tracing, every quantity at step t."""
-        if self.o is not None:
-            self.o[t] = h
-        for name, value in quantities.items():
-            self.trace[name][t] = value
-
-    def outputs(self, h: np.ndarray, c: np.ndarray | None) -> LayerOutputs:
-        """o (N, T, M) or (N, M), h, c and the trace, each (N, T, M), batch-major like Keras."""
-        o = h.copy() if self.o is None else np.ascontiguousarray(self.o.transpose(1, 0, 2))
-        gates = {k: np.ascontiguousarray(v.transpose(1, 0, 2)) for k, v in self.trace.items()}
-        return LayerOutputs(o, h, c, gates or None)
-
-
-def run_lstm(
-    x: np.ndarray, w: Weights, record: Recorder, progress: Progress | None
-) -> LayerOutputs:
-    """LSTM over x (N, T, D): gate blocks i f c o, unit forget bias already in w.bias.
-
-    The loop works in place on buffers made once: per step, z = x_t W + b + h_{t-1} U, then all
-    four activations in one pass, since sigmoid(z) = 0.5 + 0.5 * tanh(z / 2):
-    gates = tanh(z * scale) * scale + shift, with (scale, shift) = (1/2, 1/2) on the sigmoid
-    blocks i f o and (1, 0) on the tanh block g.
-    """
-    N, T, _ = x.shape
-    M = w.units
-    xw = input_projection(x, w.kernel, w.bias)  # (T, N, 4M)
-    U = w.recurrent_kernel  # (M, 4M)
-    is_g = np.arange(4 * M) // M == 2
-    scale = np.where(is_g, 1.0, 0.5).astype(np.float32)
-    shift = np.where(is_g, 0.0, 0.5).astype(np.float32)
-    h = np.zeros((N, M), dtype=np.float32)  # h_{t-1}, then h_t
-    c = np.zeros((N, M), dtype=np.float32)  # c_{t-1}, then c_t
-    gates = np.empty((N, 4 * M), dtype=np.float32)  # z, then the activations
-    i, f, g, o = (gates[:, k * M : (k + 1) * M] for k in range(4))  # views, (N, M) each
-    input_gate_g = np.empty((N, M), dtype=np.float32)  # i * g
-    tracing = bool(record.trace)
-    for t in steps(T, progress):
-        np.matmul(h, U, out=gates)
-        gates += xw[t]  # z
-        gates *= scale
-        np.tanh(gates, out=gates)
-        gates *= scale
-        gates += shift  # i, f, o = sigmoid(z_i, z_f, z_o); g = tanh(z_g)
-        c *= f
-        np.multiply(i, g, out=input_gate_g)
-        c += input_gate_g  # c_t = f * c_{t-1} + i * g
-        np.tanh(c, out=h)
-        h *= o  # h_t = o * tanh(c_t)
-        if tracing:
-            record.step(t, h, i=i, f=f, g=g, o=o, c_t=c, h_t=h)
-        else:
-            record.step(t, h)
-    return record.outputs(h, c)
+def input_projection(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """x @ kernel (+ bias) for every step at once, time-major: (N, T, D) -> (T, N, kM)."""
+    N, T, D = x.shape
+    projected = x.transpose(1, 0, 2).reshape(T * N, D) @ kernel  # (T*N, kM)
+    if bias is not None:
+        projected += bias
+    return projected.reshape(T, N, -1)
 
 
 def in_place_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -126,93 +65,227 @@ def in_place_sigmoid(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def run_gru(
-    x: np.ndarray, w: Weights, record: Recorder, reset_after: bool, progress: Progress | None
-) -> LayerOutputs:
-    """GRU over x (N, T, D): gate blocks z r h; bias (2, 3M) with reset_after, else (3M,).
+class LSTMStep:
+    """One LSTM step in place: gate blocks i f c o, unit forget bias already in the bias.
 
-    The loop works in place on buffers made once; each line names the equation it completes.
+    All four activations in one pass, since sigmoid(z) = 0.5 + 0.5 * tanh(z / 2):
+    gates = tanh(z * scale) * scale + shift, with (scale, shift) = (1/2, 1/2) on the sigmoid
+    blocks i f o and (1, 0) on the tanh block g.
+    """
+
+    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray]) -> None:
+        M = w.units
+        N = x.shape[0]
+        self.xw = input_projection(x, w.kernel, w.bias)  # (T, N, 4M)
+        self.U = w.recurrent_kernel  # (M, 4M)
+        is_g = np.arange(4 * M) // M == 2
+        self.scale = np.where(is_g, 1.0, 0.5).astype(np.float32)
+        self.shift = np.where(is_g, 0.0, 0.5).astype(np.float32)
+        self.h, self.c = states  # h_{t-1}, c_{t-1}; then h_t, c_t
+        self.gates = np.empty((N, 4 * M), dtype=np.float32)  # z, then the activations
+        self.i, self.f, self.g, self.o = (self.gates[:, k * M : (k + 1) * M] for k in range(4))
+        self.input_g = np.empty((N, M), dtype=np.float32)  # i * g
+
+    def __call__(self, t: int) -> None:
+        gates = self.gates
+        np.matmul(self.h, self.U, out=gates)
+        gates += self.xw[t]  # z
+        gates *= self.scale
+        np.tanh(gates, out=gates)
+        gates *= self.scale
+        gates += self.shift  # i, f, o = sigmoid(z_i, z_f, z_o); g = tanh(z_g)
+        self.c *= self.f
+        np.multiply(self.i, self.g, out=self.input_g)
+        self.c += self.input_g  # c_t = f * c_{t-1} + i * g
+        np.tanh(self.c, out=self.h)
+        self.h *= self.o  # h_t = o * tanh(c_t)
+
+    def trace(self) -> dict[str, np.ndarray]:
+        return {"i": self.i, "f": self.f, "g": self.g, "o": self.o, "c_t": self.c, "h_t": self.h}
+
+
+class GRUStep:
+    """One GRU step in place: gate blocks z r h; bias (2, 3M) with reset_after, else (3M,)."""
+
+    def __init__(
+        self, x: np.ndarray, w: Weights, states: list[np.ndarray], reset_after: bool
+    ) -> None:
+        M = w.units
+        N = x.shape[0]
+        zeros = np.zeros(3 * M, dtype=np.float32)
+        if w.bias is None:
+            input_bias, self.recurrent_bias = None, zeros
+        elif reset_after:
+            input_bias, self.recurrent_bias = w.bias[0], w.bias[1]
+        else:
+            input_bias, self.recurrent_bias = w.bias, zeros
+        self.reset_after = reset_after
+        self.M = M
+        self.xw = input_projection(x, w.kernel, input_bias)  # (T, N, 3M)
+        self.U = w.recurrent_kernel  # (M, 3M)
+        self.U_zr, self.U_h = self.U[:, : 2 * M], self.U[:, 2 * M :]
+        (self.h,) = states  # h_{t-1}, then h_t
+        self.inner = np.empty((N, 3 * M), dtype=np.float32)  # h_{t-1} U (+ recurrent bias)
+        self.zr = np.empty((N, 2 * M), dtype=np.float32)
+        self.z, self.r = self.zr[:, :M], self.zr[:, M:]
+        self.h_hat = np.empty((N, M), dtype=np.float32)
+        self.keep = np.empty((N, M), dtype=np.float32)  # (1 - z) * h_hat
+
+    def __call__(self, t: int) -> None:
+        M, x_t, inner, h = self.M, self.xw[t], self.inner, self.h
+        if self.reset_after:
+            np.matmul(h, self.U, out=inner)
+            inner += self.recurrent_bias
+            np.add(x_t[:, : 2 * M], inner[:, : 2 * M], out=self.zr)
+            in_place_sigmoid(self.zr)  # z, r = sigmoid(x_z + h U_z + b_z), sigmoid(...)
+            np.multiply(self.r, inner[:, 2 * M :], out=self.h_hat)
+        else:
+            np.matmul(h, self.U_zr, out=inner[:, : 2 * M])
+            np.add(x_t[:, : 2 * M], inner[:, : 2 * M], out=self.zr)
+            in_place_sigmoid(self.zr)  # z, r = sigmoid(x_z + h U_z), sigmoid(x_r + h U_r)
+            np.matmul(self.r * h, self.U_h, out=self.h_hat)
+        self.h_hat += x_t[:, 2 * M :]
+        np.tanh(self.h_hat, out=self.h_hat)  # tanh(x_h + r * (h U_h + b)) or tanh(x_h + (r h) U_h)
+        np.subtract(1, self.z, out=self.keep)
+        self.keep *= self.h_hat
+        h *= self.z
+        h += self.keep  # h_t = z * h_{t-1} + (1 - z) * h_hat
+
+    def trace(self) -> dict[str, np.ndarray]:
+        return {"z": self.z, "r": self.r, "h_hat": self.h_hat, "h_t": self.h}
+
+
+class SimpleRNNStep:
+    """One SimpleRNN step in place: h_t = tanh(x_t W + h_{t-1} U + b)."""
+
+    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray]) -> None:
+        self.xw = input_projection(x, w.kernel, w.bias)  # (T, N, M)
+        self.U = w.recurrent_kernel  # (M, M)
+        (self.h,) = states  # h_{t-1}, then h_t
+        self.pre = np.empty_like(self.h)
+
+    def __call__(self, t: int) -> None:
+        np.matmul(self.h, self.U, out=self.pre)
+        self.pre += self.xw[t]  # pre = x_t W + b + h_{t-1} U
+        np.tanh(self.pre, out=self.h)  # h_t = tanh(pre)
+
+    def trace(self) -> dict[str, np.ndarray]:
+        return {"pre_activation": self.pre, "h_t": self.h}
+
+
+def make_step(spec: Spec, x: np.ndarray, w: Weights, states: list[np.ndarray]):
+    """The step function of spec.cell over x (N, T, D), updating `states` in place."""
+    if spec.cell == "lstm":
+        return LSTMStep(x, w, states)
+    if spec.cell == "gru":
+        return GRUStep(x, w, states, spec.reset_after)
+    return SimpleRNNStep(x, w, states)
+
+
+def run_direction(
+    spec: Spec,
+    x: np.ndarray,
+    w: Weights,
+    states: list[np.ndarray],
+    mask: np.ndarray | None,
+    trace: bool,
+    progress: Progress | None,
+) -> tuple[np.ndarray, list[np.ndarray], dict[str, np.ndarray]]:
+    """Run the steps of x (N, T, D) in the order given, from `states` (updated in place).
+
+    mask (N, T), True where a step counts. Returns o ((N, T, M) or the last output (N, M)),
+    the final states, and the trace (each (N, T, M)) when asked; all in processing order.
     """
     N, T, _ = x.shape
     M = w.units
-    if w.bias is None:
-        input_bias, recurrent_bias = None, np.zeros(3 * M, dtype=np.float32)
-    elif reset_after:
-        input_bias, recurrent_bias = w.bias[0], w.bias[1]
-    else:
-        input_bias, recurrent_bias = w.bias, np.zeros(3 * M, dtype=np.float32)
-    xw = input_projection(x, w.kernel, input_bias)  # (T, N, 3M)
-    U = w.recurrent_kernel  # (M, 3M)
-    U_zr, U_h = U[:, : 2 * M], U[:, 2 * M :]
-    h = np.zeros((N, M), dtype=np.float32)  # h_{t-1}, then h_t
-    inner = np.empty((N, 3 * M), dtype=np.float32)  # h_{t-1} U (+ recurrent bias)
-    zr = np.empty((N, 2 * M), dtype=np.float32)
-    z, r = zr[:, :M], zr[:, M:]  # views, (N, M) each
-    h_hat = np.empty((N, M), dtype=np.float32)
-    keep = np.empty((N, M), dtype=np.float32)  # (1 - z) * h_hat
-    tracing = bool(record.trace)
+    step = make_step(spec, x, w, states)
+    o = np.empty((T, N, M), dtype=np.float32) if spec.return_sequences else None  # time-major
+    recorded = {n: np.empty((T, N, M), np.float32) for n in TRACE_NAMES[spec.cell]} if trace else {}
+    output = states[0]  # the output of the step just done: h_t, unless masked
+    if mask is not None:
+        masked = ~mask.T[:, :, None]  # (T, N, 1), True where the step is skipped
+        output = np.zeros((N, M), dtype=np.float32)  # Keras: zeros before the first output
     for t in steps(T, progress):
-        x_t = xw[t]
-        if reset_after:
-            np.matmul(h, U, out=inner)
-            inner += recurrent_bias
-            np.add(x_t[:, : 2 * M], inner[:, : 2 * M], out=zr)
-            in_place_sigmoid(zr)  # z, r = sigmoid(x_z + h U_z + b_z), sigmoid(x_r + h U_r + b_r)
-            np.multiply(r, inner[:, 2 * M :], out=h_hat)
+        if mask is None:
+            step(t)
         else:
-            np.matmul(h, U_zr, out=inner[:, : 2 * M])
-            np.add(x_t[:, : 2 * M], inner[:, : 2 * M], out=zr)
-            in_place_sigmoid(zr)  # z, r = sigmoid(x_z + h U_z), sigmoid(x_r + h U_r)
-            np.matmul(r * h, U_h, out=h_hat)
-        h_hat += x_t[:, 2 * M :]
-        np.tanh(h_hat, out=h_hat)  # h_hat = tanh(x_h + r * (h U_h + b)) or tanh(x_h + (r h) U_h)
-        np.subtract(1, z, out=keep)
-        keep *= h_hat
-        h *= z
-        h += keep  # h_t = z * h_{t-1} + (1 - z) * h_hat
-        if tracing:
-            record.step(t, h, z=z, r=r, h_hat=h_hat, h_t=h)
-        else:
-            record.step(t, h)
-    return record.outputs(h, None)
+            before = [state.copy() for state in states]
+            step(t)
+            for state, kept in zip(states, before, strict=True):
+                np.copyto(state, kept, where=masked[t])  # masked: the states carry over
+            output = np.where(masked[t], output, states[0])  # masked: the output repeats
+        if o is not None:
+            o[t] = output
+        for name, value in step.trace().items() if trace else ():
+            recorded[name][t] = value
+    o_out = output.copy() if o is None else np.ascontiguousarray(o.transpose(1, 0, 2))
+    gates = {name: np.ascontiguousarray(v.transpose(1, 0, 2)) for name, v in recorded.items()}
+    return o_out, states, gates
 
 
-def run_simple_rnn(
-    x: np.ndarray, w: Weights, record: Recorder, progress: Progress | None
-) -> LayerOutputs:
-    """SimpleRNN over x (N, T, D): h_t = tanh(x_t W + h_{t-1} U + b)."""
-    N, T, _ = x.shape
-    xw = input_projection(x, w.kernel, w.bias)  # (T, N, M)
-    U = w.recurrent_kernel  # (M, M)
-    h = np.zeros((N, w.units), dtype=np.float32)  # h_{t-1}, then h_t
-    pre = np.empty_like(h)
-    tracing = bool(record.trace)
-    for t in steps(T, progress):
-        np.matmul(h, U, out=pre)
-        pre += xw[t]  # pre = x_t W + b + h_{t-1} U
-        np.tanh(pre, out=h)  # h_t = tanh(pre)
-        if tracing:
-            record.step(t, h, pre_activation=pre, h_t=h)
-        else:
-            record.step(t, h)
-    return record.outputs(h, None)
+def merge(mode: str, forward: np.ndarray, backward: np.ndarray) -> dict[str, np.ndarray]:
+    """Keras Bidirectional's merge of the two halves of o (backward already in input order)."""
+    if mode == "none":
+        return {"o_fw": forward, "o_bw": backward}
+    merged = {
+        "concat": lambda: np.concatenate([forward, backward], axis=-1),
+        "sum": lambda: forward + backward,
+        "ave": lambda: (forward + backward) / 2,
+        "mul": lambda: forward * backward,
+    }[mode]()
+    return {"o": merged.astype(np.float32)}
+
+
+def initial_states(spec: Spec, N: int, M: int, given: dict[str, np.ndarray] | None, suffix: str):
+    """Fresh state buffers (N, M): zeros, or copies of the given states named with `suffix`."""
+    names = ("h", "c") if spec.cell == "lstm" else ("h",)
+    if given is None:
+        return [np.zeros((N, M), dtype=np.float32) for _ in names]
+    return [np.array(given[name + suffix], dtype=np.float32) for name in names]
 
 
 def run(
     spec: Spec,
     x: np.ndarray,
-    weights: Weights,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None = None,
+    mask: np.ndarray | None = None,
     trace: bool = False,
     progress: Progress | None = None,
 ) -> LayerOutputs:
-    """Run x (N, T, D) through the layer in numpy; with `trace`, LayerOutputs.gates holds the
-    per-step quantities of TRACE_NAMES[spec.cell], each (N, T, M). `progress` is called after
-    each chunk of steps."""
-    N, T, _ = x.shape
-    record = Recorder(TRACE_NAMES[spec.cell], T, N, weights.units, spec.return_sequences, trace)
+    """Run x (N, T, D) through the layer in numpy, as Keras would with return_state=True.
+
+    initial_state: states by name (h, c / h_fw, c_fw, h_bw, c_bw), each (N, M); mask (N, T),
+    True where a step counts. With `trace`, LayerOutputs.gates holds TRACE_NAMES[spec.cell]
+    (suffixed _fw and _bw when bidirectional), each (N, T, M), in the order of o's rows.
+    """
     x = np.asarray(x, dtype=np.float32)
-    if spec.cell == "lstm":
-        return run_lstm(x, weights, record, progress)
-    if spec.cell == "gru":
-        return run_gru(x, weights, record, spec.reset_after, progress)
-    return run_simple_rnn(x, weights, record, progress)
+    if mask is not None:
+        x = x * mask[:, :, None]  # as Keras's Masking layer passes it on
+    N = x.shape[0]
+    names = spec.state_names
+    if not isinstance(weights, BidirectionalWeights):
+        M = weights.units
+        backwards = spec.backwards
+        xs, ms = (x[:, ::-1], None if mask is None else mask[:, ::-1]) if backwards else (x, mask)
+        states = initial_states(spec, N, M, initial_state, "")
+        o, states, gates = run_direction(spec, xs, weights, states, ms, trace, progress)
+        return LayerOutputs({"o": o}, dict(zip(names, states, strict=True)), gates or None)
+    M = weights.units
+    forward_states = initial_states(spec, N, M, initial_state, "_fw")
+    backward_states = initial_states(spec, N, M, initial_state, "_bw")
+    reversed_mask = None if mask is None else mask[:, ::-1]
+    o_fw, forward_states, gates_fw = run_direction(
+        spec, x, weights.forward, forward_states, mask, trace, progress
+    )
+    o_bw, backward_states, gates_bw = run_direction(
+        spec, x[:, ::-1], weights.backward, backward_states, reversed_mask, trace, progress
+    )
+    if spec.return_sequences:  # the backward half back in input order, as Keras flips it
+        o_bw = np.ascontiguousarray(o_bw[:, ::-1])
+    gates_bw = {name: np.ascontiguousarray(v[:, ::-1]) for name, v in gates_bw.items()}
+    gates = {f"{n}_fw": v for n, v in gates_fw.items()} | {
+        f"{n}_bw": v for n, v in gates_bw.items()
+    }
+    states = dict(zip(names, [*forward_states, *backward_states], strict=True))
+    return LayerOutputs(merge(spec.merge, o_fw, o_bw), states, gates or None)

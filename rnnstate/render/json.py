@@ -37,10 +37,8 @@ def versions(engine: str) -> dict[str, str | None]:
 def document(result: Result) -> dict:
     """The JSON document as a dict of plain values and float32 arrays (Keras's shapes)."""
     spec = result.spec
-    check = result.check()
-    arrays = {"x": result.x, "o": result.o, "h": result.h}
-    if result.c is not None:
-        arrays["c"] = result.c
+    checks = result.checks()
+    arrays = {"x": result.x, **result.outputs, **result.states}
     document = {
         "schema": SCHEMA,
         "cell": spec.cell,
@@ -49,11 +47,27 @@ def document(result: Result) -> dict:
         "versions": versions(spec.engine),
         **{name: np.ascontiguousarray(a, dtype=np.float32) for name, a in arrays.items()},
         "checks": {
-            "h_equals_last_o": check.h_equals_last_o,
-            "max_abs_diff": check.max_abs_diff,
-            "last_o_step": check.step,
+            "h_equals_last_o": all(check.equal for check in checks) if checks else None,
+            "max_abs_diff": max((c.max_abs_diff for c in checks), default=None),
+            "last_o_step": None if spec.bidirectional else checks[0].step,
+            "states": [
+                {
+                    "state": c.state,
+                    "equals": c.output,
+                    "equal": c.equal,
+                    "max_abs_diff": c.max_abs_diff,
+                }
+                for c in checks
+            ],
         },
     }
+    if result.mask is not None:
+        document["masked_steps"] = ~result.mask
+    if result.initial_state is not None:
+        document["initial_state"] = {
+            name: np.ascontiguousarray(a, dtype=np.float32)
+            for name, a in result.initial_state.items()
+        }
     if result.gates is not None:
         document["gates"] = {name: np.ascontiguousarray(a) for name, a in result.gates.items()}
     if result.cross_check is not None:
@@ -62,7 +76,7 @@ def document(result: Result) -> dict:
 
 
 def cross_check_document(check: CrossCheck) -> dict:
-    """The engines compared: per array, the largest |keras - numpy| and its index."""
+    """The engines compared: per output and state, the largest |keras - numpy| and its index."""
     return {
         "engines": ["keras", "numpy"],
         "tolerance": check.tolerance,

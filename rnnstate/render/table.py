@@ -36,7 +36,8 @@ def format_value(value: float) -> str:
 class ArrayTable:
     """A titled table of `rows` (R, K): one row per step label in `steps`, columns prefix0...
 
-    `marks` maps a row position to a note: that row is highlighted and the note shown beside it.
+    `marks` maps a row position to a note: that row is highlighted and the note shown beside it;
+    `notes` adds a note without the highlight.
     `saturation` (low, high) marks values outside that range with SATURATED_MARK and a colour.
     The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
     the console's width are elided around an ellipsis column, decided when the table is drawn.
@@ -50,6 +51,7 @@ class ArrayTable:
         column_prefix: str,
         marks: dict[int, str] | None = None,
         saturation: tuple[float, float] | None = None,
+        notes: dict[int, str] | None = None,
     ) -> None:
         self.title = title
         self.rows = rows
@@ -57,13 +59,14 @@ class ArrayTable:
         self.column_prefix = column_prefix
         self.marks = marks or {}
         self.saturation = saturation  # (low, high): values outside are marked saturated
+        self.notes = notes or {}  # row -> a dim note, without the highlight (masked steps)
 
     def shown_columns(self, width: int) -> list[int | None]:
         """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
         count = self.rows.shape[1]
         widest = max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
         cell = 3 + widest + (len(SATURATED_MARK) if self.saturation else 0)
-        marks = max((len(m) + 3 for m in self.marks.values()), default=0)
+        marks = max((len(self.note(r)) + 3 for r in {*self.marks, *self.notes}), default=0)
         available = width - len(str(self.steps[-1])) - 4 - marks
         if count * cell <= available:
             return list(range(count))
@@ -76,17 +79,22 @@ class ArrayTable:
         columns = self.shown_columns(width)
         for k in columns:
             table.add_column(ELLIPSIS if k is None else f"{self.column_prefix}{k}", justify="right")
-        if self.marks:
+        noted = bool(self.marks or self.notes)
+        if noted:
             table.add_column("", justify="left", no_wrap=True)
         for r in shown_indices(self.rows.shape[0], HEAD_ROWS):
             if r is None:
-                table.add_row(ELLIPSIS, *(ELLIPSIS for _ in columns), *([""] if self.marks else []))
+                table.add_row(ELLIPSIS, *(ELLIPSIS for _ in columns), *([""] if noted else []))
                 continue
             cells = ["…" if k is None else self.cell(self.rows[r, k]) for k in columns]
-            mark = [Text(self.marks.get(r, ""))] if self.marks else []
+            note = [Text(self.note(r), style="" if r in self.marks else "dim")] if noted else []
             style = MATCH_STYLE if r in self.marks else None
-            table.add_row(str(self.steps[r]), *cells, *mark, style=style)
+            table.add_row(str(self.steps[r]), *cells, *note, style=style)
         return table
+
+    def note(self, row: int) -> str:
+        """The text beside a row: its mark and its note, if any."""
+        return " ".join(part for part in (self.marks.get(row), self.notes.get(row)) if part)
 
     def cell(self, value: float) -> Text:
         """One value as text; a saturated one marked and coloured."""
@@ -103,52 +111,170 @@ def header(result: Result) -> Text:
     """Two lines: the layer, engine, sizes and seed (so the run can be repeated), then the
     Keras options of the layer."""
     spec = result.spec
+    layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
     options = [f"return_sequences={spec.return_sequences}"]
     if spec.cell == "gru":
         options.append(f"reset_after={spec.reset_after}")
     options.append(f"use_bias={spec.use_bias}")
+    if spec.backwards:
+        options.append("go_backwards=True")
+    if spec.bidirectional:
+        options.append(f"merge_mode={spec.merge}")
+    if spec.mask_value is not None:
+        options.append(f"mask_value={spec.mask_value:g}")
+    if spec.initial_state:
+        options.append("initial_state=given")
     return Text(
-        f"{spec.keras_layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
+        f"{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
         f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}",
         style="bold",
     )
 
 
-def check_line(result: Result) -> Text:
-    """The sentence under the tables: which equality holds and the largest difference measured."""
-    check = result.check()
-    if result.spec.return_sequences:
-        claim, compared = f"h equals o at t={check.step}", f"|h - o[t={check.step}]|"
+def check_lines(result: Result) -> list[Text]:
+    """The sentences under the tables: which equalities hold, the largest difference measured,
+    and what holds in words where o does not show the states."""
+    spec, lines = result.spec, []
+    for check in result.checks():
+        if check.output == "o":
+            claim = f"o equals {check.state}"
+        elif check.equal:
+            claim = f"{check.state} equals {check.output}"
+        else:
+            claim = f"{check.state} does NOT equal {check.output}"
+        line = Text(f"{'✓' if check.equal else '✗'} {claim}; ")
+        line.append(f"largest |{check.state} - {check.output}| = {check.max_abs_diff:g}")
+        line.stylize("green" if check.equal else "bold red", 0, 1)
+        lines.append(line)
+    if spec.bidirectional and spec.merge in ("sum", "mul", "ave"):
+        operation = {"sum": "o_fw + o_bw", "mul": "o_fw * o_bw", "ave": "(o_fw + o_bw) / 2"}
+        lines.append(
+            Text(
+                f"merge_mode={spec.merge}: o = {operation[spec.merge]}, the two halves mixed, so "
+                "neither state can be read off o; h_fw is the forward layer's state after "
+                f"t={spec.steps - 1}, h_bw the backward layer's after t=0"
+            )
+        )
+    if spec.backwards:
+        lines.append(
+            Text(
+                "go_backwards: the layer reads t from last to first and returns o in that order, "
+                "so o's last row belongs to t=0"
+            )
+        )
+    if spec.mask_value is not None:
+        lines.append(
+            Text(
+                f"masked steps (every feature = {spec.mask_value:g}) are skipped: the states carry "
+                "over and o repeats the output before them (zeros before the first)"
+            )
+        )
+    return lines
+
+
+def masked_steps(result: Result, n: int) -> set[int]:
+    """The input steps of sequence n that the mask skips."""
+    return set() if result.mask is None else set(np.flatnonzero(~result.mask[n]).tolist())
+
+
+def output_tables(result: Result, n: int) -> list[ArrayTable]:
+    """The output of sequence n: o, or its forward and backward halves apart, rows labelled by
+    the input step they belong to, the rows the states equal marked."""
+    spec, T, M = result.spec, result.spec.steps, result.spec.units
+    masked = masked_steps(result, n)
+    if not spec.return_sequences:
+        shape = f"(M',) = ({spec.output_units},)" if spec.bidirectional else f"(M,) = ({M},)"
+        what = "output after the last step only (return_sequences=False)"
+        if spec.merge == "none" and spec.bidirectional:
+            return [
+                ArrayTable(
+                    f"{name}  {side} half of the {what}, (M,) = ({M},)",
+                    result.outputs[name][n][None],
+                    [step],
+                    "u",
+                    {0: f"= h_{name[-2:]}"},
+                )
+                for name, side, step in (("o_fw", "forward", T - 1), ("o_bw", "backward", 0))
+            ]
+        mark = (
+            {0: "= h"}
+            if not spec.bidirectional
+            else ({0: "= [h_fw, h_bw]"} if spec.merge == "concat" else {})
+        )
+        last = result.step_of_row(T - 1)
+        return [ArrayTable(f"o  {what}, {shape}", result.o[n][None], [last], "u", mark)]
+    labels = [result.step_of_row(row) for row in range(T)]
+    notes = {row: "masked" for row, t in enumerate(labels) if t in masked}
+    order = " (rows in the order the layer read them)" if spec.backwards else ""
+    if not spec.bidirectional:
+        title = f"o  output at every step{order}, (T, M) = ({T}, {M})"
+        return [ArrayTable(title, result.o[n], labels, "u", {T - 1: "= h"}, notes=notes)]
+    if spec.merge == "concat":
+        halves = [("o[:, :M]", result.o[n][:, :M]), ("o[:, M:]", result.o[n][:, M:])]
+    elif spec.merge == "none":
+        halves = [("o_fw", result.outputs["o_fw"][n]), ("o_bw", result.outputs["o_bw"][n])]
     else:
-        claim, compared = "o equals h", "|h - o|"
-    if not check.h_equals_last_o:
-        claim = f"h does NOT equal the last output (t={check.step})"
-    line = Text(f"{'✓' if check.h_equals_last_o else '✗'} {claim}; ")
-    line.append(f"largest {compared} = {check.max_abs_diff:g}")
-    line.stylize("green" if check.h_equals_last_o else "bold red", 0, 1)
-    return line
+        title = f"o  = merge_mode {spec.merge} of both halves at every step, (T, M) = ({T}, {M})"
+        return [ArrayTable(title, result.o[n], labels, "u", notes=notes)]
+    (fw_name, fw), (bw_name, bw) = halves
+    return [
+        ArrayTable(
+            f"{fw_name}  forward half of o, (T, M) = ({T}, {M})",
+            fw,
+            labels,
+            "u",
+            {T - 1: "= h_fw"},
+            notes=notes,
+        ),
+        ArrayTable(
+            f"{bw_name}  backward half of o, back in input order, (T, M) = ({T}, {M})",
+            bw,
+            labels,
+            "u",
+            {0: "= h_bw"},
+            notes=notes,
+        ),
+    ]
+
+
+STATE_TITLES = {
+    "h": "final hidden state",
+    "c": "final cell state (the LSTM's carry, not part of o)",
+    "h_fw": "the forward layer's final hidden state (after the last step)",
+    "c_fw": "the forward layer's final cell state",
+    "h_bw": "the backward layer's final hidden state (it reads t=0 last)",
+    "c_bw": "the backward layer's final cell state",
+}
+
+
+def state_tables(result: Result, n: int) -> list[ArrayTable]:
+    """One single-row table per state of sequence n, in Keras's order, labelled by the input
+    step the layer read last; a state that equals a row of o says which."""
+    spec, M = result.spec, result.spec.units
+    equals = {check.state: check.output for check in result.checks()}
+    last_step = {"fw": spec.steps - 1, "bw": 0}
+    tables = []
+    for name, values in result.states.items():
+        step = last_step[name[-2:]] if spec.bidirectional else result.step_of_row(spec.steps - 1)
+        mark = {0: f"= {equals[name]}"} if name in equals else {}
+        title = f"{name}  {STATE_TITLES[name]}, (M,) = ({M},)"
+        tables.append(ArrayTable(title, values[n][None], [step], "u", mark))
+    return tables
 
 
 def sequence_tables(result: Result, n: int) -> list[ArrayTable]:
-    """The tables of sequence n of the batch: x, o, h and (LSTM) c."""
+    """The tables of sequence n of the batch: x, the output, then the states."""
     spec = result.spec
-    T, M, last = spec.steps, spec.units, spec.steps - 1
-    steps = list(range(T))
-    tables = [
-        ArrayTable(f"x  input, (T, D) = ({T}, {spec.features})", result.x[n], steps, "d"),
-    ]
-    if spec.return_sequences:
-        o_title = f"o  output at every step (return_sequences=True), (T, M) = ({T}, {M})"
-        tables.append(ArrayTable(o_title, result.o[n], steps, "u", {last: "= h"}))
-    else:
-        o_title = f"o  output at the last step only (return_sequences=False), (M,) = ({M},)"
-        tables.append(ArrayTable(o_title, result.o[n][None], [last], "u", {0: "= h"}))
-    h_title = f"h  final hidden state, (M,) = ({M},)"
-    tables.append(ArrayTable(h_title, result.h[n][None], [last], "u", {0: f"= o[t={last}]"}))
-    if result.c is not None:
-        c_title = f"c  final cell state (the LSTM's carry, not part of o), (M,) = ({M},)"
-        tables.append(ArrayTable(c_title, result.c[n][None], [last], "u"))
-    return tables
+    T = spec.steps
+    masked = {t: "masked" for t in masked_steps(result, n)}
+    x_table = ArrayTable(
+        f"x  input, (T, D) = ({T}, {spec.features})",
+        result.x[n],
+        list(range(T)),
+        "d",
+        notes=masked,
+    )
+    return [x_table, *output_tables(result, n), *state_tables(result, n)]
 
 
 # What each traced quantity is, and the range outside which it counts as saturated.
@@ -167,21 +293,26 @@ TRACE_LEGEND: dict[str, tuple[str, tuple[float, float] | None]] = {
 
 
 def trace_tables(result: Result, n: int) -> list[ArrayTable]:
-    """One table per traced quantity of sequence n: rows t, columns units, saturation marked."""
-    steps = list(range(result.spec.steps))
-    last = result.spec.steps - 1
-    final_state_marks = {"h_t": {last: "= h"}, "c_t": {last: "= c"}}
-    return [
-        ArrayTable(
-            f"{name}  {TRACE_LEGEND[name][0]}",
-            values[n],
-            steps,
-            "u",
-            marks=final_state_marks.get(name),
-            saturation=TRACE_LEGEND[name][1],
+    """One table per traced quantity of sequence n, rows in the order of o's (labelled by input
+    step), columns units, saturation marked; the rows that are the final states say so."""
+    spec, T = result.spec, result.spec.steps
+    bidirectional = spec.bidirectional
+    labels = list(range(T)) if bidirectional else [result.step_of_row(r) for r in range(T)]
+    masked = masked_steps(result, n)
+    notes = {row: "masked" for row, t in enumerate(labels) if t in masked}
+    tables = []
+    for name, values in (result.gates or {}).items():
+        base, side = (name[:-3], name[-2:]) if bidirectional else (name, "")
+        final_row = 0 if side == "bw" else T - 1
+        suffix = f"_{side}" if side else ""
+        final = {"h_t": {final_row: f"= h{suffix}"}, "c_t": {final_row: f"= c{suffix}"}}
+        meaning, saturation = TRACE_LEGEND[base]
+        tables.append(
+            ArrayTable(
+                f"{name}  {meaning}", values[n], labels, "u", final.get(base), saturation, notes
+            )
         )
-        for name, values in (result.gates or {}).items()
-    ]
+    return tables
 
 
 def trace_heading(result: Result) -> Text:
@@ -243,7 +374,7 @@ def render(result: Result, only: int | None = None) -> Group:
         if result.gates:
             parts.append(trace_heading(result))
             parts.extend(trace_tables(result, n))
-    parts.append(check_line(result))
+    parts.extend(check_lines(result))
     if result.spec.check:
         parts.append(cross_check_table(result))
     return Group(*parts)
