@@ -21,6 +21,7 @@ from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 INPUT_FORMATS = (".npy", ".npz", ".csv", ".json")
 WEIGHT_NAMES = ("kernel", "recurrent_kernel", "bias")
 STDIN = "-"
+STATES = ("h", "c", "h_fw", "c_fw", "h_bw", "c_bw")  # every state name an initial state may hold
 
 
 def random_input(spec: Spec, rng: np.random.Generator) -> np.ndarray:
@@ -354,7 +355,8 @@ def read_initial_state(path: str) -> dict[str, np.ndarray]:
     them. Checked against the run by check_initial_state."""
     data = read_bytes(path)
     extension(path, (".npz",))
-    return {name: numeric_array(path, a, name) for name, a in npz_arrays(path, data).items()}
+    arrays = npz_arrays(path, data)
+    return {name: numeric_array(path, a, name) for name, a in arrays.items() if name in STATES}
 
 
 def check_initial_state(

@@ -5,18 +5,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+from rnnstate.api import step_mask
 from rnnstate.engines import keras as keras_engine
 from rnnstate.engines import numpy as numpy_engine
 from rnnstate.spec import Spec
-from rnnstate.weights import Weights, initial_weights
+from rnnstate.weights import BidirectionalWeights, Weights, initial_weights
 
 TOLERANCE = 1e-5
+MASK_VALUE = 0.0
+
+
+def with_random_bias(weights: Weights, rng: np.random.Generator, draw) -> Weights:
+    """Keras's zeros replaced by a trained-looking bias, or none at all."""
+    choice = draw(st.sampled_from(["keras", "random", "none"]))
+    if choice == "keras":
+        return weights
+    bias = None if choice == "none" else rng.normal(0, 0.5, weights.bias.shape).astype(np.float32)
+    return Weights(weights.kernel, weights.recurrent_kernel, bias)
 
 
 @st.composite
 def runs(draw):
-    """A random Spec, weights drawn as Keras would (random bias, sometimes none) and an input."""
+    """A random Spec (direction, merge, mask, initial state included), weights and input."""
     cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
+    bidirectional = draw(st.booleans())
+    masked = draw(st.booleans())
     spec = Spec(
         cell,
         steps=draw(st.integers(1, 50)),
@@ -25,33 +38,57 @@ def runs(draw):
         batch=draw(st.integers(1, 3)),
         return_sequences=draw(st.booleans()),
         reset_after=draw(st.booleans()),
+        backwards=not bidirectional and draw(st.booleans()),
+        bidirectional=bidirectional,
+        merge=draw(st.sampled_from(["concat", "sum", "mul", "ave", "none"])),
+        mask_value=MASK_VALUE if masked else None,
     )
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     weights = initial_weights(spec, rng)
-    bias = None
-    if draw(st.booleans()):  # a trained-looking bias instead of Keras's zeros
-        bias = rng.normal(0, 0.5, weights.bias.shape).astype(np.float32)
-    weights = Weights(weights.kernel, weights.recurrent_kernel, bias)
+    if bidirectional:
+        weights = BidirectionalWeights(
+            with_random_bias(weights.forward, rng, draw),
+            with_random_bias(weights.backward, rng, draw),
+        )
+        if weights.forward.use_bias != weights.backward.use_bias:
+            weights = BidirectionalWeights(weights.forward, weights.forward)
+    else:
+        weights = with_random_bias(weights, rng, draw)
     scale = draw(st.sampled_from([0.1, 1.0, 5.0]))
     x = (scale * rng.standard_normal((spec.batch, spec.steps, spec.features))).astype(np.float32)
-    return spec, weights, x
+    if masked:  # skip a random set of steps, sometimes all of them
+        x[rng.random((spec.batch, spec.steps)) < draw(st.sampled_from([0.3, 1.0]))] = MASK_VALUE
+    initial_state = None
+    if draw(st.booleans()):
+        initial_state = {
+            name: rng.normal(0, 0.5, (spec.batch, spec.units)).astype(np.float32)
+            for name in spec.state_names
+        }
+        spec = Spec(**{**spec.__dict__, "initial_state": True})
+    return spec, weights, x, initial_state
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(runs())
 def test_numpy_engine_within_tolerance_of_keras(run):
-    spec, weights, x = run
-    keras_out = keras_engine.run(spec, x, weights)
-    numpy_out = numpy_engine.run(spec, x, weights, trace=True)
-    assert numpy_out.o.shape == keras_out.o.shape
-    assert_allclose(numpy_out.o, keras_out.o, rtol=0, atol=TOLERANCE)
-    assert_allclose(numpy_out.h, keras_out.h, rtol=0, atol=TOLERANCE)
-    if spec.cell == "lstm":
-        assert_allclose(numpy_out.c, keras_out.c, rtol=0, atol=TOLERANCE)
+    spec, weights, x, initial_state = run
+    keras_out = keras_engine.run(spec, x, weights, initial_state)
+    mask = step_mask(x, spec.mask_value)
+    numpy_out = numpy_engine.run(spec, x, weights, initial_state, mask, trace=True)
+    assert list(numpy_out.outputs) == list(keras_out.outputs) == list(spec.output_names)
+    assert list(numpy_out.states) == list(keras_out.states) == list(spec.state_names)
+    for name, expected in {**keras_out.outputs, **keras_out.states}.items():
+        mine = {**numpy_out.outputs, **numpy_out.states}[name]
+        assert mine.shape == expected.shape, name
+        assert_allclose(mine, expected, rtol=0, atol=TOLERANCE, err_msg=name)
     trace = numpy_out.gates
-    assert_array_equal(trace["h_t"][:, -1], numpy_out.h)
-    if spec.cell == "lstm":
-        assert_array_equal(trace["c_t"][:, -1], numpy_out.c)
-    if spec.return_sequences:
-        assert_array_equal(trace["h_t"], numpy_out.o)
     assert all(a.shape == (spec.batch, spec.steps, spec.units) for a in trace.values())
+    if spec.bidirectional:  # the trace is in input order: fw ends at T-1, bw at 0
+        assert_array_equal(trace["h_t_fw"][:, -1], numpy_out.states["h_fw"])
+        assert_array_equal(trace["h_t_bw"][:, 0], numpy_out.states["h_bw"])
+    else:  # in o's order: the last row is the last step read
+        assert_array_equal(trace["h_t"][:, -1], numpy_out.h)
+        if spec.cell == "lstm":
+            assert_array_equal(trace["c_t"][:, -1], numpy_out.c)
+        if spec.return_sequences and spec.mask_value is None:
+            assert_array_equal(trace["h_t"], numpy_out.o)

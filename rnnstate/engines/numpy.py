@@ -190,11 +190,14 @@ def run_direction(
     mask: np.ndarray | None,
     trace: bool,
     progress: Progress | None,
+    zero_output_for_mask: bool = False,
 ) -> tuple[np.ndarray, list[np.ndarray], dict[str, np.ndarray]]:
     """Run the steps of x (N, T, D) in the order given, from `states` (updated in place).
 
-    mask (N, T), True where a step counts. Returns o ((N, T, M) or the last output (N, M)),
-    the final states, and the trace (each (N, T, M)) when asked; all in processing order.
+    mask (N, T), True where a step counts; a masked step's output repeats the previous output,
+    or is zeros with zero_output_for_mask (as Bidirectional sets it with return_sequences).
+    Returns o ((N, T, M) or the last output (N, M)), the final states, and the trace (each
+    (N, T, M)) when asked; all in processing order.
     """
     N, T, _ = x.shape
     M = w.units
@@ -213,7 +216,8 @@ def run_direction(
             step(t)
             for state, kept in zip(states, before, strict=True):
                 np.copyto(state, kept, where=masked[t])  # masked: the states carry over
-            output = np.where(masked[t], output, states[0])  # masked: the output repeats
+            previous = 0.0 if zero_output_for_mask else output
+            output = np.where(masked[t], previous, states[0])  # masked: the output repeats
         if o is not None:
             o[t] = output
         for name, value in step.trace().items() if trace else ():
@@ -275,11 +279,12 @@ def run(
     forward_states = initial_states(spec, N, M, initial_state, "_fw")
     backward_states = initial_states(spec, N, M, initial_state, "_bw")
     reversed_mask = None if mask is None else mask[:, ::-1]
+    zeros = spec.return_sequences  # Keras's Bidirectional sets zero_output_for_mask so
     o_fw, forward_states, gates_fw = run_direction(
-        spec, x, weights.forward, forward_states, mask, trace, progress
+        spec, x, weights.forward, forward_states, mask, trace, progress, zeros
     )
     o_bw, backward_states, gates_bw = run_direction(
-        spec, x[:, ::-1], weights.backward, backward_states, reversed_mask, trace, progress
+        spec, x[:, ::-1], weights.backward, backward_states, reversed_mask, trace, progress, zeros
     )
     if spec.return_sequences:  # the backward half back in input order, as Keras flips it
         o_bw = np.ascontiguousarray(o_bw[:, ::-1])
