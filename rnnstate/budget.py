@@ -7,7 +7,7 @@ from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
 FLOAT_BYTES = 4  # float32
-JSON_BYTES_PER_FLOAT = 16  # shortest float32 text, sign and comma: at most about 16 characters
+JSON_PIECE_BYTES = 64 << 20  # JSON text is written in pieces: a bounded buffer, not the document
 # Copies held at the peak: x in numpy, as a tensor and transposed to time-major inside Keras;
 # o in Keras's TensorArray, as a tensor and in numpy.
 X_COPIES = 3
@@ -30,15 +30,22 @@ def expected_seconds(spec: Spec) -> float:
     )
 
 
+TRACE_COPIES = 2  # the trace is recorded time-major, then copied batch-major
+
+
 def estimate_bytes(spec: Spec, as_json: bool = False) -> int:
-    """Bytes a run of `spec` needs at its peak: input, outputs and, for --json, the text."""
+    """Bytes a run of `spec` needs at its peak: input, outputs, states, the gate trace and, for
+    --json, the buffer its text is written through."""
     N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
     x_floats = N * T * D
-    o_floats = N * T * M if spec.return_sequences else N * M
-    state_floats = 2 * N * M
-    arrays = FLOAT_BYTES * (X_COPIES * x_floats + O_COPIES * o_floats + state_floats)
-    text = JSON_BYTES_PER_FLOAT * (x_floats + o_floats + state_floats) if as_json else 0
-    return arrays + text
+    o_floats = directions * (N * T * M if spec.return_sequences else N * M)
+    state_floats = 4 * directions * N * M
+    trace_floats = directions * 6 * N * T * M if spec.gates else 0  # at most 6 quantities
+    arrays = FLOAT_BYTES * (
+        X_COPIES * x_floats + O_COPIES * o_floats + state_floats + TRACE_COPIES * trace_floats
+    )
+    return arrays + (JSON_PIECE_BYTES if as_json else 0)
 
 
 def available_bytes() -> int:

@@ -7,7 +7,7 @@ starts (TensorFlow only by the keras engine), so `rnnstate --help` stays fast.
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Annotated
 
@@ -232,10 +232,10 @@ def root(
     """Run a Keras recurrent layer and show what it returns: o, h and (LSTM) c."""
 
 
-def write_stdout(data: bytes) -> None:
+def write_stdout(pieces: Iterable[bytes]) -> None:
     """Write bytes to stdout; a reader that stopped early (`| head`) ends the run quietly."""
     try:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.writelines(pieces)
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
@@ -350,7 +350,7 @@ def inspect(cell: str, options: dict) -> None:
         if output_path:
             save_result(output_path, result)
         if as_json:
-            write_stdout(json_render.render(result))
+            write_stdout(json_render.pieces(result))
         else:
             Console(highlight=False).print(table_render.render(result, only))
             sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors

@@ -79,6 +79,8 @@ def result_npz(result: Result) -> bytes:
 
 def save_result(path: str, result: Result) -> None:
     """Write the result as .json (the --json document) or .npz, chosen by the extension."""
-    suffix = output_format(path, "--output", OUTPUT_FORMATS)
-    data = json_render.render(result) if suffix == ".json" else result_npz(result)
-    write_whole(path, lambda file: file.write(data))
+    if output_format(path, "--output", OUTPUT_FORMATS) == ".json":
+        write_whole(path, lambda file: file.writelines(json_render.pieces(result)))
+    else:
+        data = result_npz(result)
+        write_whole(path, lambda file: file.write(data))

@@ -9,16 +9,22 @@ from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
 
-def test_estimate_counts_input_outputs_states_and_json_text():
+def test_estimate_counts_input_outputs_states_and_json_buffer():
     spec = Spec("lstm", steps=10, features=2, units=3, batch=1, return_sequences=True)
-    # x 20 floats, o 30, states 6: 4 * (3*20 + 3*30 + 6) bytes; JSON adds 16 * (20 + 30 + 6)
-    assert budget.estimate_bytes(spec) == 624
-    assert budget.estimate_bytes(spec, as_json=True) == 624 + 896
+    # x 20 floats, o 30, states 12: 4 * (3*20 + 3*30 + 12) bytes; JSON adds its piece buffer
+    assert budget.estimate_bytes(spec) == 648
+    assert budget.estimate_bytes(spec, as_json=True) == 648 + budget.JSON_PIECE_BYTES
 
 
 def test_without_sequences_o_is_one_step():
     spec = Spec("gru", steps=10, features=2, units=3)
-    assert budget.estimate_bytes(spec) == 4 * (3 * 20 + 3 * 3 + 6)
+    assert budget.estimate_bytes(spec) == 4 * (3 * 20 + 3 * 3 + 12)
+
+
+def test_gates_and_both_directions_count():
+    spec = Spec("gru", steps=10, features=2, units=3, bidirectional=True, gates=True)
+    # o 2 * 3, states 4 * 2 * 3, trace 2 directions * 6 * 30 floats, twice
+    assert budget.estimate_bytes(spec) == 4 * (3 * 20 + 3 * 6 + 24 + 2 * 360)
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@
 import json
 
 import numpy as np
+import orjson
 from results import make_result
 
+from rnnstate.render import json as json_render
 from rnnstate.render.json import SCHEMA, render
 
 
@@ -82,3 +84,17 @@ def test_config_versions_and_checks():
 def test_one_document_ending_in_a_newline():
     data = render(make_result())
     assert data.endswith(b"\n") and data.count(b"\n") == 1
+
+
+def test_long_arrays_are_written_in_pieces_with_the_same_text(monkeypatch):
+    monkeypatch.setattr(json_render, "PIECE_BYTES", 64)
+    for shape in [(1, 100, 16), (3, 7, 5), (2, 40), (1, 1, 200), (5,)]:
+        array = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        pieces = list(json_render.array_pieces(array))
+        assert len(pieces) > 1 or array.ndim == 1
+        assert b"".join(pieces) == orjson.dumps(array, option=orjson.OPT_SERIALIZE_NUMPY)
+    result = make_result(steps=50, units=4)
+    monkeypatch.setattr(json_render, "PIECE_BYTES", 1 << 22)
+    whole = render(result)
+    monkeypatch.setattr(json_render, "PIECE_BYTES", 32)
+    assert render(result) == whole

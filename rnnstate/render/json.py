@@ -1,8 +1,10 @@
 """The --json document (schema rnnstate/1, documented in docs/json.md), serialised by orjson.
 
 orjson writes numpy float32 values in their shortest float32 form ("0.1", not "0.10000000149").
+Long arrays are written in pieces, so a long run's text is never in memory whole.
 """
 
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
@@ -86,8 +88,52 @@ def cross_check_document(check: CrossCheck) -> dict:
     }
 
 
+# Arrays are written in pieces of about this many bytes of float32, so the JSON text of a long
+# run is never held in memory whole.
+PIECE_BYTES = 1 << 22
+
+
+def array_pieces(array: np.ndarray) -> Iterator[bytes]:
+    """An array's JSON text in pieces: exactly orjson.dumps(array), but in blocks of rows."""
+    if array.nbytes <= PIECE_BYTES or array.ndim == 1:
+        yield orjson.dumps(np.ascontiguousarray(array), option=orjson.OPT_SERIALIZE_NUMPY)
+        return
+    yield b"["
+    row_bytes = max(1, array[0].nbytes)
+    if row_bytes > PIECE_BYTES:  # one row is itself too large: split it the same way
+        for index, row in enumerate(array):
+            if index:
+                yield b","
+            yield from array_pieces(row)
+    else:
+        rows = PIECE_BYTES // row_bytes
+        for start in range(0, len(array), rows):
+            block = np.ascontiguousarray(array[start : start + rows])
+            text = orjson.dumps(block, option=orjson.OPT_SERIALIZE_NUMPY)
+            yield (b"," if start else b"") + text[1:-1]
+    yield b"]"
+
+
+def value_pieces(value) -> Iterator[bytes]:
+    """Any document value as JSON text in pieces; arrays, also inside objects, in blocks."""
+    if isinstance(value, np.ndarray):
+        yield from array_pieces(value)
+    elif isinstance(value, dict) and any(isinstance(v, np.ndarray) for v in value.values()):
+        yield b"{"
+        for index, (key, item) in enumerate(value.items()):
+            yield (b"," if index else b"") + orjson.dumps(key) + b":"
+            yield from value_pieces(item)
+        yield b"}"
+    else:
+        yield orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def pieces(result: Result) -> Iterator[bytes]:
+    """The whole document as UTF-8 JSON text in pieces, ending in a newline."""
+    yield from value_pieces(document(result))
+    yield b"\n"
+
+
 def render(result: Result) -> bytes:
     """The whole document as UTF-8 bytes, ending in a newline."""
-    return orjson.dumps(
-        document(result), option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    )
+    return b"".join(pieces(result))
