@@ -17,6 +17,7 @@ _EXPORTS = {
     "Result": "rnnstate.result",
     "Spec": "rnnstate.spec",
     "Weights": "rnnstate.weights",
+    "BidirectionalWeights": "rnnstate.weights",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -69,3 +69,18 @@ def test_loaded_weights_are_the_generated_ones():
 def test_bad_setting_raises_spec_error():
     with pytest.raises(rnnstate.SpecError):
         rnnstate.run("lstm", steps=0)
+
+
+def test_public_names_import_lazily():
+    assert rnnstate.Weights.__name__ == "Weights"
+    assert rnnstate.BidirectionalWeights.__name__ == "BidirectionalWeights"
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        _ = rnnstate.nothing
+
+
+def test_own_arrays_through_the_api():
+    weights = rnnstate.run("gru", seed=3, units=2).weights
+    x = np.zeros((1, 4, 2), dtype=np.float32)
+    result = rnnstate.run("gru", x=x, weights=weights, return_sequences=True)
+    assert result.o.shape == (1, 4, 2)
+    assert_array_equal(result.weights.kernel, weights.kernel)
