@@ -41,6 +41,9 @@ class OneLineErrors(TyperGroup):
             where = context.command_path if context else prog_name or "rnnstate"
             typer.echo(f"{where}: error: {error.format_message()} (see '{where} --help')", err=True)
             sys.exit(error.exit_code)
+        if code == ExitCode.INTERRUPTED:  # end now: TensorFlow may still run in a worker thread
+            sys.stdout.flush()
+            os._exit(ExitCode.INTERRUPTED)
         sys.exit(code or 0)
 
 

@@ -7,6 +7,7 @@ descriptor 2, so fd 2 points at /dev/null while TensorFlow loads and runs.
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -109,11 +110,31 @@ def run(
             for name in spec.state_names
         ]
         if spec.bidirectional or masking is not None:
-            outputs = named_outputs(spec, call(x, *states))
+            outputs = named_outputs(spec, call_interruptibly(call, x, *states))
             if progress:
                 progress("keras", T)
             return outputs
         return run_in_chunks(spec, x, call, states, progress, steps_per_chunk)
+
+
+def call_interruptibly(function, *arguments):
+    """function(*arguments) in a worker thread, so that Ctrl-C reaches the main thread at once
+    even while TensorFlow runs a long loop of its own (a signal only reaches Python code)."""
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = function(*arguments)
+        except BaseException as error:  # handed to the main thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def run_in_chunks(spec, x, call, states, progress, steps_per_chunk) -> LayerOutputs:
