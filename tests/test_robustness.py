@@ -234,3 +234,31 @@ def test_json_stays_one_document_when_written_whole(tmp_path):
     process = start("rnn", "--seed", "0", "--engine", "numpy", "--output", str(output))
     assert process.wait(timeout=60) == 0
     assert json.loads(output.read_text())["schema"] == "rnnstate/1"
+
+
+def test_a_run_leaves_nothing_in_the_temporary_folder(tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnnstate",
+            "gru",
+            "--seed",
+            "0",
+            "--check",
+            "--output",
+            str(tmp_path / "run.json"),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    assert process.returncode == 0
+    assert os.listdir(temporary) == []
+    assert sorted(os.listdir(tmp_path)) == [
+        "run.json",
+        "tmp",
+    ]
