@@ -218,7 +218,7 @@ def test_gates_on_keras_say_where_the_trace_comes_from():
     result = invoke("lstm", "--seed", "0", "--gates")
     assert result.exit_code == 0
     assert "traced by the numpy engine on the same weights and input" in result.stdout
-    assert "✓ its o, h, c are within" in result.stdout
+    assert "✓ its outputs and states are within" in result.stdout
     assert "f  forget gate, sigmoid: near 1 keeps c" in result.stdout
 
 

@@ -252,3 +252,46 @@ def test_gates_and_check_cover_bidirectional_runs():
     assert list(doc["cross_check"]["max_abs_diff"]) == ["o", "h_fw", "c_fw", "h_bw", "c_bw"]
     assert doc["cross_check"]["agree"] is True
     assert_allclose(np.array(doc["gates"]["h_t_bw"])[:, 0], doc["h_bw"], rtol=0, atol=1e-6)
+
+
+def test_bidirectional_mask_writes_zeros_and_says_why():
+    x = masked_input()[0]
+    result = runner.invoke(
+        app,
+        [
+            "gru",
+            "--input",
+            "-",
+            "--mask-value",
+            "0",
+            "--bidirectional",
+            "--sequences",
+            "--seed",
+            "0",
+        ],
+        input=json.dumps(x.tolist()),
+    )
+    text = " ".join(result.stdout.split())
+    assert "✗ h_fw does NOT equal o[t=5, :3]" in text  # t=5 is masked: its row is zeros
+    assert "✓ h_bw equals o[t=0, 3:]" not in text  # t=0 is masked too
+    assert "o is zeros there (Bidirectional sets zero_output_for_mask)" in text
+    doc = json.loads(
+        runner.invoke(
+            app,
+            [
+                "gru",
+                "--input",
+                "-",
+                "--mask-value",
+                "0",
+                "--bidirectional",
+                "--sequences",
+                "--seed",
+                "0",
+                "--json",
+            ],
+            input=json.dumps(x.tolist()),
+        ).stdout
+    )
+    assert np.array(doc["o"])[0, 5].tolist() == [0.0] * 6
+    assert doc["checks"]["h_equals_last_o"] is False

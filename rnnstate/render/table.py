@@ -163,10 +163,14 @@ def check_lines(result: Result) -> list[Text]:
             )
         )
     if spec.mask_value is not None:
+        if spec.bidirectional and spec.return_sequences:
+            outputs = "o is zeros there (Bidirectional sets zero_output_for_mask)"
+        else:
+            outputs = "o repeats the output before them (zeros before the first)"
         lines.append(
             Text(
                 f"masked steps (every feature = {spec.mask_value:g}) are skipped: the states carry "
-                "over and o repeats the output before them (zeros before the first)"
+                f"over and {outputs}"
             )
         )
     return lines
@@ -323,7 +327,7 @@ def trace_heading(result: Result) -> Text:
         agree = result.cross_check.agree
         text.append("\ntraced by the numpy engine on the same weights and input;", style="none")
         text.append(
-            f"\n{'✓' if agree else '✗'} its o, h, c are within {largest:.3g} of Keras's",
+            f"\n{'✓' if agree else '✗'} its outputs and states are within {largest:.3g} of Keras's",
             style="green" if agree else "bold red",
         )
     text.append(
