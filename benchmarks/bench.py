@@ -58,10 +58,26 @@ def median_times(case: Case, reps: int) -> tuple[float, float]:
     return statistics.median(ours), statistics.median(floors)
 
 
+def long_run(steps: int) -> list[str]:
+    """The long run of the benchmark: an LSTM, D=8, M=16, every step returned, as tables."""
+    return [
+        *RNNSTATE,
+        "lstm",
+        "-T",
+        str(steps),
+        "-D",
+        "8",
+        "-M",
+        "16",
+        "--sequences",
+        "--seed",
+        "0",
+    ]
+
+
 def cases(steps: int) -> list[Case]:
     """The benchmark table of issue #5, at `steps` for the long runs."""
-    long_run = ["lstm", "-T", str(steps), "-D", "8", "-M", "16", "--sequences", "--seed", "0"]
-    keras_json = [*RNNSTATE, *long_run, "--json"]
+    keras_json = [*long_run(steps), "--json"]
     return [
         Case(
             "rnnstate --help",
@@ -100,7 +116,7 @@ def cases(steps: int) -> list[Case]:
         ),
         Case(
             "the same with tables instead of --json",
-            [*RNNSTATE, *long_run],
+            long_run(steps),
             "the same with --json",
             keras_json,
             1.2,
@@ -114,22 +130,7 @@ def scaling(step_counts: list[int], reps: int) -> dict[str, list[float]]:
     for engine in ("keras", "numpy"):
         times[engine] = []
         for steps in step_counts:
-            command = [
-                *RNNSTATE,
-                "lstm",
-                "-T",
-                str(steps),
-                "-D",
-                "8",
-                "-M",
-                "16",
-                "--sequences",
-                "--seed",
-                "0",
-                "--json",
-                "--engine",
-                engine,
-            ]
+            command = [*long_run(steps), "--json", "--engine", engine]
             times[engine].append(statistics.median(run_process(command)[0] for _ in range(reps)))
     return times
 
@@ -172,22 +173,7 @@ def main() -> None:
         )
 
     largest = step_counts[-1]
-    _, peak = run_process(
-        [
-            *RNNSTATE,
-            "lstm",
-            "-T",
-            str(largest),
-            "-D",
-            "8",
-            "-M",
-            "16",
-            "--sequences",
-            "--seed",
-            "0",
-            "--json",
-        ]
-    )
+    _, peak = run_process([*long_run(largest), "--json"])
     _, interpreter = run_process([PYTHON, "-c", "import tensorflow"])
     o_bytes = largest * 16 * 4
     limit = interpreter + 8 * o_bytes

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnstate.engines import LayerOutputs
+from rnnstate.engines import LayerOutputs, NamedArrays
 from rnnstate.spec import Spec
 from rnnstate.weights import LayerWeights
 
@@ -65,7 +65,7 @@ def compare_engines(keras: LayerOutputs, numpy: LayerOutputs) -> CrossCheck:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(NamedArrays):
     """Arrays in Keras's shapes, batch axis included, all float32.
 
     x (N, T, D). outputs: "o" ((N, T, M') with return_sequences, else (N, M')), or "o_fw" and
@@ -86,21 +86,6 @@ class Result:
     cross_check: CrossCheck | None = None
     initial_state: dict[str, np.ndarray] | None = None
     mask: np.ndarray | None = None
-
-    @property
-    def o(self) -> np.ndarray:
-        """The output o (not for a bidirectional layer with merge none: see outputs)."""
-        return self.outputs["o"]
-
-    @property
-    def h(self) -> np.ndarray:
-        """The final hidden state of a unidirectional layer, (N, M)."""
-        return self.states["h"]
-
-    @property
-    def c(self) -> np.ndarray | None:
-        """The final cell state of a unidirectional LSTM, (N, M); None for other cells."""
-        return self.states.get("c")
 
     def step_of_row(self, row: int) -> int:
         """The input step t that row `row` of o belongs to (rows run backwards with

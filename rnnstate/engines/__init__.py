@@ -7,7 +7,8 @@ types without paying for them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,22 +30,15 @@ def chunks(T: int, steps_per_chunk: int = STEPS_PER_CHUNK) -> Iterator[tuple[int
         yield start, min(T, start + steps_per_chunk)
 
 
-class LayerOutputs(NamedTuple):
-    """What the layer returns with return_state=True, by name.
-
-    outputs: "o" ((N, T, M') with return_sequences, else (N, M'); M' = 2M for a bidirectional
-    concat), or "o_fw" and "o_bw" for a bidirectional layer with merge none.
-    states: in Keras's order, h (c), or h_fw (c_fw) h_bw (c_bw), each (N, M).
-    gates: the numpy engine's per-step trace, each (N, T, M), or None.
-    """
+class NamedArrays:
+    """The short names o, h and c over `outputs` and `states` dicts, for a unidirectional layer."""
 
     outputs: dict[str, np.ndarray]
     states: dict[str, np.ndarray]
-    gates: dict[str, np.ndarray] | None = None
 
     @property
     def o(self) -> np.ndarray:
-        """The output o (absent for a bidirectional layer with merge none)."""
+        """The output o (absent for a bidirectional layer with merge none: see outputs)."""
         return self.outputs["o"]
 
     @property
@@ -56,6 +50,21 @@ class LayerOutputs(NamedTuple):
     def c(self) -> np.ndarray | None:
         """A unidirectional LSTM's final cell state, (N, M); None for other cells."""
         return self.states.get("c")
+
+
+@dataclass(frozen=True)
+class LayerOutputs(NamedArrays):
+    """What the layer returns with return_state=True, by name.
+
+    outputs: "o" ((N, T, M') with return_sequences, else (N, M'); M' = 2M for a bidirectional
+    concat), or "o_fw" and "o_bw" for a bidirectional layer with merge none.
+    states: in Keras's order, h (c), or h_fw (c_fw) h_bw (c_bw), each (N, M).
+    gates: the numpy engine's per-step trace, each (N, T, M), or None.
+    """
+
+    outputs: dict[str, np.ndarray]
+    states: dict[str, np.ndarray]
+    gates: dict[str, np.ndarray] | None = None
 
 
 def run_layer(

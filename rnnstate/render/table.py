@@ -10,7 +10,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from rnnstate.result import Result
+from rnnstate.result import Result, StateCheck
 
 MATCH_STYLE = "bold black on bright_yellow"
 SATURATED_STYLE = "bold magenta"
@@ -131,11 +131,11 @@ def header(result: Result) -> Text:
     )
 
 
-def check_lines(result: Result) -> list[Text]:
-    """The sentences under the tables: which equalities hold, the largest difference measured,
-    and what holds in words where o does not show the states."""
+def check_lines(result: Result, checks: list[StateCheck]) -> list[Text]:
+    """The sentences under the tables: which equalities hold, the largest difference measured
+    (`checks`, from result.checks()), and what holds in words where o does not show the states."""
     spec, lines = result.spec, []
-    for check in result.checks():
+    for check in checks:
         if check.output == "o":
             claim = f"o equals {check.state}"
         elif check.equal:
@@ -251,11 +251,11 @@ STATE_TITLES = {
 }
 
 
-def state_tables(result: Result, n: int) -> list[ArrayTable]:
+def state_tables(result: Result, n: int, checks: list[StateCheck]) -> list[ArrayTable]:
     """One single-row table per state of sequence n, in Keras's order, labelled by the input
-    step the layer read last; a state that equals a row of o says which."""
+    step the layer read last; a state that equals a row of o says which (from `checks`)."""
     spec, M = result.spec, result.spec.units
-    equals = {check.state: check.output for check in result.checks()}
+    equals = {check.state: check.output for check in checks}
     last_step = {"fw": spec.steps - 1, "bw": 0}
     tables = []
     for name, values in result.states.items():
@@ -266,7 +266,7 @@ def state_tables(result: Result, n: int) -> list[ArrayTable]:
     return tables
 
 
-def sequence_tables(result: Result, n: int) -> list[ArrayTable]:
+def sequence_tables(result: Result, n: int, checks: list[StateCheck]) -> list[ArrayTable]:
     """The tables of sequence n of the batch: x, the output, then the states."""
     spec = result.spec
     T = spec.steps
@@ -278,7 +278,7 @@ def sequence_tables(result: Result, n: int) -> list[ArrayTable]:
         "d",
         notes=masked,
     )
-    return [x_table, *output_tables(result, n), *state_tables(result, n)]
+    return [x_table, *output_tables(result, n), *state_tables(result, n, checks)]
 
 
 # What each traced quantity is, and the range outside which it counts as saturated.
@@ -370,15 +370,16 @@ def render(result: Result, only: int | None = None) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
     sequence of the batch."""
     parts: list = [header(result)]
+    checks = result.checks()  # measured once, for the state tables and the lines under them
     N = result.spec.batch
     for n in range(N) if only is None else [only]:
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
-        parts.extend(sequence_tables(result, n))
+        parts.extend(sequence_tables(result, n, checks))
         if result.gates:
             parts.append(trace_heading(result))
             parts.extend(trace_tables(result, n))
-    parts.extend(check_lines(result))
+    parts.extend(check_lines(result, checks))
     if result.spec.check:
         parts.append(cross_check_table(result))
     return Group(*parts)
