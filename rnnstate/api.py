@@ -11,8 +11,8 @@ from rnnstate.data import (
     check_weights_fit_input,
     random_input,
 )
-from rnnstate.engines import Progress, run_layer
-from rnnstate.errors import SpecError
+from rnnstate.engines import LayerOutputs, Progress, run_layer
+from rnnstate.errors import NumericError, SpecError
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Spec
 from rnnstate.weights import LayerWeights, initial_weights
@@ -156,15 +156,30 @@ def run_engines(
     run = run_layer(
         spec, x, weights, spec.engine, initial_state, mask, spec.gates and on_numpy, progress
     )
+    ensure_finite(spec, run)
     gates, cross_check = run.gates, None
     if spec.check or (spec.gates and not on_numpy):
         other_engine = "keras" if on_numpy else "numpy"
         other = run_layer(spec, x, weights, other_engine, initial_state, mask, spec.gates, progress)
+        ensure_finite(spec, other)
         keras_run, numpy_run = (other, run) if on_numpy else (run, other)
         gates, cross_check = numpy_run.gates, compare_engines(keras_run, numpy_run)
     return Result(
         spec, x, run.outputs, run.states, weights, gates, cross_check, initial_state, mask
     )
+
+
+def ensure_finite(spec: Spec, run: LayerOutputs) -> None:
+    """Raise NumericError naming the first output or state that overflowed float32, and where."""
+    for name, values in {**run.outputs, **run.states}.items():
+        bad = np.argwhere(~np.isfinite(values))
+        if len(bad):
+            where = [int(i) for i in bad[0]]
+            raise NumericError(
+                f"{name} is not finite (first at index {where}): the run overflowed float32 "
+                f"with activation={spec.activation}; smaller weights or inputs, or a bounded "
+                "activation, keep it finite"
+            )
 
 
 def run(

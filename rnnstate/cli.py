@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 from rnnstate import __version__
 from rnnstate.budget import ensure_fits, expected_seconds
 from rnnstate.engines import Progress
-from rnnstate.errors import ExitCode, InputError, SpecError
+from rnnstate.errors import ExitCode, InputError, NumericError, SpecError
 from rnnstate.spec import MAX_SEED, Spec
 
 # Typer's (click's) base of every usage error, found without importing click's private modules.
@@ -182,6 +182,31 @@ ResetAfter = Annotated[
     ),
 ]
 
+ActivationOption = Annotated[
+    str,
+    typer.Option(
+        "--activation",
+        metavar="NAME",
+        help="Keras activation, for the candidate (LSTM g and tanh(c), GRU h_hat, SimpleRNN h): "
+        "tanh, relu, linear, elu, gelu, ... (docs/concepts.md lists them).",
+    ),
+]
+RecurrentActivation = Annotated[
+    str,
+    typer.Option(
+        "--recurrent-activation",
+        metavar="NAME",
+        help="Keras recurrent_activation, for the gates: sigmoid, hard_sigmoid, ...",
+    ),
+]
+UnitForgetBias = Annotated[
+    bool,
+    typer.Option(
+        "--unit-forget-bias/--no-unit-forget-bias",
+        help="Keras unit_forget_bias: drawn weights start the forget gate's bias at 1.",
+    ),
+]
+
 
 class EngineName(StrEnum):
     """The --engine choices."""
@@ -259,7 +284,7 @@ def user_errors() -> Iterator[None]:
         yield
     except SpecError as error:
         raise typer.BadParameter(str(error), param_hint=f"'{error.option}'") from None
-    except InputError as error:
+    except (InputError, NumericError) as error:
         typer.echo(f"rnnstate: error: {error}", err=True)
         raise typer.Exit(ExitCode.BAD_DATA) from None
     except KeyboardInterrupt:
@@ -369,6 +394,9 @@ def lstm(
     batch: Batch = None,
     seed: Seed = None,
     sequences: Sequences = False,
+    activation: ActivationOption = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
+    unit_forget_bias: UnitForgetBias = True,
     bias: Bias = True,
     backwards: Backwards = False,
     bidirectional: BidirectionalOption = False,
@@ -397,6 +425,8 @@ def gru(
     batch: Batch = None,
     seed: Seed = None,
     sequences: Sequences = False,
+    activation: ActivationOption = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
     reset_after: ResetAfter = True,
     bias: Bias = True,
     backwards: Backwards = False,
@@ -426,6 +456,7 @@ def rnn(
     batch: Batch = None,
     seed: Seed = None,
     sequences: Sequences = False,
+    activation: ActivationOption = "tanh",
     bias: Bias = True,
     backwards: Backwards = False,
     bidirectional: BidirectionalOption = False,

@@ -7,7 +7,7 @@ class ExitCode(IntEnum):
     """Every exit code rnnstate uses; docs/cli.md documents the same table."""
 
     OK = 0
-    BAD_DATA = 1  # a file missing, unreadable, of the wrong shape, with NaN
+    BAD_DATA = 1  # a file missing, unreadable, of the wrong shape, with NaN; outputs overflowed
     BAD_USAGE = 2  # an unknown option, a value out of range, options in conflict
     CHECK_FAILED = 3  # --check found the engines apart beyond tolerance
     INTERRUPTED = 130  # Ctrl-C
@@ -34,3 +34,7 @@ class InputError(RnnstateError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class NumericError(RnnstateError):
+    """A run's outputs or states overflowed float32 (exit 1); the message says where."""

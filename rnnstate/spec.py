@@ -4,6 +4,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from rnnstate import activations
 from rnnstate.errors import SpecError
 
 Cell = Literal["lstm", "gru", "rnn"]
@@ -42,6 +43,9 @@ class Spec:
     seed: int = 0  # spawns the weight and input streams
     return_sequences: bool = False  # Keras return_sequences: o is (N, T, M) instead of (N, M)
     reset_after: bool = True  # GRU only: Keras reset_after (bias (2, 3M) when True)
+    activation: str = "tanh"  # Keras activation: the candidate (g, h_hat, SimpleRNN's h)
+    recurrent_activation: str = "sigmoid"  # LSTM and GRU: Keras recurrent_activation, the gates
+    unit_forget_bias: bool = True  # LSTM: drawn weights start the forget gate's bias at 1
     use_bias: bool = True  # Keras use_bias; False when a weights file has no bias
     engine: Engine = "keras"  # which implementation runs the layer
     backwards: bool = False  # Keras go_backwards: read the input from its last step to its first
@@ -83,10 +87,44 @@ class Spec:
                 "--backwards and --bidirectional do not combine: the backward half of a "
                 "bidirectional layer already reads the input backwards",
             )
+        self.check_activations()
         if self.mask_value is not None and not math.isfinite(self.mask_value):
             raise SpecError(
                 "--mask-value", f"--mask-value must be a finite number, got {self.mask_value}"
             )
+
+    def check_activations(self) -> None:
+        """Refuse activation names Keras does not take, a recurrent activation on a SimpleRNN,
+        and non-element-wise activations where the numpy engine would have to compute them;
+        store aliases under Keras's own name (swish -> silu)."""
+        for option, field in (
+            ("--activation", "activation"),
+            ("--recurrent-activation", "recurrent_activation"),
+        ):
+            name = getattr(self, field)
+            if (problem := activations.problem(name)) is not None:
+                raise SpecError(option, problem)
+            object.__setattr__(self, field, activations.canonical(name))
+        if self.cell == "rnn" and self.recurrent_activation != "sigmoid":
+            raise SpecError(
+                "--recurrent-activation", "a SimpleRNN has no gates, so no recurrent activation"
+            )
+        numpy_needed = [
+            option
+            for option, needed in (
+                ("--engine", self.engine == "numpy"),
+                ("--gates", self.gates),
+                ("--check", self.check),
+            )
+            if needed
+        ]
+        for name in (self.activation, self.recurrent_activation):
+            if numpy_needed and not activations.is_elementwise(name):
+                raise SpecError(
+                    numpy_needed[0],
+                    f"{name} mixes the units of a step, so the numpy engine cannot compute it "
+                    f"and {numpy_needed[0]} needs it; the keras engine alone runs {name}",
+                )
 
     @property
     def gate_count(self) -> int:
@@ -118,11 +156,16 @@ class Spec:
 
     def config(self) -> dict:
         """Every setting but the cell and engine, as JSON values; `reset_after` only for a GRU,
-        `merge` only for a bidirectional layer."""
+        `recurrent_activation` for an LSTM or GRU, `unit_forget_bias` for an LSTM, `merge` only
+        for a bidirectional layer."""
         settings = asdict(self)
         del settings["cell"], settings["engine"]
         if self.cell != "gru":
             del settings["reset_after"]
+        if self.cell == "rnn":
+            del settings["recurrent_activation"]
+        if self.cell != "lstm":
+            del settings["unit_forget_bias"]
         if not self.bidirectional:
             del settings["merge"]
         return settings

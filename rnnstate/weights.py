@@ -104,9 +104,10 @@ def orthogonal(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 
 
 def default_bias(spec: Spec) -> np.ndarray:
-    """Keras's default bias: zeros, with the LSTM forget block (i f c o) set to ones."""
+    """Keras's default bias: zeros, with the LSTM forget block (i f c o) set to ones when
+    unit_forget_bias is on (Keras's default)."""
     M = spec.units
-    if spec.cell == "lstm":
+    if spec.cell == "lstm" and spec.unit_forget_bias:
         return np.concatenate([np.zeros(M), np.ones(M), np.zeros(2 * M)]).astype(np.float32)
     if spec.cell == "gru" and spec.reset_after:
         return np.zeros((2, 3 * M), dtype=np.float32)

@@ -57,6 +57,9 @@ def test_json_matches_the_python_api():
         "batch": 2,
         "seed": 3,
         "return_sequences": True,
+        "activation": "tanh",
+        "recurrent_activation": "sigmoid",
+        "unit_forget_bias": True,
         "use_bias": True,
         "backwards": False,
         "bidirectional": False,
@@ -250,7 +253,10 @@ def test_check_beyond_tolerance_names_the_array_and_exits_3(monkeypatch):
     monkeypatch.setattr(numpy_engine, "run", off_by_a_little)
     result = invoke("rnn", "--seed", "0", "--check", "--sequences", "-T", "3")
     assert result.exit_code == 3
-    assert "✗ keras and numpy differ: o[0, 1, 0] differs by 0.001, beyond 1e-05" in result.stdout
+    assert (
+        "✗ keras and numpy differ: o[0, 1, 0] differs by 0.001 (scaled), beyond 1e-05"
+        in result.stdout
+    )
     result = invoke("rnn", "--seed", "0", "--check", "--sequences", "-T", "3", "--json")
     assert result.exit_code == 3
     assert json.loads(result.stdout)["cross_check"]["agree"] is False

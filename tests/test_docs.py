@@ -21,7 +21,8 @@ EXAMPLE_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 COMMANDS = ([], ["lstm"], ["gru"], ["rnn"])
 EXIT_MEANINGS = {
     ExitCode.OK: "success: the output is on stdout",
-    ExitCode.BAD_DATA: "bad data: `rnnstate: error: <file>: <what is wrong>` on stderr",
+    ExitCode.BAD_DATA: "bad data: `rnnstate: error: <file>: <what is wrong>` on stderr; or a "
+    "run whose numbers overflowed float32: `rnnstate: error: o is not finite ...`",
     ExitCode.BAD_USAGE: "bad usage: an unknown option, a value out of range, options in "
     "conflict, a run too large for the memory available; the usage error names the option",
     ExitCode.CHECK_FAILED: "a `--check` found the engines apart beyond tolerance",

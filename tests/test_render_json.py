@@ -64,6 +64,8 @@ def test_config_versions_and_checks():
         "seed": 0,
         "return_sequences": True,
         "reset_after": True,
+        "activation": "tanh",
+        "recurrent_activation": "sigmoid",
         "use_bias": True,
         "backwards": False,
         "bidirectional": False,

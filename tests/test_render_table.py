@@ -24,11 +24,13 @@ def test_header_names_every_setting():
     lines = text_of(render(make_result("gru"))).splitlines()
     assert lines[0] == "GRU on the keras engine  T=8 D=2 M=3 N=1  seed=0"
     assert lines[1] == "return_sequences=True  reset_after=True  use_bias=True"
+    assert lines[2] == "activation=tanh  recurrent_activation=sigmoid"
 
 
 def test_header_of_an_lstm_has_no_reset_after():
     lines = text_of(render(make_result("lstm", return_sequences=False))).splitlines()
     assert lines[1] == "return_sequences=False  use_bias=True"
+    assert lines[2] == "activation=tanh  recurrent_activation=sigmoid"
 
 
 def test_one_table_per_array_and_c_only_for_lstm():

@@ -46,6 +46,9 @@ def test_config_lists_every_setting_and_reset_after_only_for_gru():
         "batch": 1,
         "seed": 5,
         "return_sequences": False,
+        "activation": "tanh",
+        "recurrent_activation": "sigmoid",
+        "unit_forget_bias": True,
         "use_bias": True,
         "backwards": False,
         "bidirectional": False,
@@ -55,3 +58,5 @@ def test_config_lists_every_setting_and_reset_after_only_for_gru():
         "check": False,
     }
     assert Spec("gru", reset_after=False).config()["reset_after"] is False
+    assert "recurrent_activation" not in Spec("rnn").config()
+    assert "unit_forget_bias" not in Spec("gru").config()

@@ -50,7 +50,12 @@ def build_layer(keras, spec: Spec, weights: LayerWeights):
         "return_state": True,
         "use_bias": weights.use_bias,
         "go_backwards": spec.backwards,
+        "activation": spec.activation,
     }
+    if spec.cell != "rnn":
+        options["recurrent_activation"] = spec.recurrent_activation
+    if spec.cell == "lstm":
+        options["unit_forget_bias"] = spec.unit_forget_bias
     if spec.cell == "gru":
         options["reset_after"] = spec.reset_after
     layer = getattr(keras.layers, spec.keras_layer)(weights.units, **options)

@@ -4,16 +4,17 @@ Never imports TensorFlow or Keras. Everything is float32, as in Keras. The input
 x @ kernel + bias is computed for all steps at once; each step does only the recurrent part,
 in place on buffers made once.
 
-Equations, as Keras implements them (sigmoid is the logistic 1 / (1 + e^-z)):
+Equations, as Keras implements them, with act = activation (default tanh) and
+rec = recurrent_activation (default sigmoid, the logistic 1 / (1 + e^-z)):
 
-    LSTM (blocks i f c o)       i, f, o = sigmoid(...); g = tanh(...)
-                                c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
-    GRU  (blocks z r h)         z = sigmoid(x_z + h_{t-1} U_z + b_z)
-                                r = sigmoid(x_r + h_{t-1} U_r + b_r)
-         reset_after=True       h_hat = tanh(x_h + r * (h_{t-1} U_h + b_rec_h))
-         reset_after=False      h_hat = tanh(x_h + (r * h_{t-1}) U_h)
+    LSTM (blocks i f c o)       i, f, o = rec(x W + h_{t-1} U + b); g = act(...)
+                                c_t = f * c_{t-1} + i * g;   h_t = o * act(c_t)
+    GRU  (blocks z r h)         z = rec(x_z + h_{t-1} U_z + b_z)
+                                r = rec(x_r + h_{t-1} U_r + b_r)
+         reset_after=True       h_hat = act(x_h + r * (h_{t-1} U_h + b_rec_h))
+         reset_after=False      h_hat = act(x_h + (r * h_{t-1}) U_h)
                                 h_t = z * h_{t-1} + (1 - z) * h_hat
-    SimpleRNN                   pre = x_t W + h_{t-1} U + b;   h_t = tanh(pre)
+    SimpleRNN                   pre = x_t W + h_{t-1} U + b;   h_t = act(pre)
 
 Around the cell, as Keras's RNN layer does: go_backwards reads the steps last to first and
 returns o in that (processing) order; at a masked step the states are carried over and the
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
+from rnnstate.engines.activations import apply
 from rnnstate.spec import Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
@@ -56,26 +58,19 @@ def input_projection(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None)
     return projected.reshape(T, N, -1)
 
 
-def in_place_sigmoid(z: np.ndarray) -> np.ndarray:
-    """z <- sigmoid(z) without new arrays: 0.5 + 0.5 * tanh(z / 2). Returns z."""
-    z *= 0.5
-    np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
-    return z
-
-
 class LSTMStep:
     """One LSTM step in place: gate blocks i f c o, unit forget bias already in the bias.
 
-    All four activations in one pass, since sigmoid(z) = 0.5 + 0.5 * tanh(z / 2):
-    gates = tanh(z * scale) * scale + shift, with (scale, shift) = (1/2, 1/2) on the sigmoid
-    blocks i f o and (1, 0) on the tanh block g.
+    With Keras's default activations, all four in one pass, since sigmoid(z) = 0.5 + 0.5 *
+    tanh(z / 2): gates = tanh(z * scale) * scale + shift, with (scale, shift) = (1/2, 1/2) on
+    the sigmoid blocks i f o and (1, 0) on the tanh block g.
     """
 
-    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray]) -> None:
+    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray], spec: Spec) -> None:
         M = w.units
         N = x.shape[0]
+        self.activation, self.recurrent_activation = spec.activation, spec.recurrent_activation
+        self.fused = (self.activation, self.recurrent_activation) == ("tanh", "sigmoid")
         self.xw = input_projection(x, w.kernel, w.bias)  # (T, N, 4M)
         self.U = w.recurrent_kernel  # (M, 4M)
         is_g = np.arange(4 * M) // M == 2
@@ -90,15 +85,20 @@ class LSTMStep:
         gates = self.gates
         np.matmul(self.h, self.U, out=gates)
         gates += self.xw[t]  # z
-        gates *= self.scale
-        np.tanh(gates, out=gates)
-        gates *= self.scale
-        gates += self.shift  # i, f, o = sigmoid(z_i, z_f, z_o); g = tanh(z_g)
+        if self.fused:
+            gates *= self.scale
+            np.tanh(gates, out=gates)
+            gates *= self.scale
+            gates += self.shift  # i, f, o = sigmoid(z_i, z_f, z_o); g = tanh(z_g)
+        else:
+            for block in (self.i, self.f, self.o):
+                apply(self.recurrent_activation, block)  # i, f, o = rec(z_i, z_f, z_o)
+            apply(self.activation, self.g)  # g = act(z_g)
         self.c *= self.f
         np.multiply(self.i, self.g, out=self.input_g)
         self.c += self.input_g  # c_t = f * c_{t-1} + i * g
-        np.tanh(self.c, out=self.h)
-        self.h *= self.o  # h_t = o * tanh(c_t)
+        apply(self.activation, self.c, out=self.h)
+        self.h *= self.o  # h_t = o * act(c_t)
 
     def trace(self) -> dict[str, np.ndarray]:
         return {"i": self.i, "f": self.f, "g": self.g, "o": self.o, "c_t": self.c, "h_t": self.h}
@@ -107,11 +107,11 @@ class LSTMStep:
 class GRUStep:
     """One GRU step in place: gate blocks z r h; bias (2, 3M) with reset_after, else (3M,)."""
 
-    def __init__(
-        self, x: np.ndarray, w: Weights, states: list[np.ndarray], reset_after: bool
-    ) -> None:
+    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray], spec: Spec) -> None:
         M = w.units
         N = x.shape[0]
+        reset_after = spec.reset_after
+        self.activation, self.recurrent_activation = spec.activation, spec.recurrent_activation
         zeros = np.zeros(3 * M, dtype=np.float32)
         if w.bias is None:
             input_bias, self.recurrent_bias = None, zeros
@@ -137,15 +137,15 @@ class GRUStep:
             np.matmul(h, self.U, out=inner)
             inner += self.recurrent_bias
             np.add(x_t[:, : 2 * M], inner[:, : 2 * M], out=self.zr)
-            in_place_sigmoid(self.zr)  # z, r = sigmoid(x_z + h U_z + b_z), sigmoid(...)
+            apply(self.recurrent_activation, self.zr)  # z, r = rec(x_z + h U_z + b_z), rec(...)
             np.multiply(self.r, inner[:, 2 * M :], out=self.h_hat)
         else:
             np.matmul(h, self.U_zr, out=inner[:, : 2 * M])
             np.add(x_t[:, : 2 * M], inner[:, : 2 * M], out=self.zr)
-            in_place_sigmoid(self.zr)  # z, r = sigmoid(x_z + h U_z), sigmoid(x_r + h U_r)
+            apply(self.recurrent_activation, self.zr)  # z, r = rec(x_z + h U_z), rec(x_r + h U_r)
             np.matmul(self.r * h, self.U_h, out=self.h_hat)
         self.h_hat += x_t[:, 2 * M :]
-        np.tanh(self.h_hat, out=self.h_hat)  # tanh(x_h + r * (h U_h + b)) or tanh(x_h + (r h) U_h)
+        apply(self.activation, self.h_hat)  # act(x_h + r * (h U_h + b)) or act(x_h + (r h) U_h)
         np.subtract(1, self.z, out=self.keep)
         self.keep *= self.h_hat
         h *= self.z
@@ -156,9 +156,10 @@ class GRUStep:
 
 
 class SimpleRNNStep:
-    """One SimpleRNN step in place: h_t = tanh(x_t W + h_{t-1} U + b)."""
+    """One SimpleRNN step in place: h_t = act(x_t W + h_{t-1} U + b)."""
 
-    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray]) -> None:
+    def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray], spec: Spec) -> None:
+        self.activation = spec.activation
         self.xw = input_projection(x, w.kernel, w.bias)  # (T, N, M)
         self.U = w.recurrent_kernel  # (M, M)
         (self.h,) = states  # h_{t-1}, then h_t
@@ -167,7 +168,7 @@ class SimpleRNNStep:
     def __call__(self, t: int) -> None:
         np.matmul(self.h, self.U, out=self.pre)
         self.pre += self.xw[t]  # pre = x_t W + b + h_{t-1} U
-        np.tanh(self.pre, out=self.h)  # h_t = tanh(pre)
+        apply(self.activation, self.pre, out=self.h)  # h_t = act(pre)
 
     def trace(self) -> dict[str, np.ndarray]:
         return {"pre_activation": self.pre, "h_t": self.h}
@@ -175,11 +176,8 @@ class SimpleRNNStep:
 
 def make_step(spec: Spec, x: np.ndarray, w: Weights, states: list[np.ndarray]):
     """The step function of spec.cell over x (N, T, D), updating `states` in place."""
-    if spec.cell == "lstm":
-        return LSTMStep(x, w, states)
-    if spec.cell == "gru":
-        return GRUStep(x, w, states, spec.reset_after)
-    return SimpleRNNStep(x, w, states)
+    step = {"lstm": LSTMStep, "gru": GRUStep, "rnn": SimpleRNNStep}[spec.cell]
+    return step(x, w, states, spec)
 
 
 def run_direction(
@@ -263,6 +261,12 @@ def run(
     True where a step counts. With `trace`, LayerOutputs.gates holds TRACE_NAMES[spec.cell]
     (suffixed _fw and _bw when bidirectional), each (N, T, M), in the order of o's rows.
     """
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the caller
+        return run_directions(spec, x, weights, initial_state, mask, trace, progress)
+
+
+def run_directions(spec, x, weights, initial_state, mask, trace, progress) -> LayerOutputs:
+    """run, for one direction or both (arguments as there)."""
     x = np.asarray(x, dtype=np.float32)
     if mask is not None:
         x = x * mask[:, :, None]  # as Keras's Masking layer passes it on

@@ -78,12 +78,14 @@ def document(result: Result) -> dict:
 
 
 def cross_check_document(check: CrossCheck) -> dict:
-    """The engines compared: per output and state, the largest |keras - numpy| and its index."""
+    """The engines compared: per output and state, the largest |keras - numpy|, the largest
+    scaled by max(1, |keras|) (what the tolerance bounds) and its index."""
     return {
         "engines": ["keras", "numpy"],
         "tolerance": check.tolerance,
         "agree": check.agree,
         "max_abs_diff": {diff.name: diff.max_abs_diff for diff in check.diffs},
+        "max_scaled_diff": {diff.name: diff.max_scaled_diff for diff in check.diffs},
         "where": {diff.name: list(diff.where) for diff in check.diffs},
     }
 

@@ -10,13 +10,13 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from rnnstate.activations import SATURATION, UNBOUNDED, Saturation
 from rnnstate.result import Result, StateCheck
 
 MATCH_STYLE = "bold black on bright_yellow"
 SATURATED_STYLE = "bold magenta"
 SATURATED_MARK = "*"  # after a saturated value, so it stands out without colour too
-SIGMOID_SATURATION = (0.05, 0.95)  # a sigmoid below or above these is saturated
-TANH_SATURATION = (-0.95, 0.95)
+LARGE = 1e5  # values this large or larger are shown in scientific notation
 HEAD_ROWS = 8  # rows shown before the ellipsis when T is long; as many after it
 ELLIPSIS = "⋮"
 
@@ -29,7 +29,10 @@ def shown_indices(count: int, head: int) -> list[int | None]:
 
 
 def format_value(value: float) -> str:
-    """A float as the tables show it: sign, four decimals."""
+    """A float as the tables show it: sign, four decimals; scientific from 1e5 on, so a state
+    that grew large (relu, linear) is shown faithfully in a narrow column."""
+    if abs(value) >= LARGE or not np.isfinite(value):
+        return f"{value: .4e}"
     return f"{value: .4f}"
 
 
@@ -38,7 +41,7 @@ class ArrayTable:
 
     `marks` maps a row position to a note: that row is highlighted and the note shown beside it;
     `notes` adds a note without the highlight.
-    `saturation` (low, high) marks values outside that range with SATURATED_MARK and a colour.
+    `saturation` marks the values it counts as saturated with SATURATED_MARK and a colour.
     The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
     the console's width are elided around an ellipsis column, decided when the table is drawn.
     """
@@ -50,7 +53,7 @@ class ArrayTable:
         steps: list[int],
         column_prefix: str,
         marks: dict[int, str] | None = None,
-        saturation: tuple[float, float] | None = None,
+        saturation: Saturation | None = None,
         notes: dict[int, str] | None = None,
     ) -> None:
         self.title = title
@@ -58,7 +61,7 @@ class ArrayTable:
         self.steps = steps
         self.column_prefix = column_prefix
         self.marks = marks or {}
-        self.saturation = saturation  # (low, high): values outside are marked saturated
+        self.saturation = saturation  # which values are marked saturated
         self.notes = notes or {}  # row -> a dim note, without the highlight (masked steps)
 
     def shown_columns(self, width: int) -> list[int | None]:
@@ -98,7 +101,7 @@ class ArrayTable:
 
     def cell(self, value: float) -> Text:
         """One value as text; a saturated one marked and coloured."""
-        if self.saturation and not self.saturation[0] <= value <= self.saturation[1]:
+        if self.saturation and self.saturation.marks(float(value)):
             return Text(format_value(value) + SATURATED_MARK, style=SATURATED_STYLE)
         return Text(format_value(value))
 
@@ -108,8 +111,8 @@ class ArrayTable:
 
 
 def header(result: Result) -> Text:
-    """Two lines: the layer, engine, sizes and seed (so the run can be repeated), then the
-    Keras options of the layer."""
+    """Three lines: the layer, engine, sizes and seed (so the run can be repeated); the Keras
+    options around the cell; the cell's functions (activations)."""
     spec = result.spec
     layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
     options = [f"return_sequences={spec.return_sequences}"]
@@ -124,9 +127,15 @@ def header(result: Result) -> Text:
         options.append(f"mask_value={spec.mask_value:g}")
     if spec.initial_state:
         options.append("initial_state=given")
+    functions = [f"activation={spec.activation}"]
+    if spec.cell != "rnn":
+        functions.append(f"recurrent_activation={spec.recurrent_activation}")
+    if spec.cell == "lstm" and not spec.unit_forget_bias:
+        functions.append("unit_forget_bias=False")
     return Text(
         f"{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
-        f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}",
+        f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}\n"
+        f"{'  '.join(functions)}",
         style="bold",
     )
 
@@ -155,6 +164,7 @@ def check_lines(result: Result, checks: list[StateCheck]) -> list[Text]:
                 f"t={spec.steps - 1}, h_bw the backward layer's after t=0"
             )
         )
+    lines.extend(growth_lines(result))
     if spec.backwards:
         lines.append(
             Text(
@@ -174,6 +184,20 @@ def check_lines(result: Result, checks: list[StateCheck]) -> list[Text]:
             )
         )
     return lines
+
+
+def growth_lines(result: Result) -> list[Text]:
+    """A note when an unbounded activation let the states leave tanh's range [-1, 1]."""
+    activation = result.spec.activation
+    name, largest = result.largest_state()
+    if activation not in UNBOUNDED or largest <= 1:
+        return []
+    return [
+        Text(
+            f"{activation} does not bound the states: |{name}| reaches {largest:.4g} "
+            "(tanh would keep h within ±1); over a long sequence they can keep growing"
+        )
+    ]
 
 
 def masked_steps(result: Result, n: int) -> set[int]:
@@ -281,19 +305,29 @@ def sequence_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Ar
     return [x_table, *output_tables(result, n), *state_tables(result, n, checks)]
 
 
-# What each traced quantity is, and the range outside which it counts as saturated.
-TRACE_LEGEND: dict[str, tuple[str, tuple[float, float] | None]] = {
-    "i": ("input gate, sigmoid: how much of g enters c", SIGMOID_SATURATION),
-    "f": ("forget gate, sigmoid: near 1 keeps c, near 0 forgets it", SIGMOID_SATURATION),
-    "g": ("candidate, tanh: what may be written into c", TANH_SATURATION),
-    "o": ("output gate, sigmoid: how much of tanh(c_t) shows in h_t", SIGMOID_SATURATION),
-    "c_t": ("cell state after step t: c_t = f * c_{t-1} + i * g", None),
-    "z": ("update gate, sigmoid: near 1 keeps h, near 0 takes h_hat", SIGMOID_SATURATION),
-    "r": ("reset gate, sigmoid: how much of h_{t-1} the candidate sees", SIGMOID_SATURATION),
-    "h_hat": ("candidate ĥ, tanh", TANH_SATURATION),
-    "pre_activation": ("x_t W + h_{t-1} U + b, before tanh", None),
-    "h_t": ("hidden state after step t: the output o at t", TANH_SATURATION),
+# What each traced quantity is ({act}: the activation, {rec}: the recurrent activation), and
+# which of the two produced it, for its saturation marks.
+TRACE_LEGEND: dict[str, tuple[str, str | None]] = {
+    "i": ("input gate, {rec}: how much of g enters c", "rec"),
+    "f": ("forget gate, {rec}: near 1 keeps c, near 0 forgets it", "rec"),
+    "g": ("candidate, {act}: what may be written into c", "act"),
+    "o": ("output gate, {rec}: how much of {act}(c_t) shows in h_t", "rec"),
+    "c_t": ("cell state after step t: c_t = f * c_{{t-1}} + i * g", None),
+    "z": ("update gate, {rec}: near 1 keeps h, near 0 takes h_hat", "rec"),
+    "r": ("reset gate, {rec}: how much of h_{{t-1}} the candidate sees", "rec"),
+    "h_hat": ("candidate ĥ, {act}", "act"),
+    "pre_activation": ("x_t W + h_{{t-1}} U + b, before {act}", None),
+    "h_t": ("hidden state after step t: the output o at t", "act"),
 }
+
+
+def trace_legend(result: Result, base: str) -> tuple[str, Saturation | None]:
+    """What a traced quantity is, named with the run's activations, and its saturation rule."""
+    spec = result.spec
+    names = {"act": spec.activation, "rec": spec.recurrent_activation}
+    meaning, producer = TRACE_LEGEND[base]
+    saturation = SATURATION.get(names[producer]) if producer else None
+    return meaning.format(**names), saturation
 
 
 def trace_tables(result: Result, n: int) -> list[ArrayTable]:
@@ -310,7 +344,7 @@ def trace_tables(result: Result, n: int) -> list[ArrayTable]:
         final_row = 0 if side == "bw" else T - 1
         suffix = f"_{side}" if side else ""
         final = {"h_t": {final_row: f"= h{suffix}"}, "c_t": {final_row: f"= c{suffix}"}}
-        meaning, saturation = TRACE_LEGEND[base]
+        meaning, saturation = trace_legend(result, base)
         tables.append(
             ArrayTable(
                 f"{name}  {meaning}", values[n], labels, "u", final.get(base), saturation, notes
@@ -323,32 +357,43 @@ def trace_heading(result: Result) -> Text:
     """Says where the trace comes from and how it was checked."""
     text = Text("\nInside the cell, step by step", style="bold underline")
     if result.spec.engine == "keras" and result.cross_check is not None:
-        largest = result.cross_check.largest.max_abs_diff
+        largest = result.cross_check.largest.max_scaled_diff
         agree = result.cross_check.agree
         text.append("\ntraced by the numpy engine on the same weights and input;", style="none")
         text.append(
             f"\n{'✓' if agree else '✗'} its outputs and states are within {largest:.3g} of Keras's",
             style="green" if agree else "bold red",
         )
-    text.append(
-        f"\n{SATURATED_MARK} saturated: a sigmoid outside {SIGMOID_SATURATION}, "
-        f"a tanh beyond ±{TANH_SATURATION[1]}",
-        style="none",
-    )
+    text.append(f"\n{saturation_words(result)}", style="none")
     return text
+
+
+def saturation_words(result: Result) -> str:
+    """What the trace's saturation mark means for this run's activations."""
+    spec = result.spec
+    used = [spec.activation] if spec.cell == "rnn" else [spec.recurrent_activation, spec.activation]
+    said = [SATURATION[name].words for name in dict.fromkeys(used) if name in SATURATION]
+    unmarked = [name for name in dict.fromkeys(used) if name not in SATURATION]
+    words = f"{SATURATED_MARK} saturated: {'; '.join(said)}" if said else ""
+    if unmarked:
+        never = f"{' and '.join(unmarked)} {'has' if len(unmarked) == 1 else 'have'} no flat part"
+        words += f"{'; ' if words else ''}{never}: no marks there"
+    return words
 
 
 def cross_check_table(result: Result) -> Group:
     """The engines compared array by array, then the verdict."""
     check = result.cross_check
     table = Table(header_style="bold")
-    for column in ("array", "largest |keras - numpy|", "at index", f"within {check.tolerance:g}"):
+    within = f"within {check.tolerance:g}"
+    for column in ("array", "largest |keras - numpy|", "scaled", "at index", within):
         table.add_column(column, justify="left" if column == "array" else "right")
     for diff in check.diffs:
-        ok = diff.max_abs_diff <= check.tolerance
+        ok = diff.max_scaled_diff <= check.tolerance
         table.add_row(
             diff.name,
             f"{diff.max_abs_diff:.3g}",
+            f"{diff.max_scaled_diff:.3g}",
             str(list(diff.where)),
             Text("yes" if ok else "NO", style="green" if ok else "bold red"),
         )
@@ -358,11 +403,12 @@ def cross_check_table(result: Result) -> Group:
         worst = check.largest
         verdict = Text(
             f"✗ keras and numpy differ: {worst.name}{list(worst.where)} differs by "
-            f"{worst.max_abs_diff:.3g}, beyond {check.tolerance:g}",
+            f"{worst.max_scaled_diff:.3g} (scaled), beyond {check.tolerance:g}",
             style="bold red",
         )
+    scale = Text("scaled: |keras - numpy| / max(1, |keras|), absolute within ±1, relative beyond")
     return Group(
-        Text("\nkeras vs numpy on the same weights and input", style="bold"), table, verdict
+        Text("\nkeras vs numpy on the same weights and input", style="bold"), table, scale, verdict
     )
 
 
