@@ -7,6 +7,7 @@ in a file is ever executed (numpy loads with allow_pickle=False, pickled members
 import csv
 import io
 import sys
+import tokenize
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -93,7 +94,8 @@ def checked_npy(path: str, stream: io.BufferedIOBase, size: int, what: str) -> n
             shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
         else:
             shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
-    except (ValueError, OSError, EOFError) as error:
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        # numpy parses the header with tokenize and ast: a crafted one fails in either
         raise InputError(path, f"{what} is not a valid .npy array: {first_line(error)}") from None
     if dtype.hasobject:
         raise InputError(path, f"{what} holds pickled Python objects, which are never loaded")

@@ -16,13 +16,24 @@ ENGINE_TOLERANCE = 1e-5
 
 @dataclass(frozen=True)
 class StateCheck:
-    """How a final hidden state compares with the part of the output it should equal."""
+    """Which part of o one final hidden state of one sequence equals exactly, or why none does.
+
+    The part is the output of the last step the layer read without a mask: for a forward layer
+    with trailing padding, the last real step; for a backward layer (or half), the first.
+    """
 
     state: str  # "h", or "h_fw" / "h_bw"
-    output: str  # that part of the output, e.g. "o[t=7]", "o", "o[t=0, 3:]", "o_bw[t=0]"
-    step: int | None  # the input step t of that row, or None without return_sequences
-    equal: bool  # equal exactly
-    max_abs_diff: float  # largest |h - part| over batch and units
+    sequence: int  # n, the sequence of the batch
+    output: str | None  # the part it equals: "o[t=7]", "o", "o[t=0, 3:]", "o_bw[t=0]"; or None
+    step: int | None  # the input step t of that row; None without return_sequences, or no part
+    row: int | None  # that row's index in o's rows (processing order with --backwards), or None
+    max_abs_diff: float | None  # largest |state - part|; None when there is no part to compare
+    reason: str | None = None  # why no part of o equals the state, in words; None when one does
+
+    @property
+    def equal(self) -> bool:
+        """Whether the state equals a part of o, exactly."""
+        return self.output is not None
 
 
 @dataclass(frozen=True)
@@ -105,40 +116,78 @@ class Result(NamedArrays):
         return name, magnitudes[name]
 
     def checks(self) -> list[StateCheck]:
-        """Each final hidden state against the part of o Keras makes it equal: the last row
-        processed (for a bidirectional concat, h_fw = o[t=T-1, :M] and h_bw = o[t=0, M:]).
-        Empty for the merge modes sum, mul and ave, which mix the two halves."""
-        spec, T, M = self.spec, self.spec.steps, self.spec.units
+        """Every final hidden state of every sequence against the part of o it should equal:
+        the output of the last step the layer read without a mask. A state is said to equal it
+        only when the two are exactly equal; otherwise the check says why in words."""
+        states = ("h_fw", "h_bw") if self.spec.bidirectional else ("h",)
+        return [self.state_check(state, n) for n in range(self.spec.batch) for state in states]
+
+    def last_step_read(self, n: int, state: str) -> int | None:
+        """The input step of sequence n that the layer of `state` (h, c, h_bw, ...) read last
+        without a mask: the last one read forwards, the first one read backwards; None when
+        every step is masked."""
+        read = np.arange(self.spec.steps) if self.mask is None else np.flatnonzero(self.mask[n])
+        if read.size == 0:
+            return None
+        backwards = self.spec.backwards or state.endswith("_bw")
+        return int(read[0] if backwards else read[-1])
+
+    def state_check(self, state: str, n: int) -> StateCheck:
+        """The check of one hidden state ("h", "h_fw" or "h_bw") of sequence n."""
+        spec = self.spec
+        if spec.bidirectional and spec.merge in ("sum", "mul", "ave"):
+            return StateCheck(
+                state, n, None, None, None, None,
+                f"merge_mode={spec.merge} mixes the two halves in o, so neither state can be "
+                "read off it",
+            )  # fmt: skip
+        step = self.last_step_read(n, state)
+        if step is None:
+            start = "given with --initial-state" if spec.initial_state else "zeros"
+            return StateCheck(
+                state, n, None, None, None, None,
+                f"every step of this sequence is masked, so the layer wrote no output; {state} is "
+                f"still its initial state ({start})",
+            )  # fmt: skip
+        name, part, row = self.output_part(state, n, step)
+        value = self.states[state][n]
+        diff = float(np.max(np.abs(value.astype(np.float64) - part)))
+        if np.array_equal(value, part):
+            return StateCheck(state, n, name, None if row is None else step, row, diff)
+        return StateCheck(
+            state, n, None, None, None, diff,
+            f"it differs from {name}, the output of the last step the layer read, by {diff:g}",
+        )  # fmt: skip
+
+    def output_part(self, state: str, n: int, step: int) -> tuple[str, np.ndarray, int | None]:
+        """The part of sequence n's output that holds `state` after input step `step`: its
+        name, its values (M,), and its row in o (None without return_sequences)."""
+        spec, M = self.spec, self.spec.units
         sequences = spec.return_sequences
+        row = (spec.steps - 1 - step if spec.backwards else step) if sequences else None
+        at = f"t={step}"
         if not spec.bidirectional:
-            last = self.step_of_row(T - 1)
-            part = self.o[:, -1] if sequences else self.o
-            return [state_check("h", self.h, f"o[t={last}]" if sequences else "o", last, part)]
-        forward_row, backward_row = (T - 1, 0)
-        if spec.merge == "concat":
-            o = self.o
-            fw = o[:, forward_row, :M] if sequences else o[:, :M]
-            bw = o[:, backward_row, M:] if sequences else o[:, M:]
-            names = (
-                (f"o[t={T - 1}, :{M}]", f"o[t=0, {M}:]") if sequences else (f"o[:{M}]", f"o[{M}:]")
-            )
-        elif spec.merge == "none":
-            o_fw, o_bw = self.outputs["o_fw"], self.outputs["o_bw"]
-            fw = o_fw[:, forward_row] if sequences else o_fw
-            bw = o_bw[:, backward_row] if sequences else o_bw
-            names = (f"o_fw[t={T - 1}]", "o_bw[t=0]") if sequences else ("o_fw", "o_bw")
-        else:
-            return []
-        steps = (T - 1, 0) if sequences else (None, None)
-        return [
-            state_check("h_fw", self.states["h_fw"], names[0], steps[0], fw),
-            state_check("h_bw", self.states["h_bw"], names[1], steps[1], bw),
-        ]
+            o = self.o[n]
+            return (f"o[{at}]", o[row], row) if sequences else ("o", o, None)
+        side = state[-2:]
+        if spec.merge == "none":
+            o = self.outputs[f"o_{side}"][n]
+            return (f"o_{side}[{at}]", o[row], row) if sequences else (f"o_{side}", o, None)
+        columns, shown = (slice(0, M), f":{M}") if side == "fw" else (slice(M, 2 * M), f"{M}:")
+        o = self.o[n]
+        if sequences:
+            return f"o[{at}, {shown}]", o[row, columns], row
+        return f"o[{shown}]", o[columns], None
 
-
-def state_check(
-    state: str, h: np.ndarray, output: str, step: int | None, part: np.ndarray
-) -> StateCheck:
-    """Compare a state h (N, M) with the part of o (N, M) it should equal."""
-    diff = float(np.max(np.abs(h.astype(np.float64) - part)))
-    return StateCheck(state, output, step, bool(np.array_equal(h, part)), diff)
+    def trace_final_relation(self, name: str, n: int) -> str | None:
+        """How the final row of traced quantity `name` (h_t, c_t, h_t_fw, ...) of sequence n
+        stands to the layer's state: "=" exactly equal, "≈" within the engines' tolerance (on
+        the keras engine the trace is numpy's), None otherwise."""
+        bidirectional = self.spec.bidirectional
+        base, side = (name[:-3], name[-3:]) if bidirectional else (name, "")
+        final_row = 0 if side == "_bw" else -1
+        traced, state = self.gates[name][n][final_row], self.states[base[0] + side][n]
+        if np.array_equal(traced, state):
+            return "="
+        scaled = np.abs(traced.astype(np.float64) - state) / np.maximum(1.0, np.abs(state))
+        return "≈" if np.max(scaled) <= ENGINE_TOLERANCE else None

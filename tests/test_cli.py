@@ -181,7 +181,7 @@ def test_reader_that_stops_early_ends_quietly():
         timeout=120,
         check=False,
     )
-    assert process.stdout.startswith(b'{"schema":"rnnstate/1","cell":"lstm"')
+    assert process.stdout.startswith(b'{"schema":"rnnstate/2","cell":"lstm"')
     assert len(process.stdout) == 100
     assert process.stderr == b""
 

@@ -130,6 +130,17 @@ def test_npy_not_an_array(tmp_path):
     )
 
 
+def test_npy_header_that_breaks_numpy_s_tokenizer(tmp_path):
+    """Found by the fuzz test: an unclosed bracket in the header fails inside tokenize."""
+    path = tmp_path / "x.npy"
+    path.write_bytes(b"\x93NUMPY\x00\x00\r\x00" + b"\x00" * 14 + b"(")
+    expect_error(
+        read_input,
+        str(path),
+        message="the array is not a valid .npy array: ('EOF in multi-line statement', (2, 0))",
+    )
+
+
 def test_npy_header_promising_more_than_the_file_holds(tmp_path):
     path = tmp_path / "x.npy"
     np.save(path, np.zeros((1000, 1000), dtype=np.float32))

@@ -81,7 +81,11 @@ def test_merge_modes_combine_the_halves(merge, combine):
     merged = run(return_sequences=True, bidirectional=True, merge=merge)
     expected = combine(halves.outputs["o_fw"], halves.outputs["o_bw"])
     assert_allclose(merged.o, expected, rtol=0, atol=1e-6)
-    assert merged.checks() == []
+    assert [(c.state, c.equal, c.reason) for c in merged.checks()[:2]] == [
+        (state, False, f"merge_mode={merge} mixes the two halves in o, so neither state can be "
+         "read off it")
+        for state in ("h_fw", "h_bw")
+    ]
 
 
 def test_lstm_states_come_in_keras_order_in_json():
@@ -102,8 +106,11 @@ def test_concat_table_marks_both_states():
 
 def test_sum_says_in_words_what_holds():
     result = runner.invoke(app, ["gru", "--seed", "0", "--bidirectional", "--merge", "sum"])
-    assert "merge_mode=sum: o = o_fw + o_bw, the two halves mixed" in result.stdout.replace(
-        "\n", " "
+    text = " ".join(result.stdout.split())
+    assert "merge_mode=sum: o = o_fw + o_bw; h_fw is the forward layer's state after t=7" in text
+    assert (
+        "· h_fw equals no part of o: merge_mode=sum mixes the two halves in o, so neither state "
+        "can be read off it" in text
     )
 
 
@@ -272,8 +279,10 @@ def test_bidirectional_mask_writes_zeros_and_says_why():
         input=json.dumps(x.tolist()),
     )
     text = " ".join(result.stdout.split())
-    assert "✗ h_fw does NOT equal o[t=5, :3]" in text  # t=5 is masked: its row is zeros
-    assert "✓ h_bw equals o[t=0, 3:]" not in text  # t=0 is masked too
+    # t=5 and t=0 are masked, so their rows are zeros: each state equals the row of the last
+    # step its half read, t=4 for the forward half, t=1 for the backward one.
+    assert "✓ h_fw equals o[t=4, :3]; largest |h_fw - o[t=4, :3]| = 0" in text
+    assert "✓ h_bw equals o[t=1, 3:]; largest |h_bw - o[t=1, 3:]| = 0" in text
     assert "o is zeros there (Bidirectional sets zero_output_for_mask)" in text
     doc = json.loads(
         runner.invoke(
@@ -294,4 +303,8 @@ def test_bidirectional_mask_writes_zeros_and_says_why():
         ).stdout
     )
     assert np.array(doc["o"])[0, 5].tolist() == [0.0] * 6
-    assert doc["checks"]["h_equals_last_o"] is False
+    assert doc["checks"]["all_equal"] is True
+    assert [(s["state"], s["equals"]) for s in doc["checks"]["states"]] == [
+        ("h_fw", "o[t=4, :3]"),
+        ("h_bw", "o[t=1, 3:]"),
+    ]

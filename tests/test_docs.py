@@ -56,6 +56,10 @@ def run_example(command: str, tmp: Path) -> str:
     with contextlib.chdir(tmp):
         Path("series.csv").write_text("temperature,pressure\n0.5,1.0\n0.25,-0.5\n-1.0,0.75\n")
         Path("masked.json").write_text("[[0.5, 1.0], [0.0, 0.0], [-1.0, 0.75], [0.0, 0.0]]")
+        Path("padded.json").write_text(
+            "[[[0.5, 1.0], [-1.0, 0.75], [0.25, -0.5], [1.0, 1.0]],"
+            " [[0.5, 1.0], [-1.0, 0.75], [0.0, 0.0], [0.0, 0.0]]]"
+        )
         result = runner.invoke(app, shlex.split(command)[1:], prog_name="rnnstate")
     return result.stdout
 

@@ -1,9 +1,10 @@
-"""The JSON document: schema rnnstate/1, Keras's shapes, shortest float32 numbers."""
+"""The JSON document: schema rnnstate/2, Keras's shapes, shortest float32 numbers."""
 
 import json
 
 import numpy as np
 import orjson
+import pytest
 from results import make_result
 
 from rnnstate.render import json as json_render
@@ -27,7 +28,7 @@ def test_top_level_keys_in_order():
         "c",
         "checks",
     ]
-    assert SCHEMA == "rnnstate/1"
+    assert SCHEMA == "rnnstate/2"
 
 
 def test_c_only_for_lstm():
@@ -76,11 +77,30 @@ def test_config_versions_and_checks():
     }
     assert set(doc["versions"]) == {"rnnstate", "numpy", "tensorflow", "keras"}
     assert doc["checks"] == {
-        "h_equals_last_o": True,
-        "max_abs_diff": 0.0,
+        "all_equal": True,
         "last_o_step": 7,
-        "states": [{"state": "h", "equals": "o[t=7]", "equal": True, "max_abs_diff": 0.0}],
+        "states": [
+            {
+                "state": "h",
+                "sequence": 0,
+                "equals": "o[t=7]",
+                "step": 7,
+                "max_abs_diff": 0.0,
+                "reason": None,
+            }
+        ],
     }
+
+
+def test_a_state_that_equals_no_row_names_none_and_says_why():
+    result = make_result()
+    result.h[0, 1] += 0.5
+    [state] = parsed(result)["checks"]["states"]
+    assert state["equals"] is None and state["step"] is None
+    assert state["max_abs_diff"] == pytest.approx(0.5, abs=1e-6)
+    assert state["reason"] == (
+        "it differs from o[t=7], the output of the last step the layer read, by 0.5"
+    )
 
 
 def test_one_document_ending_in_a_newline():

@@ -69,9 +69,12 @@ def test_check_line_without_sequences():
 def test_check_line_reports_a_mismatch():
     result = make_result()
     result.h[0, 1] += 0.5
-    assert "✗ h does NOT equal o[t=7]; largest |h - o[t=7]| = 0.5" in text_of(
-        render(result), width=120
+    text = text_of(render(result), width=120)
+    assert (
+        "✗ h equals no part of o: it differs from o[t=7], the output of the last step the layer "
+        "read, by 0.5" in text
     )
+    assert "= h" not in text and "= o[t=7]" not in text
 
 
 def test_long_sequence_shows_head_and_tail_only():
@@ -106,6 +109,9 @@ def traced_result(cell="lstm", saturated=False):
     value = np.float32(0.99 if saturated else 0.5)
     names = {"lstm": ("i", "f", "g", "o", "c_t", "h_t"), "rnn": ("pre_activation", "h_t")}[cell]
     gates = {name: np.full((1, 4, 3), value, dtype=np.float32) for name in names}
+    gates["h_t"][:, -1] = result.h  # the trace ends at the states, as a real one does
+    if cell == "lstm":
+        gates["c_t"][:, -1] = result.c
     return replace(result, spec=replace(result.spec, gates=True), gates=gates)
 
 
@@ -131,3 +137,12 @@ def test_final_rows_of_the_trace_point_at_h_and_c():
     lines = text_of(render(traced_result()), width=120).splitlines()
     assert any("= c" in line and cells(line)[0] == "3" for line in lines)
     assert sum("= h" in line for line in lines) == 2  # o's last row and h_t's last row
+
+
+def test_trace_row_near_the_state_is_marked_approximately():
+    result = traced_result()
+    result.gates["h_t"][0, -1] += 1e-7  # as numpy's trace beside Keras's state
+    result.gates["c_t"][0, -1] += 0.5  # not the state at all: no mark
+    lines = text_of(render(result), width=120).splitlines()
+    assert sum("≈ h" in line for line in lines) == 1
+    assert not any("= c" in line or "≈ c" in line for line in lines)

@@ -233,7 +233,7 @@ def test_json_stays_one_document_when_written_whole(tmp_path):
     output = tmp_path / "run.json"
     process = start("rnn", "--seed", "0", "--engine", "numpy", "--output", str(output))
     assert process.wait(timeout=60) == 0
-    assert json.loads(output.read_text())["schema"] == "rnnstate/1"
+    assert json.loads(output.read_text())["schema"] == "rnnstate/2"
 
 
 def test_a_run_leaves_nothing_in_the_temporary_folder(tmp_path):

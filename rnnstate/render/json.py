@@ -1,4 +1,4 @@
-"""The --json document (schema rnnstate/1, documented in docs/json.md), serialised by orjson.
+"""The --json document (schema rnnstate/2, documented in docs/json.md), serialised by orjson.
 
 orjson writes numpy float32 values in their shortest float32 form ("0.1", not "0.10000000149").
 Long arrays are written in pieces, so a long run's text is never in memory whole.
@@ -12,7 +12,7 @@ import orjson
 
 from rnnstate.result import CrossCheck, Result
 
-SCHEMA = "rnnstate/1"
+SCHEMA = "rnnstate/2"
 
 
 def package_version(name: str) -> str | None:
@@ -49,15 +49,16 @@ def document(result: Result) -> dict:
         "versions": versions(spec.engine),
         **{name: np.ascontiguousarray(a, dtype=np.float32) for name, a in arrays.items()},
         "checks": {
-            "h_equals_last_o": all(check.equal for check in checks) if checks else None,
-            "max_abs_diff": max((c.max_abs_diff for c in checks), default=None),
-            "last_o_step": None if spec.bidirectional else checks[0].step,
+            "all_equal": all(check.equal for check in checks),
+            "last_o_step": None if spec.bidirectional else result.step_of_row(spec.steps - 1),
             "states": [
                 {
                     "state": c.state,
+                    "sequence": c.sequence,
                     "equals": c.output,
-                    "equal": c.equal,
+                    "step": c.step,
                     "max_abs_diff": c.max_abs_diff,
+                    "reason": c.reason,
                 }
                 for c in checks
             ],

@@ -5,6 +5,8 @@ h itself share one highlight and a "= h" / "= o[t]" mark, so the match reads in 
 Long arrays show their head and tail around an ellipsis row.
 """
 
+from collections import Counter
+
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
@@ -140,28 +142,68 @@ def header(result: Result) -> Text:
     )
 
 
-def check_lines(result: Result, checks: list[StateCheck]) -> list[Text]:
-    """The sentences under the tables: which equalities hold, the largest difference measured
-    (`checks`, from result.checks()), and what holds in words where o does not show the states."""
-    spec, lines = result.spec, []
-    for check in checks:
-        if check.output == "o":
-            claim = f"o equals {check.state}"
-        elif check.equal:
-            claim = f"{check.state} equals {check.output}"
-        else:
-            claim = f"{check.state} does NOT equal {check.output}"
-        line = Text(f"{'✓' if check.equal else '✗'} {claim}; ")
+VERDICTS_PER_SEQUENCE = 4  # up to this batch size, each sequence gets its own verdict lines
+SHOWN_SEQUENCES = 5  # sequences named in a summary line before it says how many more
+
+
+def verdict_line(check: StateCheck, label: bool) -> Text:
+    """One sentence on one state of one sequence: the part of o it equals and the largest
+    difference, or why no part does. `label` names the sequence (in a batch)."""
+    where = f"n={check.sequence}: " if label else ""
+    if check.equal:
+        claim = (
+            f"o equals {check.state}"
+            if check.output == "o"
+            else f"{check.state} equals {check.output}"
+        )
+        line = Text(f"✓ {where}{claim}; ")
         line.append(f"largest |{check.state} - {check.output}| = {check.max_abs_diff:g}")
-        line.stylize("green" if check.equal else "bold red", 0, 1)
+        line.stylize("green", 0, 1)
+        return line
+    mismatch = check.max_abs_diff is not None
+    line = Text(f"{'✗' if mismatch else '·'} {where}{check.state} equals no part of o: ")
+    line.append(check.reason or "")
+    if mismatch:
+        line.stylize("bold red", 0, 1)
+    return line
+
+
+def summary_lines(checks: list[StateCheck]) -> list[Text]:
+    """For a large batch: per state, how many sequences it equals which part of o in, and how
+    many it equals none in, and why."""
+    lines = []
+    for state in dict.fromkeys(check.state for check in checks):
+        mine = [check for check in checks if check.state == state]
+        equal = Counter(check.output for check in mine if check.equal)
+        unequal: dict[str, list[int]] = {}
+        for check in mine:
+            if not check.equal:
+                unequal.setdefault(check.reason or "", []).append(check.sequence)
+        mismatch = any(not c.equal and c.max_abs_diff is not None for c in mine)
+        parts = [f"{output} in {count}" for output, count in equal.most_common()]
+        parts += [f"none in {len(ns)} ({sequence_list(ns)}): {why}" for why, ns in unequal.items()]
+        line = Text(f"{'✗' if mismatch else '✓'} {state} equals {'; '.join(parts)}")
+        line.stylize("bold red" if mismatch else "green", 0, 1)
         lines.append(line)
+    return lines
+
+
+def sequence_list(sequences: list[int]) -> str:
+    """n=1, 4, 9 (and the count of the rest beyond SHOWN_SEQUENCES)."""
+    shown = ", ".join(str(n) for n in sequences[:SHOWN_SEQUENCES])
+    more = len(sequences) - SHOWN_SEQUENCES
+    return f"n={shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def note_lines(result: Result) -> list[Text]:
+    """What holds in words where o does not show it: merge modes, growth, direction, masks."""
+    spec, lines = result.spec, []
     if spec.bidirectional and spec.merge in ("sum", "mul", "ave"):
         operation = {"sum": "o_fw + o_bw", "mul": "o_fw * o_bw", "ave": "(o_fw + o_bw) / 2"}
         lines.append(
             Text(
-                f"merge_mode={spec.merge}: o = {operation[spec.merge]}, the two halves mixed, so "
-                "neither state can be read off o; h_fw is the forward layer's state after "
-                f"t={spec.steps - 1}, h_bw the backward layer's after t=0"
+                f"merge_mode={spec.merge}: o = {operation[spec.merge]}; h_fw is the forward "
+                f"layer's state after t={spec.steps - 1}, h_bw the backward layer's after t=0"
             )
         )
     lines.extend(growth_lines(result))
@@ -180,7 +222,8 @@ def check_lines(result: Result, checks: list[StateCheck]) -> list[Text]:
         lines.append(
             Text(
                 f"masked steps (every feature = {spec.mask_value:g}) are skipped: the states carry "
-                f"over and {outputs}"
+                f"over and {outputs}; each state equals the output of the last step its layer "
+                "read without a mask"
             )
         )
     return lines
@@ -205,9 +248,31 @@ def masked_steps(result: Result, n: int) -> set[int]:
     return set() if result.mask is None else set(np.flatnonzero(~result.mask[n]).tolist())
 
 
-def output_tables(result: Result, n: int) -> list[ArrayTable]:
+def row_marks(checks: list[StateCheck], state: str) -> dict[int, str]:
+    """{row: "= state"} for the row of o that `state` equals, if it equals one; else {}."""
+    return {
+        check.row: f"= {state}"
+        for check in checks
+        if check.state == state and check.equal and check.row is not None
+    }
+
+
+def last_output_mark(checks: list[StateCheck]) -> dict[int, str]:
+    """The mark on the one row of o without return_sequences: the states it equals."""
+    equal = {check.state for check in checks if check.equal}
+    if equal == {"h"}:
+        return {0: "= h"}
+    if equal == {"h_fw", "h_bw"}:
+        return {0: "= [h_fw, h_bw]"}
+    if equal:
+        (state,) = equal
+        return {0: f"{'[:M]' if state == 'h_fw' else '[M:]'} = {state}"}
+    return {}
+
+
+def output_tables(result: Result, n: int, checks: list[StateCheck]) -> list[ArrayTable]:
     """The output of sequence n: o, or its forward and backward halves apart, rows labelled by
-    the input step they belong to, the rows the states equal marked."""
+    the input step they belong to; the rows the states equal exactly (`checks`) are marked."""
     spec, T, M = result.spec, result.spec.steps, result.spec.units
     masked = masked_steps(result, n)
     if not spec.return_sequences:
@@ -220,23 +285,19 @@ def output_tables(result: Result, n: int) -> list[ArrayTable]:
                     result.outputs[name][n][None],
                     [step],
                     "u",
-                    {0: f"= h_{name[-2:]}"},
+                    last_output_mark([c for c in checks if c.state == f"h_{name[-2:]}"]),
                 )
                 for name, side, step in (("o_fw", "forward", T - 1), ("o_bw", "backward", 0))
             ]
-        mark = (
-            {0: "= h"}
-            if not spec.bidirectional
-            else ({0: "= [h_fw, h_bw]"} if spec.merge == "concat" else {})
-        )
         last = result.step_of_row(T - 1)
+        mark = last_output_mark(checks)
         return [ArrayTable(f"o  {what}, {shape}", result.o[n][None], [last], "u", mark)]
     labels = [result.step_of_row(row) for row in range(T)]
     notes = {row: "masked" for row, t in enumerate(labels) if t in masked}
     order = " (rows in the order the layer read them)" if spec.backwards else ""
     if not spec.bidirectional:
         title = f"o  output at every step{order}, (T, M) = ({T}, {M})"
-        return [ArrayTable(title, result.o[n], labels, "u", {T - 1: "= h"}, notes=notes)]
+        return [ArrayTable(title, result.o[n], labels, "u", row_marks(checks, "h"), notes=notes)]
     if spec.merge == "concat":
         halves = [("o[:, :M]", result.o[n][:, :M]), ("o[:, M:]", result.o[n][:, M:])]
     elif spec.merge == "none":
@@ -251,7 +312,7 @@ def output_tables(result: Result, n: int) -> list[ArrayTable]:
             fw,
             labels,
             "u",
-            {T - 1: "= h_fw"},
+            row_marks(checks, "h_fw"),
             notes=notes,
         ),
         ArrayTable(
@@ -259,7 +320,7 @@ def output_tables(result: Result, n: int) -> list[ArrayTable]:
             bw,
             labels,
             "u",
-            {0: "= h_bw"},
+            row_marks(checks, "h_bw"),
             notes=notes,
         ),
     ]
@@ -277,13 +338,16 @@ STATE_TITLES = {
 
 def state_tables(result: Result, n: int, checks: list[StateCheck]) -> list[ArrayTable]:
     """One single-row table per state of sequence n, in Keras's order, labelled by the input
-    step the layer read last; a state that equals a row of o says which (from `checks`)."""
+    step the layer read last (without a mask); a state that equals a row of o says which (from
+    `checks`)."""
     spec, M = result.spec, result.spec.units
-    equals = {check.state: check.output for check in checks}
-    last_step = {"fw": spec.steps - 1, "bw": 0}
+    equals = {check.state: check.output for check in checks if check.equal}
+    last_step = {"fw": spec.steps - 1, "bw": 0, "": result.step_of_row(spec.steps - 1)}
     tables = []
     for name, values in result.states.items():
-        step = last_step[name[-2:]] if spec.bidirectional else result.step_of_row(spec.steps - 1)
+        step = result.last_step_read(n, name)
+        if step is None:  # nothing read: the step the layer would have read last
+            step = last_step[name[-2:] if spec.bidirectional else ""]
         mark = {0: f"= {equals[name]}"} if name in equals else {}
         title = f"{name}  {STATE_TITLES[name]}, (M,) = ({M},)"
         tables.append(ArrayTable(title, values[n][None], [step], "u", mark))
@@ -302,7 +366,7 @@ def sequence_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Ar
         "d",
         notes=masked,
     )
-    return [x_table, *output_tables(result, n), *state_tables(result, n, checks)]
+    return [x_table, *output_tables(result, n, checks), *state_tables(result, n, checks)]
 
 
 # What each traced quantity is ({act}: the activation, {rec}: the recurrent activation), and
@@ -332,7 +396,9 @@ def trace_legend(result: Result, base: str) -> tuple[str, Saturation | None]:
 
 def trace_tables(result: Result, n: int) -> list[ArrayTable]:
     """One table per traced quantity of sequence n, rows in the order of o's (labelled by input
-    step), columns units, saturation marked; the rows that are the final states say so."""
+    step), columns units, saturation marked; the rows that are the final states say so: "= h"
+    when equal exactly, "≈ h" when the state came from Keras and differs in the last bits
+    (within --check's tolerance)."""
     spec, T = result.spec, result.spec.steps
     bidirectional = spec.bidirectional
     labels = list(range(T)) if bidirectional else [result.step_of_row(r) for r in range(T)]
@@ -343,12 +409,11 @@ def trace_tables(result: Result, n: int) -> list[ArrayTable]:
         base, side = (name[:-3], name[-2:]) if bidirectional else (name, "")
         final_row = 0 if side == "bw" else T - 1
         suffix = f"_{side}" if side else ""
-        final = {"h_t": {final_row: f"= h{suffix}"}, "c_t": {final_row: f"= c{suffix}"}}
+        relation = result.trace_final_relation(name, n) if base in ("h_t", "c_t") else None
+        final = {final_row: f"{relation} {base[0]}{suffix}"} if relation else None
         meaning, saturation = trace_legend(result, base)
         tables.append(
-            ArrayTable(
-                f"{name}  {meaning}", values[n], labels, "u", final.get(base), saturation, notes
-            )
+            ArrayTable(f"{name}  {meaning}", values[n], labels, "u", final, saturation, notes)
         )
     return tables
 
@@ -416,16 +481,23 @@ def render(result: Result, only: int | None = None) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
     sequence of the batch."""
     parts: list = [header(result)]
-    checks = result.checks()  # measured once, for the state tables and the lines under them
+    checks = result.checks()  # measured once, for the marks and the lines under the tables
     N = result.spec.batch
+    each = only is not None or N <= VERDICTS_PER_SEQUENCE  # verdicts per sequence shown
     for n in range(N) if only is None else [only]:
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
-        parts.extend(sequence_tables(result, n, checks))
+        mine = [check for check in checks if check.sequence == n]
+        parts.extend(sequence_tables(result, n, mine))
         if result.gates:
             parts.append(trace_heading(result))
             parts.extend(trace_tables(result, n))
-    parts.extend(check_lines(result, checks))
+        if each:
+            parts.extend(verdict_line(check, label=N > 1) for check in mine)
+    if not each:
+        parts.append(Text(f"\nthe states of all {N} sequences:", style="bold"))
+        parts.extend(summary_lines(checks))
+    parts.extend(note_lines(result))
     if result.spec.check:
         parts.append(cross_check_table(result))
     return Group(*parts)
