@@ -154,13 +154,15 @@ def run_engines(
     on_numpy = spec.engine == "numpy"
     mask = step_mask(x, spec.mask_value)
     run = run_layer(
-        spec, x, weights, spec.engine, initial_state, mask, spec.gates and on_numpy, progress
+        spec, x, weights, spec.engine, initial_state, mask, spec.traced and on_numpy, progress
     )
     ensure_finite(spec, run)
     gates, cross_check = run.gates, None
-    if spec.check or (spec.gates and not on_numpy):
+    if spec.check or (spec.traced and not on_numpy):
         other_engine = "keras" if on_numpy else "numpy"
-        other = run_layer(spec, x, weights, other_engine, initial_state, mask, spec.gates, progress)
+        other = run_layer(
+            spec, x, weights, other_engine, initial_state, mask, spec.traced, progress
+        )
         ensure_finite(spec, other)
         keras_run, numpy_run = (other, run) if on_numpy else (run, other)
         gates, cross_check = numpy_run.gates, compare_engines(keras_run, numpy_run)

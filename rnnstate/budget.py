@@ -23,7 +23,7 @@ SECONDS_PER_STEP = {"keras": 1.4e-5, "numpy": 2.5e-6}
 def expected_seconds(spec: Spec) -> float:
     """A rough estimate of the time the layer takes on spec.engine (both engines with --check)."""
     work = spec.batch * spec.units * (spec.features + spec.units)
-    engines = {"keras", "numpy"} if spec.check or spec.gates else {spec.engine}
+    engines = {"keras", "numpy"} if spec.check or spec.traced else {spec.engine}
     return sum(
         spec.steps * (SECONDS_PER_STEP[engine] + SECONDS_PER_STEP_WORK[engine] * work)
         for engine in engines
@@ -41,7 +41,7 @@ def estimate_bytes(spec: Spec, as_json: bool = False) -> int:
     x_floats = N * T * D
     o_floats = directions * (N * T * M if spec.return_sequences else N * M)
     state_floats = 4 * directions * N * M
-    trace_floats = directions * 6 * N * T * M if spec.gates else 0  # at most 6 quantities
+    trace_floats = directions * 6 * N * T * M if spec.traced else 0  # at most 6 quantities
     arrays = FLOAT_BYTES * (
         X_COPIES * x_floats + O_COPIES * o_floats + state_floats + TRACE_COPIES * trace_floats
     )

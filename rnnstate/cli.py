@@ -238,6 +238,40 @@ Check = Annotated[
         "exit 3 if they differ by more than 1e-5.",
     ),
 ]
+ExplainStep = Annotated[
+    int | None,
+    typer.Option(
+        "--explain",
+        metavar="STEP",
+        help="Work out input step t=STEP with the real numbers: every term of every gate, the "
+        "state update, and the check against o and h.",
+    ),
+]
+ExplainUnit = Annotated[
+    int | None,
+    typer.Option(
+        "--unit",
+        metavar="U",
+        help="With --explain: write unit U's dot products out term by term.",
+    ),
+]
+
+
+class Half(StrEnum):
+    """The --direction choices: a half of a bidirectional layer."""
+
+    fw = "fw"
+    bw = "bw"
+
+
+DirectionOption = Annotated[
+    Half | None,
+    typer.Option(
+        "--direction",
+        show_default="both",
+        help="With --explain and --bidirectional: explain the forward or the backward half.",
+    ),
+]
 Json = Annotated[
     bool, typer.Option("--json", help="Print one JSON document (docs/json.md) instead of tables.")
 ]
@@ -331,6 +365,8 @@ def inspect(cell: str, options: dict) -> None:
 
     from rnnstate.api import make_spec, run_spec
     from rnnstate.data import read_initial_state, read_input, read_weights
+    from rnnstate.explain import explain
+    from rnnstate.render import explain as explain_render
     from rnnstate.render import json as json_render
     from rnnstate.render import table as table_render
     from rnnstate.save import OUTPUT_FORMATS, output_format, save_result, save_weights
@@ -339,6 +375,7 @@ def inspect(cell: str, options: dict) -> None:
     state_path, merge = options.pop("initial_state"), options.pop("merge")
     save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
     only, as_json = options.pop("only"), options.pop("json")
+    direction = options.pop("direction")
     with user_errors():
         if save_weights_path:
             output_format(save_weights_path, "--save-weights", (".npz",))
@@ -364,6 +401,7 @@ def inspect(cell: str, options: dict) -> None:
             return_sequences=options.pop("sequences"),
             use_bias=options.pop("bias"),
             engine=options.pop("engine").value,
+            direction=None if direction is None else direction.value,
             **options,
         )
         if only is not None and only >= spec.batch:
@@ -377,8 +415,13 @@ def inspect(cell: str, options: dict) -> None:
             save_weights(save_weights_path, result.weights)
         if output_path:
             save_result(output_path, result)
+        explanations = explain(result, only or 0) if spec.explain is not None else None
         if as_json:
-            write_stdout(json_render.pieces(result))
+            write_stdout(json_render.pieces(result, explanations))
+        elif explanations is not None:
+            Console(highlight=False).print(
+                table_render.header(result), explain_render.render(explanations)
+            )
         else:
             Console(highlight=False).print(table_render.render(result, only))
             sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
@@ -406,6 +449,9 @@ def lstm(
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    explain: ExplainStep = None,
+    unit: ExplainUnit = None,
+    direction: DirectionOption = None,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
     save_weights: SaveWeights = None,
@@ -437,6 +483,9 @@ def gru(
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    explain: ExplainStep = None,
+    unit: ExplainUnit = None,
+    direction: DirectionOption = None,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
     save_weights: SaveWeights = None,
@@ -466,6 +515,9 @@ def rnn(
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    explain: ExplainStep = None,
+    unit: ExplainUnit = None,
+    direction: DirectionOption = None,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
     save_weights: SaveWeights = None,

@@ -88,7 +88,7 @@ class Result(NamedArrays):
     x (N, T, D). outputs: "o" ((N, T, M') with return_sequences, else (N, M')), or "o_fw" and
     "o_bw" for a bidirectional layer with merge none. states: h (c), or h_fw (c_fw) h_bw (c_bw),
     each (N, M), in Keras's order. With --backwards, o's rows are in processing order.
-    gates: with spec.gates, the numpy engine's per-step trace, each (N, T, M).
+    gates: with --gates or --explain, the numpy engine's per-step trace, each (N, T, M).
     cross_check: the engines compared, whenever both ran (--check, or --gates on keras).
     initial_state: the states the run started from, if given; mask (N, T): True where a step
     counts, with --mask-value.

@@ -68,7 +68,7 @@ def result_npz(result: Result) -> bytes:
     """x, the outputs (o), the states (h, c, ...), the gate trace as gates.NAME, and the config
     as a JSON string."""
     arrays = {"x": result.x, **result.outputs, **result.states}
-    for name, values in (result.gates or {}).items():
+    for name, values in (result.gates if result.spec.gates else {}).items():
         arrays[f"gates.{name}"] = values
     document = json_render.document(result)
     arrays["config"] = np.array(orjson.dumps(document["config"]).decode())

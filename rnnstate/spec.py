@@ -55,6 +55,9 @@ class Spec:
     initial_state: bool = False  # the run starts from given states instead of zeros
     gates: bool = False  # trace the gates and states at every step (numpy engine's equations)
     check: bool = False  # run both engines and compare their outputs and states
+    explain: int | None = None  # an input step t whose arithmetic is worked out with the numbers
+    unit: int | None = None  # with explain: write that unit's dot products out term by term
+    direction: str | None = None  # with explain on a bidirectional layer: "fw", "bw", None both
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -88,6 +91,7 @@ class Spec:
                 "bidirectional layer already reads the input backwards",
             )
         self.check_activations()
+        self.check_explain()
         if self.mask_value is not None and not math.isfinite(self.mask_value):
             raise SpecError(
                 "--mask-value", f"--mask-value must be a finite number, got {self.mask_value}"
@@ -126,6 +130,43 @@ class Spec:
                     f"and {numpy_needed[0]} needs it; the keras engine alone runs {name}",
                 )
 
+    def check_explain(self) -> None:
+        """Refuse an --explain step or --unit out of range, and --unit or --direction without
+        what they refine."""
+        if self.explain is not None and not 0 <= self.explain < self.steps:
+            raise SpecError(
+                "--explain",
+                f"step {self.explain} is not in the input: T={self.steps} (0 to {self.steps - 1})",
+            )
+        if self.unit is not None:
+            if self.explain is None:
+                raise SpecError("--unit", "--unit refines --explain STEP; give both")
+            if not 0 <= self.unit < self.units:
+                raise SpecError(
+                    "--unit", f"unit {self.unit} is not in the layer: M={self.units} "
+                    f"(0 to {self.units - 1})",
+                )  # fmt: skip
+        if self.direction is not None:
+            if self.direction not in ("fw", "bw"):
+                raise SpecError("--direction", f"expected fw or bw, got {self.direction!r}")
+            if not (self.bidirectional and self.explain is not None):
+                raise SpecError(
+                    "--direction", "--direction picks a half of --bidirectional for --explain"
+                )
+        if self.explain is not None and not activations.is_elementwise(self.activation):
+            raise SpecError("--explain", f"{self.activation} is not element-wise: see --engine")
+        if self.explain is not None and not activations.is_elementwise(
+            self.recurrent_activation
+        ):
+            raise SpecError(
+                "--explain", f"{self.recurrent_activation} is not element-wise: see --engine"
+            )
+
+    @property
+    def traced(self) -> bool:
+        """Whether the run needs the numpy engine's per-step trace (--gates or --explain)."""
+        return self.gates or self.explain is not None
+
     @property
     def gate_count(self) -> int:
         """k: the number of gate blocks stacked in the weights (4 LSTM, 3 GRU, 1 SimpleRNN)."""
@@ -157,7 +198,7 @@ class Spec:
     def config(self) -> dict:
         """Every setting but the cell and engine, as JSON values; `reset_after` only for a GRU,
         `recurrent_activation` for an LSTM or GRU, `unit_forget_bias` for an LSTM, `merge` only
-        for a bidirectional layer."""
+        for a bidirectional layer, `explain`, `unit` and `direction` only when explaining."""
         settings = asdict(self)
         del settings["cell"], settings["engine"]
         if self.cell != "gru":
@@ -168,4 +209,6 @@ class Spec:
             del settings["unit_forget_bias"]
         if not self.bidirectional:
             del settings["merge"]
+        if self.explain is None:
+            del settings["explain"], settings["unit"], settings["direction"]
         return settings

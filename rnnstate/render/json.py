@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 import orjson
 
+from rnnstate.explain import Explanation
 from rnnstate.result import CrossCheck, Result
 
 SCHEMA = "rnnstate/2"
@@ -36,8 +37,9 @@ def versions(engine: str) -> dict[str, str | None]:
     }
 
 
-def document(result: Result) -> dict:
-    """The JSON document as a dict of plain values and float32 arrays (Keras's shapes)."""
+def document(result: Result, explanations: list[Explanation] | None = None) -> dict:
+    """The JSON document as a dict of plain values and float32 arrays (Keras's shapes), with
+    the explained step under "explain" when given."""
     spec = result.spec
     checks = result.checks()
     arrays = {"x": result.x, **result.outputs, **result.states}
@@ -71,11 +73,57 @@ def document(result: Result) -> dict:
             name: np.ascontiguousarray(a, dtype=np.float32)
             for name, a in result.initial_state.items()
         }
-    if result.gates is not None:
+    if result.spec.gates:
         document["gates"] = {name: np.ascontiguousarray(a) for name, a in result.gates.items()}
     if result.cross_check is not None:
         document["cross_check"] = cross_check_document(result.cross_check)
+    if explanations is not None:
+        document["explain"] = [explanation_document(e) for e in explanations]
     return document
+
+
+def explanation_document(e: Explanation) -> dict:
+    """One explained step: every term by name, float64 arrays over the units."""
+    return {
+        "direction": e.direction or None,
+        "sequence": e.sequence,
+        "step": e.step,
+        "position": e.position,
+        "masked": e.masked,
+        "x_t": e.x_t,
+        "h_prev": e.h_prev,
+        "c_prev": e.c_prev,
+        "previous": e.previous,
+        "gates": [
+            {
+                "name": gate.name,
+                "formula": gate.formula,
+                "activation": gate.activation,
+                "terms": {term.label: term.values for term in gate.terms},
+                "argument": gate.pre_activation,
+                "value": gate.value,
+            }
+            for gate in e.gates
+        ],
+        "update": [
+            {"formula": formula, "terms": {term.label: term.values for term in terms}}
+            for formula, terms in e.update
+        ],
+        "h_t": e.h_t,
+        "c_t": e.c_t,
+        "comparisons": {c.label: c.max_abs_diff for c in e.comparisons},
+        "unit": e.unit,
+        "dot_products": [
+            {
+                "label": p.label,
+                "left": p.left,
+                "right": p.right,
+                "products": p.products,
+                "total": p.total,
+            }
+            for p in e.dot_products
+        ],
+    }
 
 
 def cross_check_document(check: CrossCheck) -> dict:
@@ -131,9 +179,9 @@ def value_pieces(value) -> Iterator[bytes]:
         yield orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def pieces(result: Result) -> Iterator[bytes]:
+def pieces(result: Result, explanations: list[Explanation] | None = None) -> Iterator[bytes]:
     """The whole document as UTF-8 JSON text in pieces, ending in a newline."""
-    yield from value_pieces(document(result))
+    yield from value_pieces(document(result, explanations))
     yield b"\n"
 
 

@@ -489,7 +489,7 @@ def render(result: Result, only: int | None = None) -> Group:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
         parts.extend(sequence_tables(result, n, mine))
-        if result.gates:
+        if result.spec.gates:
             parts.append(trace_heading(result))
             parts.extend(trace_tables(result, n))
         if each:
