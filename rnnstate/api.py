@@ -14,7 +14,7 @@ from rnnstate.data import (
 from rnnstate.engines import LayerOutputs, Progress, run_layer
 from rnnstate.errors import NumericError, SpecError
 from rnnstate.result import Result, compare_engines
-from rnnstate.spec import Cell, Spec
+from rnnstate.spec import Cell, Spec, torch_installed
 from rnnstate.weights import LayerWeights, initial_weights
 
 DEFAULT_SIZES = {"steps": 8, "features": 2, "units": 3, "batch": 1}
@@ -139,6 +139,21 @@ def step_mask(x: np.ndarray, mask_value: float | None) -> np.ndarray | None:
     return None if mask_value is None else np.any(x != np.float32(mask_value), axis=-1)
 
 
+def engines_for(spec: Spec) -> list[str]:
+    """The engines a run uses: spec.engine first; with --check every engine that can run the
+    layer (torch when installed and PyTorch can express the layer); else numpy beside another
+    engine when the run needs the trace."""
+    engines = [spec.engine]
+    if spec.check:
+        able = ["keras", "numpy"]
+        if torch_installed() and spec.torch_problem() is None:
+            able.append("torch")
+        engines += [engine for engine in able if engine != spec.engine]
+    elif spec.traced and spec.engine != "numpy":
+        engines.append("numpy")
+    return engines
+
+
 def run_engines(
     spec: Spec,
     x: np.ndarray,
@@ -146,26 +161,19 @@ def run_engines(
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
 ) -> Result:
-    """Run spec.engine; run the other engine too for --check, and numpy for --gates on keras.
-
-    The gate trace always comes from the numpy engine. Whenever both engines ran, their
-    outputs and states are compared in Result.cross_check.
+    """Run spec.engine, and the other engines of engines_for(spec); the outputs and states of
+    spec.engine are the result. The gate trace always comes from the numpy engine. Whenever
+    more than one engine ran, they are compared pairwise in Result.cross_check.
     """
-    on_numpy = spec.engine == "numpy"
     mask = step_mask(x, spec.mask_value)
-    run = run_layer(
-        spec, x, weights, spec.engine, initial_state, mask, spec.traced and on_numpy, progress
-    )
-    ensure_finite(spec, run)
-    gates, cross_check = run.gates, None
-    if spec.check or (spec.traced and not on_numpy):
-        other_engine = "keras" if on_numpy else "numpy"
-        other = run_layer(
-            spec, x, weights, other_engine, initial_state, mask, spec.traced, progress
-        )
-        ensure_finite(spec, other)
-        keras_run, numpy_run = (other, run) if on_numpy else (run, other)
-        gates, cross_check = numpy_run.gates, compare_engines(keras_run, numpy_run)
+    runs = {}
+    for engine in engines_for(spec):
+        trace = spec.traced and engine == "numpy"
+        runs[engine] = run_layer(spec, x, weights, engine, initial_state, mask, trace, progress)
+        ensure_finite(spec, runs[engine])
+    run = runs[spec.engine]
+    gates = runs["numpy"].gates if "numpy" in runs else None
+    cross_check = compare_engines(runs) if len(runs) > 1 else None
     return Result(
         spec, x, run.outputs, run.states, weights, gates, cross_check, initial_state, mask
     )

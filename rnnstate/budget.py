@@ -16,14 +16,18 @@ O_COPIES = 3
 
 # Seconds per step and per unit of N * M * (D + M), measured on 2 cores at D=8, M=16 (about
 # 20 microseconds a step for Keras, 7 for numpy there); only decides whether to show progress.
-SECONDS_PER_STEP_WORK = {"keras": 5e-8, "numpy": 2e-8}
-SECONDS_PER_STEP = {"keras": 1.4e-5, "numpy": 2.5e-6}
+SECONDS_PER_STEP_WORK = {"keras": 5e-8, "numpy": 2e-8, "torch": 2e-8}
+SECONDS_PER_STEP = {"keras": 1.4e-5, "numpy": 2.5e-6, "torch": 1e-5}
 
 
 def expected_seconds(spec: Spec) -> float:
     """A rough estimate of the time the layer takes on spec.engine (both engines with --check)."""
     work = spec.batch * spec.units * (spec.features + spec.units)
-    engines = {"keras", "numpy"} if spec.check or spec.traced else {spec.engine}
+    engines = {spec.engine}
+    if spec.check:
+        engines |= {"keras", "numpy", "torch"}
+    elif spec.traced:
+        engines.add("numpy")
     return sum(
         spec.steps * (SECONDS_PER_STEP[engine] + SECONDS_PER_STEP_WORK[engine] * work)
         for engine in engines

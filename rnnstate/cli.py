@@ -114,12 +114,51 @@ WeightsPath = Annotated[
     typer.Option(
         "--weights",
         metavar="PATH",
-        help="Weights from an .npz in Keras's layout: kernel, recurrent_kernel, bias.",
+        help="Weights from an .npz or .safetensors file, in Keras's layout (kernel, "
+        "recurrent_kernel, bias) or PyTorch's state dict (weight_ih_l0, ...): docs/pytorch.md.",
     ),
 ]
 SaveWeights = Annotated[
     str | None,
-    typer.Option("--save-weights", metavar="PATH", help="Write the weights used to an .npz."),
+    typer.Option(
+        "--save-weights", metavar="PATH", help="Write the weights used to an .npz or .safetensors."
+    ),
+]
+
+
+class LayoutName(StrEnum):
+    """The --layout choices: whose names and shapes --save-weights writes."""
+
+    keras = "keras"
+    torch = "torch"
+
+
+Layout = Annotated[
+    LayoutName,
+    typer.Option(
+        "--layout",
+        help="--save-weights in Keras's layout or as PyTorch's state dict (loads with "
+        "load_state_dict(strict=True)).",
+    ),
+]
+Prefix = Annotated[
+    str | None,
+    typer.Option(
+        "--prefix",
+        metavar="NAME",
+        help="In a PyTorch state dict of a whole model: the recurrent layer's key prefix, "
+        "e.g. encoder.rnn.",
+    ),
+]
+TorchLayer = Annotated[
+    int | None,
+    typer.Option(
+        "--torch-layer",
+        metavar="K",
+        min=0,
+        show_default="0",
+        help="In a stacked PyTorch layer (num_layers > 1): use layer K.",
+    ),
 ]
 Output = Annotated[
     str | None,
@@ -213,13 +252,15 @@ class EngineName(StrEnum):
 
     keras = "keras"
     numpy = "numpy"
+    torch = "torch"
 
 
 EngineOption = Annotated[
     EngineName,
     typer.Option(
         "--engine",
-        help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow.",
+        help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow; "
+        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights.",
     ),
 ]
 Gates = Annotated[
@@ -369,16 +410,34 @@ def inspect(cell: str, options: dict) -> None:
     from rnnstate.render import explain as explain_render
     from rnnstate.render import json as json_render
     from rnnstate.render import table as table_render
-    from rnnstate.save import OUTPUT_FORMATS, output_format, save_result, save_weights
+    from rnnstate.save import (
+        OUTPUT_FORMATS,
+        WEIGHT_FORMATS,
+        output_format,
+        save_result,
+        save_weights,
+    )
 
     input_path, weights_path = options.pop("input_path"), options.pop("weights_path")
     state_path, merge = options.pop("initial_state"), options.pop("merge")
     save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
     only, as_json = options.pop("only"), options.pop("json")
     direction = options.pop("direction")
+    layout, prefix, torch_layer = (
+        options.pop("layout").value,
+        options.pop("prefix"),
+        options.pop("torch_layer"),
+    )
     with user_errors():
         if save_weights_path:
-            output_format(save_weights_path, "--save-weights", (".npz",))
+            output_format(save_weights_path, "--save-weights", WEIGHT_FORMATS)
+        if layout == "torch" and not save_weights_path:
+            raise SpecError("--layout", "--layout says how --save-weights writes; give both")
+        if layout == "torch" and cell == "gru" and not options.get("reset_after", True):
+            raise SpecError(
+                "--layout", "PyTorch's GRU is Keras's reset_after variant: a GRU with "
+                "--reset-before has no PyTorch layout",
+            )  # fmt: skip
         if output_path:
             output_format(output_path, "--output", OUTPUT_FORMATS)
         if merge is not None and not options["bidirectional"]:
@@ -386,7 +445,9 @@ def inspect(cell: str, options: dict) -> None:
         x = read_input(input_path) if input_path else None
         reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
         weights = (
-            read_weights(weights_path, cell, reset_after, bidirectional) if weights_path else None
+            read_weights(weights_path, cell, reset_after, bidirectional, prefix, torch_layer)
+            if weights_path
+            else None
         )
         states = read_initial_state(state_path) if state_path else None
         spec = make_spec(
@@ -412,7 +473,7 @@ def inspect(cell: str, options: dict) -> None:
         with progress_bar(spec) as progress:
             result = run_spec(spec, x, weights, states, progress)
         if save_weights_path:
-            save_weights(save_weights_path, result.weights)
+            save_weights(save_weights_path, result.weights, layout, cell, spec.reset_after)
         if output_path:
             save_result(output_path, result)
         explanations = explain(result, only or 0) if spec.explain is not None else None
@@ -454,7 +515,10 @@ def lstm(
     direction: DirectionOption = None,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
+    prefix: Prefix = None,
+    torch_layer: TorchLayer = None,
     save_weights: SaveWeights = None,
+    layout: Layout = LayoutName.keras,
     output: Output = None,
     only: Only = None,
     json: Json = False,
@@ -488,7 +552,10 @@ def gru(
     direction: DirectionOption = None,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
+    prefix: Prefix = None,
+    torch_layer: TorchLayer = None,
     save_weights: SaveWeights = None,
+    layout: Layout = LayoutName.keras,
     output: Output = None,
     only: Only = None,
     json: Json = False,
@@ -520,7 +587,10 @@ def rnn(
     direction: DirectionOption = None,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
+    prefix: Prefix = None,
+    torch_layer: TorchLayer = None,
     save_weights: SaveWeights = None,
+    layout: Layout = LayoutName.keras,
     output: Output = None,
     only: Only = None,
     json: Json = False,

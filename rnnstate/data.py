@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from rnnstate.errors import InputError
+from rnnstate.errors import InputError, SpecError
+from rnnstate.layouts import from_torch, is_torch
 from rnnstate.spec import GATE_BLOCKS, KERAS_LAYER_NAMES, Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
@@ -250,18 +251,59 @@ def only_or_x(path: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
     )
 
 
-def read_weights(
-    path: str, cell: str, reset_after: bool, bidirectional: bool = False
-) -> LayerWeights:
-    """Weights in Keras's layout from an .npz: kernel (D, kM), recurrent_kernel (M, kM) and,
-    unless the layer has no bias, bias ((kM,), or (2, 3M) for a GRU with reset_after). A
-    bidirectional layer's arrays are named forward_kernel, ..., backward_bias.
+WEIGHT_FORMATS = (".npz", ".safetensors")
 
-    M comes from recurrent_kernel; D from kernel (checked against the input by the caller).
+
+def safetensors_arrays(path: str, data: bytes) -> dict[str, np.ndarray]:
+    """Every tensor of a .safetensors file by name, as numpy arrays (no torch needed). The
+    safetensors parser checks the header's length, offsets and shapes against the bytes."""
+    from safetensors.numpy import load
+
+    try:
+        arrays = load(data)
+    except Exception as error:  # any failure of the parser on untrusted bytes: not usable
+        raise InputError(path, f"is not a valid .safetensors file: {first_line(error)}") from None
+    if not arrays:
+        raise InputError(path, "holds no tensors")
+    return arrays
+
+
+def read_weights(
+    path: str,
+    cell: str,
+    reset_after: bool,
+    bidirectional: bool = False,
+    prefix: str | None = None,
+    torch_layer: int | None = None,
+) -> LayerWeights:
+    """Weights from an .npz or .safetensors file, in Keras's layout or PyTorch's (recognised
+    from the names; converted by rnnstate.layouts, `prefix` and `torch_layer` picking the layer
+    in a PyTorch state dict).
+
+    Keras's layout: kernel (D, kM), recurrent_kernel (M, kM) and, unless the layer has no bias,
+    bias ((kM,), or (2, 3M) for a GRU with reset_after); a bidirectional layer's arrays are
+    named forward_kernel, ..., backward_bias. M comes from recurrent_kernel; D from kernel
+    (checked against the input by the caller). Raises InputError, or SpecError for options
+    that do not fit the file.
     """
     data = read_bytes(path)
-    extension(path, (".npz",))
-    arrays = npz_arrays(path, data)
+    suffix = extension(path, WEIGHT_FORMATS)
+    arrays = npz_arrays(path, data) if suffix == ".npz" else safetensors_arrays(path, data)
+    if is_torch(list(arrays)):
+        if cell == "gru" and not reset_after:
+            raise SpecError(
+                "--reset-before",
+                f"{path} holds PyTorch weights, and PyTorch's GRU is Keras's reset_after "
+                "variant: it cannot run with --reset-before",
+            )
+        values = {name: numeric_array(path, a, name) for name, a in arrays.items()}
+        weights = from_torch(path, values, cell, bidirectional, prefix, torch_layer or 0)
+        check_weight_shapes(path, weights, cell, reset_after)
+        return weights
+    for option, given in (("--prefix", prefix), ("--torch-layer", torch_layer)):
+        if given is not None:
+            raise SpecError(option, f"{option} picks a layer in a PyTorch state dict; {path} "
+                                    "holds Keras's names")  # fmt: skip
     prefixes = ("forward_", "backward_") if bidirectional else ("",)
     expected = [prefix + name for prefix in prefixes for name in WEIGHT_NAMES]
     required = [name for name in expected if not name.endswith("bias")]

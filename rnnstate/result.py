@@ -38,24 +38,25 @@ class StateCheck:
 
 @dataclass(frozen=True)
 class ArrayDiff:
-    """The largest difference between the engines in one array."""
+    """The largest difference between two engines in one array."""
 
+    engines: tuple[str, str]  # (reference, other), e.g. ("keras", "numpy")
     name: str  # "o", "h", "c", "h_fw", ...
-    max_abs_diff: float  # largest |keras - numpy|
-    max_scaled_diff: float  # largest |keras - numpy| / max(1, |keras|): what the tolerance bounds
+    max_abs_diff: float  # largest |reference - other|
+    max_scaled_diff: float  # largest |reference - other| / max(1, |reference|): the tolerance's
     where: tuple[int, ...]  # index of that element, e.g. (n, t, m) in o with return_sequences
 
 
 @dataclass(frozen=True)
 class CrossCheck:
-    """How far the numpy engine's outputs and states are from Keras's on the same run."""
+    """How far the engines that ran are from each other, pair by pair, on the same run."""
 
     diffs: tuple[ArrayDiff, ...]
     tolerance: float = ENGINE_TOLERANCE
 
     @property
     def agree(self) -> bool:
-        """Every array within tolerance."""
+        """Every array of every pair within tolerance."""
         return all(diff.max_scaled_diff <= self.tolerance for diff in self.diffs)
 
     @property
@@ -63,22 +64,41 @@ class CrossCheck:
         """The array whose largest (scaled) difference is largest."""
         return max(self.diffs, key=lambda diff: diff.max_scaled_diff)
 
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The pairs of engines compared, in order."""
+        return list(dict.fromkeys(diff.engines for diff in self.diffs))
 
-def array_diff(name: str, keras: np.ndarray, numpy: np.ndarray) -> ArrayDiff:
-    """The largest |keras - numpy| in one array, the largest scaled by max(1, |keras|), and
-    where that one is."""
-    reference = keras.astype(np.float64)
-    diff = np.abs(reference - numpy)
+    def pair(self, engines: tuple[str, str]) -> "CrossCheck":
+        """Only the comparison of one pair of engines."""
+        return CrossCheck(tuple(d for d in self.diffs if d.engines == engines), self.tolerance)
+
+
+def array_diff(engines: tuple[str, str], name: str, reference: np.ndarray, other: np.ndarray):
+    """The largest |reference - other| in one array, the largest scaled by max(1,
+    |reference|), and where that one is: an ArrayDiff."""
+    reference = reference.astype(np.float64)
+    diff = np.abs(reference - other)
     scaled = diff / np.maximum(1.0, np.abs(reference))
     where = np.unravel_index(int(np.argmax(scaled)), scaled.shape)
-    return ArrayDiff(name, float(diff.max()), float(scaled[where]), tuple(int(i) for i in where))
+    return ArrayDiff(
+        engines, name, float(diff.max()), float(scaled[where]), tuple(int(i) for i in where)
+    )
 
 
-def compare_engines(keras: LayerOutputs, numpy: LayerOutputs) -> CrossCheck:
-    """Compare every output and state of the two engines."""
-    pairs = [*keras.outputs.items(), *keras.states.items()]
-    mine = {**numpy.outputs, **numpy.states}
-    return CrossCheck(tuple(array_diff(name, value, mine[name]) for name, value in pairs))
+ENGINE_ORDER = ("keras", "numpy", "torch")  # the first of a pair is the reference
+
+
+def compare_engines(runs: dict[str, LayerOutputs]) -> CrossCheck:
+    """Compare every output and state of every pair of the engines that ran."""
+    names = sorted(runs, key=ENGINE_ORDER.index)
+    diffs = []
+    for a, b in ((a, b) for i, a in enumerate(names) for b in names[i + 1 :]):
+        reference, other = runs[a], runs[b]
+        arrays = {**other.outputs, **other.states}
+        for name, value in [*reference.outputs.items(), *reference.states.items()]:
+            diffs.append(array_diff((a, b), name, value, arrays[name]))
+    return CrossCheck(tuple(diffs))
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,8 @@ class Result(NamedArrays):
     "o_bw" for a bidirectional layer with merge none. states: h (c), or h_fw (c_fw) h_bw (c_bw),
     each (N, M), in Keras's order. With --backwards, o's rows are in processing order.
     gates: with --gates or --explain, the numpy engine's per-step trace, each (N, T, M).
-    cross_check: the engines compared, whenever both ran (--check, or --gates on keras).
+    cross_check: the engines compared pairwise, whenever more than one ran (--check, or a
+    trace beside another engine).
     initial_state: the states the run started from, if given; mask (N, T): True where a step
     counts, with --mask-value.
     """

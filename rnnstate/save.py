@@ -15,6 +15,7 @@ import numpy as np
 import orjson
 
 from rnnstate.errors import InputError, SpecError
+from rnnstate.layouts import to_torch
 from rnnstate.render import json as json_render
 from rnnstate.result import Result
 from rnnstate.weights import LayerWeights
@@ -58,10 +59,24 @@ def current_umask() -> int:
     return mask
 
 
-def save_weights(path: str, weights: LayerWeights) -> None:
-    """Write the weights as an .npz in Keras's layout, by Keras's names (forward_ and backward_
-    ones for a bidirectional layer; no bias for a layer without one); --weights reads it back."""
-    write_whole(path, lambda file: np.savez(file, **weights.named()))
+WEIGHT_FORMATS = (".npz", ".safetensors")
+
+
+def save_weights(
+    path: str, weights: LayerWeights, layout: str = "keras", cell: str = "", reset_after=True
+) -> None:
+    """Write the weights as .npz or .safetensors (by the extension) in Keras's layout (kernel,
+    recurrent_kernel, bias; forward_/backward_ for a bidirectional layer) or PyTorch's
+    (`layout` "torch": the state dict of the matching nn.LSTM / nn.GRU / nn.RNN, see
+    rnnstate.layouts). --weights reads either back."""
+    arrays = weights.named() if layout == "keras" else to_torch(weights, cell, reset_after)
+    if output_format(path, "--save-weights", WEIGHT_FORMATS) == ".npz":
+        write_whole(path, lambda file: np.savez(file, **arrays))
+        return
+    from safetensors.numpy import save
+
+    data = save({name: np.ascontiguousarray(a) for name, a in arrays.items()})
+    write_whole(path, lambda file: file.write(data))
 
 
 def result_npz(result: Result) -> bytes:

@@ -1,5 +1,6 @@
 """Spec: every setting of one run, in one frozen dataclass, validated once."""
 
+import importlib.util
 import math
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -8,10 +9,10 @@ from rnnstate import activations
 from rnnstate.errors import SpecError
 
 Cell = Literal["lstm", "gru", "rnn"]
-Engine = Literal["keras", "numpy"]
+Engine = Literal["keras", "numpy", "torch"]
 
 CELLS: tuple[str, ...] = ("lstm", "gru", "rnn")
-ENGINES: tuple[str, ...] = ("keras", "numpy")
+ENGINES: tuple[str, ...] = ("keras", "numpy", "torch")
 MAX_SEED = 2**64 - 1  # seeds are written to JSON, whose readers stop at 64-bit integers
 MERGE_MODES: tuple[str, ...] = (
     "concat",
@@ -29,6 +30,11 @@ GATE_BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 KERAS_LAYER_NAMES: dict[str, str] = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+
+
+def torch_installed() -> bool:
+    """Whether PyTorch can be imported (found without importing it)."""
+    return importlib.util.find_spec("torch") is not None
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,13 @@ class Spec:
             )
         self.check_activations()
         self.check_explain()
+        if self.engine == "torch":
+            if (problem := self.torch_problem()) is not None:
+                raise SpecError("--engine", f"the torch engine cannot run this layer: {problem}")
+            if not torch_installed():
+                raise SpecError(
+                    "--engine", "torch is not installed: pip install 'rnnstate[torch]'"
+                )
         if self.mask_value is not None and not math.isfinite(self.mask_value):
             raise SpecError(
                 "--mask-value", f"--mask-value must be a finite number, got {self.mask_value}"
@@ -161,6 +174,26 @@ class Spec:
             raise SpecError(
                 "--explain", f"{self.recurrent_activation} is not element-wise: see --engine"
             )
+
+    def torch_problem(self) -> str | None:
+        """Why PyTorch's nn.LSTM / nn.GRU / nn.RNN cannot express this layer, or None."""
+        if self.cell == "gru" and not self.reset_after:
+            return "PyTorch's GRU is Keras's reset_after variant; --reset-before has none"
+        if self.cell == "rnn" and self.activation not in ("tanh", "relu"):
+            return f"nn.RNN's nonlinearity is tanh or relu, not {self.activation}"
+        if self.cell != "rnn" and (self.activation, self.recurrent_activation) != (
+            "tanh",
+            "sigmoid",
+        ):
+            return (
+                f"nn.{self.keras_layer} has tanh and sigmoid built in, not "
+                f"{self.activation} and {self.recurrent_activation}"
+            )
+        if self.bidirectional and self.merge != "concat":
+            return f"a bidirectional PyTorch layer concatenates its halves, not merge {self.merge}"
+        if self.mask_value is not None:
+            return "PyTorch has no step masks (packed sequences drop padding, a different rule)"
+        return None
 
     @property
     def traced(self) -> bool:

@@ -196,7 +196,7 @@ def test_numpy_engine_gives_keras_numbers():
 
 
 def test_unknown_engine_exits_2():
-    result = invoke("gru", "--engine", "torch")
+    result = invoke("gru", "--engine", "jax")
     assert result.exit_code == 2
     assert "Invalid value for '--engine'" in result.stderr
 
@@ -230,14 +230,18 @@ def test_gates_on_numpy_run_no_second_engine():
     assert "gates" in doc and "cross_check" not in doc
 
 
-def test_check_reports_each_array_and_exits_0():
+def test_check_reports_each_array_and_exits_0(monkeypatch):
+    import rnnstate.api
+
+    monkeypatch.setattr(rnnstate.api, "torch_installed", lambda: False)  # torch: test_pytorch.py
     result = invoke("lstm", "--seed", "0", "--check")
     assert result.exit_code == 0
     assert "✓ keras and numpy agree within 1e-05" in result.stdout
     doc = json_of("lstm", "--seed", "0", "--check")["cross_check"]
-    assert doc["engines"] == ["keras", "numpy"] and doc["tolerance"] == 1e-5
-    assert list(doc["max_abs_diff"]) == ["o", "h", "c"]
-    assert all(diff < 1e-6 for diff in doc["max_abs_diff"].values())
+    [pair] = doc["pairs"]
+    assert pair["engines"] == ["keras", "numpy"] and doc["tolerance"] == 1e-5
+    assert list(pair["max_abs_diff"]) == ["o", "h", "c"]
+    assert all(diff < 1e-6 for diff in pair["max_abs_diff"].values())
 
 
 def test_check_beyond_tolerance_names_the_array_and_exits_3(monkeypatch):

@@ -30,8 +30,8 @@ def test_unknown_cell_is_refused():
 
 
 def test_unknown_engine_is_refused():
-    with pytest.raises(SpecError, match="unknown engine 'torch'"):
-        Spec("lstm", engine="torch")
+    with pytest.raises(SpecError, match="unknown engine 'jax'"):
+        Spec("lstm", engine="jax")
 
 
 def test_gate_count_per_cell():

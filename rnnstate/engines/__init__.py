@@ -1,4 +1,4 @@
-"""Engines run the layer: `keras` (the real Keras layer, the default) or `numpy`.
+"""Engines run the layer: `keras` (the real Keras layer, the default), `numpy` or `torch`.
 
 This module imports neither engine nor numpy at load time, so the command line can name its
 types without paying for them.
@@ -88,6 +88,10 @@ def run_layer(
         from rnnstate.engines import keras
 
         return keras.run(spec, x, weights, initial_state, progress=progress)
+    if engine == "torch":
+        from rnnstate.engines import torch
+
+        return torch.run(spec, x, weights, initial_state, progress=progress)
     from rnnstate.engines import numpy
 
     return numpy.run(spec, x, weights, initial_state, mask, trace=trace, progress=progress)

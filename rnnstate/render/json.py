@@ -25,16 +25,20 @@ def package_version(name: str) -> str | None:
 
 
 def versions(engine: str) -> dict[str, str | None]:
-    """Versions of what computed the result; tensorflow and keras are null on the numpy engine."""
+    """Versions of what computed the result: tensorflow and keras on the keras engine (else
+    null), and torch on the torch engine."""
     from rnnstate import __version__
 
     uses_keras = engine == "keras"
-    return {
+    found = {
         "rnnstate": __version__,
         "numpy": np.__version__,
         "tensorflow": package_version("tensorflow") if uses_keras else None,
         "keras": package_version("keras") if uses_keras else None,
     }
+    if engine == "torch":
+        found["torch"] = package_version("torch")
+    return found
 
 
 def document(result: Result, explanations: list[Explanation] | None = None) -> dict:
@@ -127,16 +131,21 @@ def explanation_document(e: Explanation) -> dict:
 
 
 def cross_check_document(check: CrossCheck) -> dict:
-    """The engines compared: per output and state, the largest |keras - numpy|, the largest
-    scaled by max(1, |keras|) (what the tolerance bounds) and its index."""
-    return {
-        "engines": ["keras", "numpy"],
-        "tolerance": check.tolerance,
-        "agree": check.agree,
-        "max_abs_diff": {diff.name: diff.max_abs_diff for diff in check.diffs},
-        "max_scaled_diff": {diff.name: diff.max_scaled_diff for diff in check.diffs},
-        "where": {diff.name: list(diff.where) for diff in check.diffs},
-    }
+    """The engines compared pair by pair: per output and state, the largest difference, the
+    largest scaled by max(1, |first engine's value|) (what the tolerance bounds) and its index."""
+    pairs = []
+    for engines in check.pairs:
+        diffs = check.pair(engines).diffs
+        pairs.append(
+            {
+                "engines": list(engines),
+                "agree": check.pair(engines).agree,
+                "max_abs_diff": {diff.name: diff.max_abs_diff for diff in diffs},
+                "max_scaled_diff": {diff.name: diff.max_scaled_diff for diff in diffs},
+                "where": {diff.name: list(diff.where) for diff in diffs},
+            }
+        )
+    return {"tolerance": check.tolerance, "agree": check.agree, "pairs": pairs}
 
 
 # Arrays are written in pieces of about this many bytes of float32, so the JSON text of a long

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnstate.activations import SATURATION, UNBOUNDED, Saturation
-from rnnstate.result import Result, StateCheck
+from rnnstate.result import ENGINE_ORDER, Result, StateCheck
 
 MATCH_STYLE = "bold black on bright_yellow"
 SATURATED_STYLE = "bold magenta"
@@ -421,12 +421,14 @@ def trace_tables(result: Result, n: int) -> list[ArrayTable]:
 def trace_heading(result: Result) -> Text:
     """Says where the trace comes from and how it was checked."""
     text = Text("\nInside the cell, step by step", style="bold underline")
-    if result.spec.engine == "keras" and result.cross_check is not None:
-        largest = result.cross_check.largest.max_scaled_diff
-        agree = result.cross_check.agree
+    engine = result.spec.engine
+    if engine != "numpy" and result.cross_check is not None:
+        check = result.cross_check.pair((engine, "numpy"))
+        largest, agree = check.largest.max_scaled_diff, check.agree
         text.append("\ntraced by the numpy engine on the same weights and input;", style="none")
         text.append(
-            f"\n{'✓' if agree else '✗'} its outputs and states are within {largest:.3g} of Keras's",
+            f"\n{'✓' if agree else '✗'} its outputs and states are within {largest:.3g} of "
+            f"the {engine} engine's",
             style="green" if agree else "bold red",
         )
     text.append(f"\n{saturation_words(result)}", style="none")
@@ -447,33 +449,37 @@ def saturation_words(result: Result) -> str:
 
 
 def cross_check_table(result: Result) -> Group:
-    """The engines compared array by array, then the verdict."""
+    """The engines compared pair by pair, array by array, then the verdict."""
     check = result.cross_check
     table = Table(header_style="bold")
     within = f"within {check.tolerance:g}"
-    for column in ("array", "largest |keras - numpy|", "scaled", "at index", within):
-        table.add_column(column, justify="left" if column == "array" else "right")
+    for column in ("engines", "array", "largest |difference|", "scaled", "at index", within):
+        table.add_column(column, justify="left" if column in ("engines", "array") else "right")
     for diff in check.diffs:
         ok = diff.max_scaled_diff <= check.tolerance
         table.add_row(
+            " vs ".join(diff.engines),
             diff.name,
             f"{diff.max_abs_diff:.3g}",
             f"{diff.max_scaled_diff:.3g}",
             str(list(diff.where)),
             Text("yes" if ok else "NO", style="green" if ok else "bold red"),
         )
+    engines = sorted({engine for pair in check.pairs for engine in pair}, key=ENGINE_ORDER.index)
+    named = ", ".join(engines[:-1]) + f" and {engines[-1]}"
     if check.agree:
-        verdict = Text(f"✓ keras and numpy agree within {check.tolerance:g}", style="green")
+        verdict = Text(f"✓ {named} agree within {check.tolerance:g}", style="green")
     else:
         worst = check.largest
         verdict = Text(
-            f"✗ keras and numpy differ: {worst.name}{list(worst.where)} differs by "
-            f"{worst.max_scaled_diff:.3g} (scaled), beyond {check.tolerance:g}",
+            f"✗ {' and '.join(worst.engines)} differ: {worst.name}{list(worst.where)} differs "
+            f"by {worst.max_scaled_diff:.3g} (scaled), beyond {check.tolerance:g}",
             style="bold red",
         )
-    scale = Text("scaled: |keras - numpy| / max(1, |keras|), absolute within ±1, relative beyond")
+    scale = Text("scaled: |difference| / max(1, |first engine's value|): absolute within ±1, "
+                 "relative beyond")  # fmt: skip
     return Group(
-        Text("\nkeras vs numpy on the same weights and input", style="bold"), table, scale, verdict
+        Text(f"\n{named} on the same weights and input", style="bold"), table, scale, verdict
     )
 
 
