@@ -413,7 +413,8 @@ def test_missing_and_unknown_arrays(tmp_path):
 def test_weights_must_be_npz(tmp_path):
     path = tmp_path / "w.npy"
     np.save(path, X)
-    expect_error(read_weights, str(path), "lstm", True, message="has '.npy'; expected one of .npz, .safetensors")
+    message = "has '.npy'; expected one of .npz, .safetensors"
+    expect_error(read_weights, str(path), "lstm", True, message=message)
 
 
 def test_weights_with_nan(tmp_path):
