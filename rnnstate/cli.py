@@ -313,6 +313,31 @@ DirectionOption = Annotated[
         help="With --explain and --bidirectional: explain the forward or the backward half.",
     ),
 ]
+PlotPath = Annotated[
+    str | None,
+    typer.Option(
+        "--plot",
+        metavar="PATH",
+        help="Draw the run as a figure: .png, .svg or .pdf (x, o, states, gates, units in time).",
+    ),
+]
+UnitsShown = Annotated[
+    str | None,
+    typer.Option(
+        "--units-shown",
+        metavar="U,U,...",
+        show_default="the first four",
+        help="With --plot: the units drawn through time, e.g. 0,5,9.",
+    ),
+]
+HeatmapOption = Annotated[
+    bool,
+    typer.Option(
+        "--heatmap",
+        help="Draw x, o and (with --gates) the trace as heatmaps in the terminal instead of "
+        "number tables: time along the width, long runs binned to fit.",
+    ),
+]
 Json = Annotated[
     bool, typer.Option("--json", help="Print one JSON document (docs/json.md) instead of tables.")
 ]
@@ -399,6 +424,21 @@ def progress_bar(spec: Spec) -> Iterator[Progress | None]:
         yield report
 
 
+def parse_units(text: str | None) -> list[int] | None:
+    """--units-shown "0,5,9" as [0, 5, 9]; SpecError for anything else."""
+    if text is None:
+        return None
+    try:
+        units = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise SpecError(
+            "--units-shown", f"expected unit numbers separated by commas, got {text!r}"
+        ) from None
+    if not units or min(units) < 0:
+        raise SpecError("--units-shown", f"expected unit numbers from 0, got {text!r}")
+    return units
+
+
 def inspect(cell: str, options: dict) -> None:
     """Read the files, run the layer, write the files asked for, print tables or JSON, and exit
     3 when --check found the engines apart. `options` are the command's parameters by name."""
@@ -412,8 +452,10 @@ def inspect(cell: str, options: dict) -> None:
     from rnnstate.render import table as table_render
     from rnnstate.save import (
         OUTPUT_FORMATS,
+        PLOT_FORMATS,
         WEIGHT_FORMATS,
         output_format,
+        save_plot,
         save_result,
         save_weights,
     )
@@ -423,6 +465,8 @@ def inspect(cell: str, options: dict) -> None:
     save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
     only, as_json = options.pop("only"), options.pop("json")
     direction = options.pop("direction")
+    plot_path, units_text = options.pop("plot"), options.pop("units_shown")
+    as_heatmap = options.pop("heatmap")
     layout, prefix, torch_layer = (
         options.pop("layout").value,
         options.pop("prefix"),
@@ -440,6 +484,9 @@ def inspect(cell: str, options: dict) -> None:
             )  # fmt: skip
         if output_path:
             output_format(output_path, "--output", OUTPUT_FORMATS)
+        if plot_path:
+            output_format(plot_path, "--plot", PLOT_FORMATS)
+        units_shown = parse_units(units_text)
         if merge is not None and not options["bidirectional"]:
             raise SpecError("--merge", "--merge applies to --bidirectional only")
         x = read_input(input_path) if input_path else None
@@ -469,6 +516,10 @@ def inspect(cell: str, options: dict) -> None:
             raise SpecError(
                 "--only", f"{only} is not a sequence: N={spec.batch} (0 to {spec.batch - 1})"
             )
+        if units_shown and max(units_shown) >= spec.units:
+            raise SpecError(
+                "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
+            )
         ensure_fits(spec, as_json)
         with progress_bar(spec) as progress:
             result = run_spec(spec, x, weights, states, progress)
@@ -476,9 +527,15 @@ def inspect(cell: str, options: dict) -> None:
             save_weights(save_weights_path, result.weights, layout, cell, spec.reset_after)
         if output_path:
             save_result(output_path, result)
+        if plot_path:
+            save_plot(plot_path, result, only, units_shown)
         explanations = explain(result, only or 0) if spec.explain is not None else None
         if as_json:
             write_stdout(json_render.pieces(result, explanations))
+        elif as_heatmap:
+            from rnnstate.render import heatmap
+
+            Console(highlight=False).print(heatmap.render(result, only))
         elif explanations is not None:
             Console(highlight=False).print(
                 table_render.header(result), explain_render.render(explanations)
@@ -520,7 +577,10 @@ def lstm(
     save_weights: SaveWeights = None,
     layout: Layout = LayoutName.keras,
     output: Output = None,
+    plot: PlotPath = None,
+    units_shown: UnitsShown = None,
     only: Only = None,
+    heatmap: HeatmapOption = False,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
@@ -557,7 +617,10 @@ def gru(
     save_weights: SaveWeights = None,
     layout: Layout = LayoutName.keras,
     output: Output = None,
+    plot: PlotPath = None,
+    units_shown: UnitsShown = None,
     only: Only = None,
+    heatmap: HeatmapOption = False,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
@@ -592,7 +655,10 @@ def rnn(
     save_weights: SaveWeights = None,
     layout: Layout = LayoutName.keras,
     output: Output = None,
+    plot: PlotPath = None,
+    units_shown: UnitsShown = None,
     only: Only = None,
+    heatmap: HeatmapOption = False,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""

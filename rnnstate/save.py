@@ -21,6 +21,7 @@ from rnnstate.result import Result
 from rnnstate.weights import LayerWeights
 
 OUTPUT_FORMATS = (".json", ".npz")
+PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
@@ -99,3 +100,12 @@ def save_result(path: str, result: Result) -> None:
     else:
         data = result_npz(result)
         write_whole(path, lambda file: file.write(data))
+
+
+def save_plot(path: str, result: Result, sequence: int | None, units_shown) -> None:
+    """Draw the run's figure (render/plot.py) and write it whole as .png, .svg or .pdf."""
+    from rnnstate.render.plot import figure, image_bytes
+
+    suffix = output_format(path, "--plot", PLOT_FORMATS)
+    data = image_bytes(figure(result, sequence, units_shown), suffix)
+    write_whole(path, lambda file: file.write(data))

@@ -1,0 +1,224 @@
+"""--heatmap: the run's arrays as heatmaps in the terminal, time along the wide axis.
+
+Rows are units (features for x), columns are steps t. A long sequence is binned to fit the
+terminal's width, each cell showing the value of largest magnitude among its steps (so saturation
+still shows); many units are binned to MAX_ROWS the same way. Colour where the terminal takes it
+(rich picks truecolor, 256 or 16 colours); with NO_COLOR or in a pipe, a ramp of characters.
+"""
+
+import numpy as np
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.style import Style
+from rich.text import Text
+
+from rnnstate.render.plot import GATE_PRODUCERS, SEQUENTIAL_ACTIVATIONS
+from rnnstate.render.table import (
+    header,
+    note_lines,
+    summary_lines,
+    trace_legend,
+    verdict_line,
+)
+from rnnstate.result import Result
+
+MAX_ROWS = 24  # more units than this are binned
+CELL_WIDTH = 3  # characters per step when the run is short enough
+LABEL_WIDTH = 6  # "u12   " before each row
+DIVERGING_RAMP = "=-.+#"  # most negative ... most positive, without colour
+SEQUENTIAL_RAMP = " .:*#"  # 0 ... 1, without colour
+BLUE, WHITE, RED = (33, 102, 172), (247, 247, 247), (178, 24, 43)
+VIRIDIS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+
+
+def largest_magnitude_bins(values: np.ndarray, count: int, axis: int) -> tuple[np.ndarray, int]:
+    """values binned along `axis` into at most `count` bins of equal size (the last may be
+    shorter), each the element of largest magnitude; returns (binned, size of a bin)."""
+    length = values.shape[axis]
+    size = max(1, -(-length // max(1, count)))  # ceil
+    if size == 1:
+        return values, 1
+    moved = np.moveaxis(values, axis, 0)
+    pieces = [moved[start : start + size] for start in range(0, length, size)]
+    picked = [np.take_along_axis(p, np.abs(p).argmax(axis=0)[None], axis=0)[0] for p in pieces]
+    return np.moveaxis(np.stack(picked), 0, axis), size
+
+
+def blend(low: tuple, high: tuple, weight: float) -> tuple[int, int, int]:
+    """The colour `weight` (0..1) of the way from low to high."""
+    return tuple(round(a + (b - a) * weight) for a, b in zip(low, high, strict=True))
+
+
+def colour(value: float, limit: float, sequential: bool) -> tuple[int, int, int]:
+    """The RGB colour of a value: viridis over [0, 1], or blue-white-red over [-limit, limit]."""
+    if sequential:
+        position = min(max(value, 0.0), 1.0) * (len(VIRIDIS) - 1)
+        k = min(int(position), len(VIRIDIS) - 2)
+        return blend(VIRIDIS[k], VIRIDIS[k + 1], position - k)
+    weight = min(abs(value) / limit, 1.0) if limit else 0.0
+    return blend(WHITE, RED if value > 0 else BLUE, weight)
+
+
+def shade(value: float, limit: float, sequential: bool) -> str:
+    """The character of a value on the plain-text ramp."""
+    ramp = SEQUENTIAL_RAMP if sequential else DIVERGING_RAMP
+    position = (
+        min(max(value, 0.0), 1.0) if sequential else (value / limit + 1) / 2 if limit else 0.5
+    )
+    return ramp[min(int(position * len(ramp)), len(ramp) - 1)]
+
+
+class Heatmap:
+    """A titled (rows, T) heatmap; `steps` label the columns, `marks` put a note under a column
+    (the row of o a state equals), `masked` columns are flagged under the map."""
+
+    def __init__(self, title, values, steps, row_prefix, sequential=False, marks=None, masked=()):
+        self.title = title
+        self.values = values
+        self.steps = steps
+        self.row_prefix = row_prefix
+        self.sequential = sequential
+        self.marks = marks or {}
+        self.masked = set(masked)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width - LABEL_WIDTH
+        binned, per_column = largest_magnitude_bins(self.values, width, 1)
+        binned, per_row = largest_magnitude_bins(binned, MAX_ROWS, 0)
+        cell = max(1, min(CELL_WIDTH, width // binned.shape[1]))  # short runs: wider cells
+        limit = 1.0 if self.sequential else float(np.max(np.abs(self.values))) or 1.0
+        plain = console.no_color or console.color_system is None
+        yield Text(self.title, style="bold")
+        yield Text(self.describe(per_column, per_row, limit, plain), style="dim")
+        yield self.axis(binned.shape[1], per_column, cell)
+        for r, row in enumerate(binned):
+            line = Text(f"{self.row_prefix}{r * per_row}".ljust(LABEL_WIDTH))
+            for value in row:
+                if plain:
+                    line.append(shade(float(value), limit, self.sequential) * cell)
+                else:
+                    rgb = colour(float(value), limit, self.sequential)
+                    line.append(" " * cell, Style(bgcolor=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"))
+            yield line
+        yield from self.under(binned.shape[1], per_column, cell)
+
+    def describe(self, per_column: int, per_row: int, limit: float, plain: bool) -> str:
+        """What the rows, columns and shades mean, and the binning."""
+        cells = f"{per_column} steps per column" if per_column > 1 else "1 step per column"
+        if per_row > 1:
+            cells += f", {per_row} {'units' if self.row_prefix == 'u' else 'features'} per row"
+        if per_column > 1 or per_row > 1:
+            cells += " (each cell: the value of largest magnitude)"
+        what = "units" if self.row_prefix == "u" else "features d"
+        if self.sequential:
+            ends = (SEQUENTIAL_RAMP[0], SEQUENTIAL_RAMP[-1]) if plain else ("purple", "yellow")
+            scale = f"0 ({ends[0]!r}) ... 1 ({ends[1]!r})" if plain else "0 (purple) ... 1 (yellow)"
+        elif plain:
+            ramp = DIVERGING_RAMP
+            scale = f"{-limit:.3g} ('{ramp[0]}') ... 0 ('{ramp[2]}') ... {limit:.3g} ('{ramp[-1]}')"
+        else:
+            scale = f"{-limit:.3g} (blue) ... 0 (white) ... {limit:.3g} (red)"
+        return f"rows: {what}; columns: steps t, {cells}; scale {scale}"
+
+    def axis(self, columns: int, per_column: int, cell: int) -> Text:
+        """Step labels above the map, about every ten characters."""
+        line = [" "] * (columns * cell)
+        every = max(1, -(-10 // cell))  # columns between labels
+        for c in range(0, columns, every):
+            label = str(self.steps[min(c * per_column, len(self.steps) - 1)])
+            for k, ch in enumerate(label):
+                if c * cell + k < len(line):
+                    line[c * cell + k] = ch
+        return Text("t".ljust(LABEL_WIDTH) + "".join(line), style="dim")
+
+    def under(self, columns: int, per_column: int, cell: int) -> RenderResult:
+        """The masked columns and the marked ones, each on a line of its own."""
+        if self.masked:
+            line = [" "] * (columns * cell)
+            for t in self.masked:
+                start = (t // per_column) * cell
+                line[start : start + cell] = "x" * cell
+            yield Text("masked".ljust(LABEL_WIDTH) + "".join(line), style="dim")
+        for position, note in sorted(self.marks.items()):
+            column = (position // per_column) * cell
+            yield Text(" " * (LABEL_WIDTH + column) + "^ " + note, style="bold")
+
+
+def maps(result: Result, n: int) -> list[Heatmap]:
+    """The heatmaps of sequence n: x, o (or its halves), the final states, the trace."""
+    spec, M = result.spec, result.spec.units
+    T = spec.steps
+    checks = [c for c in result.checks() if c.sequence == n]
+    masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
+    reading = [result.step_of_row(r) for r in range(T)]
+    masked_rows = [reading.index(t) for t in masked]
+    found = [Heatmap(f"x  input, (T, D) = ({T}, {spec.features})", result.x[n].T,
+                     list(range(T)), "d", masked=masked)]  # fmt: skip
+
+    def marks(state: str) -> dict[int, str]:
+        return {
+            c.row: f"{c.state} = {c.output}"
+            for c in checks
+            if c.state == state and c.equal and c.row is not None
+        }
+
+    if spec.return_sequences:
+        if not spec.bidirectional:
+            found.append(Heatmap(f"o  output at every step, (T, M) = ({T}, {M})", result.o[n].T,
+                                 reading, "u", marks=marks("h"), masked=masked_rows))  # fmt: skip
+        elif spec.merge in ("concat", "none"):
+            halves = (
+                [(result.o[n][:, :M], "o[:, :M]"), (result.o[n][:, M:], "o[:, M:]")]
+                if spec.merge == "concat"
+                else [(result.outputs["o_fw"][n], "o_fw"), (result.outputs["o_bw"][n], "o_bw")]
+            )
+            for (values, name), state in zip(halves, ("h_fw", "h_bw"), strict=True):
+                found.append(Heatmap(f"{name}  {state[-2:]} half of o", values.T, list(range(T)),
+                                     "u", marks=marks(state), masked=masked))  # fmt: skip
+        else:
+            found.append(Heatmap(f"o  merge_mode {spec.merge} of both halves", result.o[n].T,
+                                 list(range(T)), "u", masked=masked))  # fmt: skip
+    if spec.gates and result.gates:
+        functions = {"rec": spec.recurrent_activation, "act": spec.activation}
+        for name, values in result.gates.items():
+            base = name[:-3] if spec.bidirectional else name
+            meaning, _ = trace_legend(result, base)
+            producer = GATE_PRODUCERS.get(base)
+            sequential = producer is not None and functions[producer] in SEQUENTIAL_ACTIVATIONS
+            labels = list(range(T)) if spec.bidirectional else reading
+            rows = masked if spec.bidirectional else masked_rows
+            found.append(Heatmap(f"{name}  {meaning}", values[n].T, labels, "u", sequential,
+                                 masked=rows))  # fmt: skip
+    return found
+
+
+def states_text(result: Result, n: int) -> Text:
+    """The final states as numbers (few enough to read), with what each equals."""
+    checks = {c.state: c for c in result.checks() if c.sequence == n}
+    lines = []
+    for name, values in result.states.items():
+        check = checks.get(name)
+        equals = f"  = {check.output}" if check is not None and check.equal else ""
+        shown = " ".join(f"{v: .4f}" for v in values[n][:12]) + (
+            " ..." if values.shape[1] > 12 else ""
+        )
+        lines.append(f"{name}  [{shown} ]{equals}")
+    return Text("\n".join(lines))
+
+
+def render(result: Result, only: int | None = None) -> Group:
+    """Everything --heatmap shows: the header, per sequence its maps and states, the verdicts."""
+    parts: list = [header(result)]
+    N = result.spec.batch
+    checks = result.checks()
+    for n in range(N) if only is None else [only]:
+        if N > 1:
+            parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
+        parts.extend(maps(result, n))
+        parts.append(Text("final states", style="bold"))
+        parts.append(states_text(result, n))
+        if only is not None or N <= 4:
+            parts.extend(verdict_line(c, label=N > 1) for c in checks if c.sequence == n)
+    if only is None and N > 4:
+        parts.extend(summary_lines(checks))
+    parts.extend(note_lines(result))
+    return Group(*parts)
