@@ -8,17 +8,57 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from enum import StrEnum
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from rnnstate import __version__
 from rnnstate.budget import ensure_fits, expected_seconds
 from rnnstate.engines import Progress
 from rnnstate.errors import ExitCode, InputError, NumericError, SpecError
-from rnnstate.spec import MAX_SEED, Spec
+from rnnstate.options import (
+    GROUPS,
+    HELP,
+    ActivationOption,
+    Backwards,
+    Batch,
+    Bias,
+    BidirectionalOption,
+    Check,
+    DirectionOption,
+    EngineName,
+    EngineOption,
+    ExplainStep,
+    ExplainUnit,
+    Features,
+    Gates,
+    HeatmapOption,
+    InitialState,
+    InputPath,
+    Json,
+    Layout,
+    LayoutName,
+    MaskValue,
+    Merge,
+    MergeMode,
+    Only,
+    Output,
+    PlotPath,
+    Prefix,
+    RecurrentActivation,
+    ResetAfter,
+    SaveWeights,
+    Seed,
+    Sequences,
+    Steps,
+    TorchLayer,
+    UnitForgetBias,
+    Units,
+    UnitsShown,
+    WeightsPath,
+)
+from rnnstate.spec import Spec
 
 # Typer's (click's) base of every usage error, found without importing click's private modules.
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -47,300 +87,44 @@ class OneLineErrors(TyperGroup):
         sys.exit(code or 0)
 
 
+class GroupedHelp(TyperCommand):
+    """A cell command whose help lists its options under the headings of rnnstate.options
+    (GROUPS order, the same in every command), then its examples as written."""
+
+    def format_options(self, ctx, formatter) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                groups.setdefault(getattr(param, "rich_help_panel", None) or HELP, []).append(
+                    record
+                )
+        for name in GROUPS:
+            if name in groups:
+                with formatter.section(name):
+                    formatter.write_dl(groups[name])
+
+    def format_epilog(self, ctx, formatter) -> None:
+        if self.epilog:
+            formatter.write_paragraph()
+            formatter.write_text(self.epilog)
+
+
+def examples(*lines: str) -> str:
+    """A command's examples, kept as written (click's \\b stops it rewrapping them)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 app = typer.Typer(
     cls=OneLineErrors,
-    help="Run a Keras recurrent layer and show what it returns: o, h and (LSTM) c.",
+    help="Run a Keras recurrent layer and show what it returns: o, h and (LSTM) c. "
+    "Docs: README.md and docs/ (concepts, files, pictures, pytorch, json, cli).",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-Steps = Annotated[
-    int | None,
-    typer.Option("-T", "--steps", min=1, show_default="8, or the input's", help="T: time steps."),
-]
-Features = Annotated[
-    int | None,
-    typer.Option(
-        "-D", "--features", min=1, show_default="2, or the input's", help="D: features per step."
-    ),
-]
-Units = Annotated[
-    int | None,
-    typer.Option(
-        "-M", "--units", min=1, show_default="3, or the weights'", help="M: units of the layer."
-    ),
-]
-Batch = Annotated[
-    int | None,
-    typer.Option(
-        "-N", "--batch", min=1, show_default="1, or the input's", help="N: sequences in a batch."
-    ),
-]
-Seed = Annotated[
-    int | None,
-    typer.Option(
-        "--seed",
-        min=0,
-        max=MAX_SEED,
-        show_default="drawn at random and shown",
-        help="Seed for the weights and the input; the same seed gives the same numbers.",
-    ),
-]
-Sequences = Annotated[
-    bool,
-    typer.Option(
-        "--sequences/--no-sequences",
-        help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M).",
-    ),
-]
-Bias = Annotated[
-    bool,
-    typer.Option("--bias/--no-bias", help="Keras use_bias, for weights drawn from the seed."),
-]
-InputPath = Annotated[
-    str | None,
-    typer.Option(
-        "--input",
-        metavar="PATH",
-        help="Input x from .npy, .npz, .csv or .json (- reads JSON from stdin); shape (T, D) "
-        "or (N, T, D).",
-    ),
-]
-WeightsPath = Annotated[
-    str | None,
-    typer.Option(
-        "--weights",
-        metavar="PATH",
-        help="Weights from an .npz or .safetensors file, in Keras's layout (kernel, "
-        "recurrent_kernel, bias) or PyTorch's state dict (weight_ih_l0, ...): docs/pytorch.md.",
-    ),
-]
-SaveWeights = Annotated[
-    str | None,
-    typer.Option(
-        "--save-weights", metavar="PATH", help="Write the weights used to an .npz or .safetensors."
-    ),
-]
-
-
-class LayoutName(StrEnum):
-    """The --layout choices: whose names and shapes --save-weights writes."""
-
-    keras = "keras"
-    torch = "torch"
-
-
-Layout = Annotated[
-    LayoutName,
-    typer.Option(
-        "--layout",
-        help="--save-weights in Keras's layout or as PyTorch's state dict (loads with "
-        "load_state_dict(strict=True)).",
-    ),
-]
-Prefix = Annotated[
-    str | None,
-    typer.Option(
-        "--prefix",
-        metavar="NAME",
-        help="In a PyTorch state dict of a whole model: the recurrent layer's key prefix, "
-        "e.g. encoder.rnn.",
-    ),
-]
-TorchLayer = Annotated[
-    int | None,
-    typer.Option(
-        "--torch-layer",
-        metavar="K",
-        min=0,
-        show_default="0",
-        help="In a stacked PyTorch layer (num_layers > 1): use layer K.",
-    ),
-]
-Output = Annotated[
-    str | None,
-    typer.Option("--output", metavar="PATH", help="Write the result to a .json or .npz file."),
-]
-Only = Annotated[
-    int | None,
-    typer.Option("--only", metavar="I", min=0, help="Show only sequence I of the batch."),
-]
-Backwards = Annotated[
-    bool,
-    typer.Option("--backwards", help="Keras go_backwards: read the steps from last to first."),
-]
-BidirectionalOption = Annotated[
-    bool,
-    typer.Option(
-        "--bidirectional",
-        help="Keras Bidirectional: a forward and a backward copy; states h_fw (c_fw) h_bw (c_bw).",
-    ),
-]
-
-
-class MergeMode(StrEnum):
-    """The --merge choices: Keras Bidirectional's merge_mode (none keeps the halves apart)."""
-
-    concat = "concat"
-    sum = "sum"
-    mul = "mul"
-    ave = "ave"
-    none = "none"
-
-
-Merge = Annotated[
-    MergeMode | None,
-    typer.Option(
-        "--merge", show_default="concat", help="How --bidirectional merges the two halves of o."
-    ),
-]
-MaskValue = Annotated[
-    float | None,
-    typer.Option(
-        "--mask-value",
-        metavar="V",
-        help="Keras Masking: a step whose features all equal V is skipped.",
-    ),
-]
-InitialState = Annotated[
-    str | None,
-    typer.Option(
-        "--initial-state",
-        metavar="PATH",
-        help="Start from the states in an .npz: h (and c), or h_fw c_fw h_bw c_bw; each (N, M).",
-    ),
-]
-ResetAfter = Annotated[
-    bool,
-    typer.Option(
-        "--reset-after/--reset-before",
-        help="Keras reset_after: apply the reset gate after the recurrent product.",
-    ),
-]
-
-ActivationOption = Annotated[
-    str,
-    typer.Option(
-        "--activation",
-        metavar="NAME",
-        help="Keras activation, for the candidate (LSTM g and tanh(c), GRU h_hat, SimpleRNN h): "
-        "tanh, relu, linear, elu, gelu, ... (docs/concepts.md lists them).",
-    ),
-]
-RecurrentActivation = Annotated[
-    str,
-    typer.Option(
-        "--recurrent-activation",
-        metavar="NAME",
-        help="Keras recurrent_activation, for the gates: sigmoid, hard_sigmoid, ...",
-    ),
-]
-UnitForgetBias = Annotated[
-    bool,
-    typer.Option(
-        "--unit-forget-bias/--no-unit-forget-bias",
-        help="Keras unit_forget_bias: drawn weights start the forget gate's bias at 1.",
-    ),
-]
-
-
-class EngineName(StrEnum):
-    """The --engine choices."""
-
-    keras = "keras"
-    numpy = "numpy"
-    torch = "torch"
-
-
-EngineOption = Annotated[
-    EngineName,
-    typer.Option(
-        "--engine",
-        help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow; "
-        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights.",
-    ),
-]
-Gates = Annotated[
-    bool,
-    typer.Option(
-        "--gates",
-        help="Also show the gates and states at every step (from the numpy engine; checked "
-        "against Keras when the engine is keras).",
-    ),
-]
-Check = Annotated[
-    bool,
-    typer.Option(
-        "--check",
-        help="Run both engines on the same weights and input and compare o, h and c; "
-        "exit 3 if they differ by more than 1e-5.",
-    ),
-]
-ExplainStep = Annotated[
-    int | None,
-    typer.Option(
-        "--explain",
-        metavar="STEP",
-        help="Work out input step t=STEP with the real numbers: every term of every gate, the "
-        "state update, and the check against o and h.",
-    ),
-]
-ExplainUnit = Annotated[
-    int | None,
-    typer.Option(
-        "--unit",
-        metavar="U",
-        help="With --explain: write unit U's dot products out term by term.",
-    ),
-]
-
-
-class Half(StrEnum):
-    """The --direction choices: a half of a bidirectional layer."""
-
-    fw = "fw"
-    bw = "bw"
-
-
-DirectionOption = Annotated[
-    Half | None,
-    typer.Option(
-        "--direction",
-        show_default="both",
-        help="With --explain and --bidirectional: explain the forward or the backward half.",
-    ),
-]
-PlotPath = Annotated[
-    str | None,
-    typer.Option(
-        "--plot",
-        metavar="PATH",
-        help="Draw the run as a figure: .png, .svg or .pdf (x, o, states, gates, units in time).",
-    ),
-]
-UnitsShown = Annotated[
-    str | None,
-    typer.Option(
-        "--units-shown",
-        metavar="U,U,...",
-        show_default="the first four",
-        help="With --plot: the units drawn through time, e.g. 0,5,9.",
-    ),
-]
-HeatmapOption = Annotated[
-    bool,
-    typer.Option(
-        "--heatmap",
-        help="Draw x, o and (with --gates) the trace as heatmaps in the terminal instead of "
-        "number tables: time along the width, long runs binned to fit.",
-    ),
-]
-Json = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document (docs/json.md) instead of tables.")
-]
 
 
 def version_callback(show: bool) -> None:
@@ -460,6 +244,8 @@ def inspect(cell: str, options: dict) -> None:
         save_weights,
     )
 
+    for name in ("input_path", "weights_path", "initial_state", "save_weights", "output", "plot"):
+        options[name] = None if options[name] is None else str(options[name])  # Path -> str
     input_path, weights_path = options.pop("input_path"), options.pop("weights_path")
     state_path, merge = options.pop("initial_state"), options.pop("merge")
     save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
@@ -547,7 +333,15 @@ def inspect(cell: str, options: dict) -> None:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
-@app.command()
+@app.command(
+    cls=GroupedHelp,
+    epilog=examples(
+        "rnnstate lstm --sequences --seed 0           # o at every step; h = o[t=7] marked",
+        "rnnstate lstm --gates -T 4 --engine numpy    # the gates and c_t at every step",
+        "rnnstate lstm --explain 3 --unit 0 --engine numpy   # step t=3 worked out",
+        "rnnstate lstm --bidirectional --sequences --heatmap --engine numpy",
+    ),
+)
 def lstm(
     steps: Steps = None,
     features: Features = None,
@@ -587,7 +381,15 @@ def lstm(
     inspect("lstm", locals())
 
 
-@app.command()
+@app.command(
+    cls=GroupedHelp,
+    epilog=examples(
+        "rnnstate gru --seed 0 --json                 # one JSON document",
+        "rnnstate gru --reset-before --check          # Keras reset_after=False, engines compared",
+        "rnnstate gru --recurrent-activation hard_sigmoid --engine numpy --gates -T 4",
+        "rnnstate gru --backwards --sequences --engine numpy   # which row is which step",
+    ),
+)
 def gru(
     steps: Steps = None,
     features: Features = None,
@@ -627,7 +429,14 @@ def gru(
     inspect("gru", locals())
 
 
-@app.command()
+@app.command(
+    cls=GroupedHelp,
+    epilog=examples(
+        "rnnstate rnn -T 20 -D 4 -M 8 -N 2 --engine numpy   # 2 sequences of 20 steps",
+        "rnnstate rnn --activation relu --gates --engine numpy",
+        "rnnstate rnn --sequences --mask-value 0 --engine numpy -T 5",
+    ),
+)
 def rnn(
     steps: Steps = None,
     features: Features = None,

@@ -1,0 +1,391 @@
+"""Every command-line option, defined once, with the help group it is listed under.
+
+The cell commands (rnnstate lstm, gru, rnn) share these definitions; each option names its group
+(`rich_help_panel`), and the help lists the groups in GROUPS order. Nothing here imports numpy.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnnstate.activations import NAMES as ACTIVATION_NAMES
+from rnnstate.spec import MAX_SEED
+
+SIZES = "Sizes and seed"
+LAYER = "The layer"
+DATA = "Input and weights"
+SHOW = "What to show"
+FILES = "Files written"
+HELP = "Help"
+GROUPS = (SIZES, LAYER, DATA, SHOW, FILES, HELP)  # the order of the groups in every help
+
+
+def complete_activation(incomplete: str) -> list[str]:
+    """Shell completion of --activation and --recurrent-activation: the names Keras accepts."""
+    return [name for name in ACTIVATION_NAMES if name.startswith(incomplete)]
+
+
+Steps = Annotated[
+    int | None,
+    typer.Option(
+        "-T",
+        "--steps",
+        min=1,
+        show_default="8, or the input's",
+        help="T: time steps.",
+        rich_help_panel=SIZES,
+    ),
+]
+Features = Annotated[
+    int | None,
+    typer.Option(
+        "-D",
+        "--features",
+        min=1,
+        show_default="2, or the input's",
+        help="D: features per step.",
+        rich_help_panel=SIZES,
+    ),
+]
+Units = Annotated[
+    int | None,
+    typer.Option(
+        "-M",
+        "--units",
+        min=1,
+        show_default="3, or the weights'",
+        help="M: units of the layer.",
+        rich_help_panel=SIZES,
+    ),
+]
+Batch = Annotated[
+    int | None,
+    typer.Option(
+        "-N",
+        "--batch",
+        min=1,
+        show_default="1, or the input's",
+        help="N: sequences in a batch.",
+        rich_help_panel=SIZES,
+    ),
+]
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        max=MAX_SEED,
+        show_default="drawn at random and shown",
+        help="Seed for the weights and the input; the same seed gives the same numbers.",
+        rich_help_panel=SIZES,
+    ),
+]
+Sequences = Annotated[
+    bool,
+    typer.Option(
+        "--sequences/--no-sequences",
+        help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M).",
+        rich_help_panel=LAYER,
+    ),
+]
+Bias = Annotated[
+    bool,
+    typer.Option(
+        "--bias/--no-bias",
+        help="Keras use_bias, for weights drawn from the seed.",
+        rich_help_panel=LAYER,
+    ),
+]
+InputPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--input",
+        metavar="PATH",
+        help="Input x from .npy, .npz, .csv or .json (- reads JSON from stdin); shape (T, D) "
+        "or (N, T, D).",
+        rich_help_panel=DATA,
+    ),
+]
+WeightsPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--weights",
+        metavar="PATH",
+        help="Weights from an .npz or .safetensors file, in Keras's layout (kernel, "
+        "recurrent_kernel, bias) or PyTorch's state dict (weight_ih_l0, ...): docs/pytorch.md.",
+        rich_help_panel=DATA,
+    ),
+]
+SaveWeights = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-weights",
+        metavar="PATH",
+        help="Write the weights used to an .npz or .safetensors.",
+        rich_help_panel=FILES,
+    ),
+]
+
+
+class LayoutName(StrEnum):
+    """The --layout choices: whose names and shapes --save-weights writes."""
+
+    keras = "keras"
+    torch = "torch"
+
+
+Layout = Annotated[
+    LayoutName,
+    typer.Option(
+        "--layout",
+        help="--save-weights in Keras's layout or as PyTorch's state dict (loads with "
+        "load_state_dict(strict=True)).",
+        rich_help_panel=FILES,
+    ),
+]
+Prefix = Annotated[
+    str | None,
+    typer.Option(
+        "--prefix",
+        metavar="NAME",
+        help="In a PyTorch state dict of a whole model: the recurrent layer's key prefix, "
+        "e.g. encoder.rnn.",
+        rich_help_panel=DATA,
+    ),
+]
+TorchLayer = Annotated[
+    int | None,
+    typer.Option(
+        "--torch-layer",
+        metavar="K",
+        min=0,
+        show_default="0",
+        help="In a stacked PyTorch layer (num_layers > 1): use layer K.",
+        rich_help_panel=DATA,
+    ),
+]
+Output = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        metavar="PATH",
+        help="Write the result to a .json or .npz file.",
+        rich_help_panel=FILES,
+    ),
+]
+Only = Annotated[
+    int | None,
+    typer.Option(
+        "--only",
+        metavar="I",
+        min=0,
+        help="Show only sequence I of the batch.",
+        rich_help_panel=SHOW,
+    ),
+]
+Backwards = Annotated[
+    bool,
+    typer.Option(
+        "--backwards",
+        help="Keras go_backwards: read the steps from last to first.",
+        rich_help_panel=LAYER,
+    ),
+]
+BidirectionalOption = Annotated[
+    bool,
+    typer.Option(
+        "--bidirectional",
+        help="Keras Bidirectional: a forward and a backward copy; states h_fw (c_fw) h_bw (c_bw).",
+        rich_help_panel=LAYER,
+    ),
+]
+
+
+class MergeMode(StrEnum):
+    """The --merge choices: Keras Bidirectional's merge_mode (none keeps the halves apart)."""
+
+    concat = "concat"
+    sum = "sum"
+    mul = "mul"
+    ave = "ave"
+    none = "none"
+
+
+Merge = Annotated[
+    MergeMode | None,
+    typer.Option(
+        "--merge",
+        show_default="concat",
+        help="How --bidirectional merges the two halves of o.",
+        rich_help_panel=LAYER,
+    ),
+]
+MaskValue = Annotated[
+    float | None,
+    typer.Option(
+        "--mask-value",
+        metavar="V",
+        help="Keras Masking: a step whose features all equal V is skipped.",
+        rich_help_panel=LAYER,
+    ),
+]
+InitialState = Annotated[
+    Path | None,
+    typer.Option(
+        "--initial-state",
+        metavar="PATH",
+        help="Start from the states in an .npz: h (and c), or h_fw c_fw h_bw c_bw; each (N, M).",
+        rich_help_panel=LAYER,
+    ),
+]
+ResetAfter = Annotated[
+    bool,
+    typer.Option(
+        "--reset-after/--reset-before",
+        help="Keras reset_after: apply the reset gate after the recurrent product.",
+        rich_help_panel=LAYER,
+    ),
+]
+
+ActivationOption = Annotated[
+    str,
+    typer.Option(
+        "--activation",
+        metavar="NAME",
+        help="Keras activation, for the candidate (LSTM g and tanh(c), GRU h_hat, SimpleRNN h): "
+        "tanh, relu, linear, elu, gelu, ... (docs/concepts.md lists them).",
+        rich_help_panel=LAYER,
+        autocompletion=complete_activation,
+    ),
+]
+RecurrentActivation = Annotated[
+    str,
+    typer.Option(
+        "--recurrent-activation",
+        metavar="NAME",
+        help="Keras recurrent_activation, for the gates: sigmoid, hard_sigmoid, ...",
+        rich_help_panel=LAYER,
+        autocompletion=complete_activation,
+    ),
+]
+UnitForgetBias = Annotated[
+    bool,
+    typer.Option(
+        "--unit-forget-bias/--no-unit-forget-bias",
+        help="Keras unit_forget_bias: drawn weights start the forget gate's bias at 1.",
+        rich_help_panel=LAYER,
+    ),
+]
+
+
+class EngineName(StrEnum):
+    """The --engine choices."""
+
+    keras = "keras"
+    numpy = "numpy"
+    torch = "torch"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow; "
+        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights.",
+        rich_help_panel=SHOW,
+    ),
+]
+Gates = Annotated[
+    bool,
+    typer.Option(
+        "--gates",
+        help="Also show the gates and states at every step (from the numpy engine; checked "
+        "against Keras when the engine is keras).",
+        rich_help_panel=SHOW,
+    ),
+]
+Check = Annotated[
+    bool,
+    typer.Option(
+        "--check",
+        help="Run every engine that can run the layer (keras, numpy, torch when installed) on "
+        "the same weights and input and compare o, h and c pairwise; "
+        "exit 3 if they differ by more than 1e-5.",
+        rich_help_panel=SHOW,
+    ),
+]
+ExplainStep = Annotated[
+    int | None,
+    typer.Option(
+        "--explain",
+        metavar="STEP",
+        help="Work out input step t=STEP with the real numbers: every term of every gate, the "
+        "state update, and the check against o and h.",
+        rich_help_panel=SHOW,
+    ),
+]
+ExplainUnit = Annotated[
+    int | None,
+    typer.Option(
+        "--unit",
+        metavar="U",
+        help="With --explain: write unit U's dot products out term by term.",
+        rich_help_panel=SHOW,
+    ),
+]
+
+
+class Half(StrEnum):
+    """The --direction choices: a half of a bidirectional layer."""
+
+    fw = "fw"
+    bw = "bw"
+
+
+DirectionOption = Annotated[
+    Half | None,
+    typer.Option(
+        "--direction",
+        show_default="both",
+        help="With --explain and --bidirectional: explain the forward or the backward half.",
+        rich_help_panel=SHOW,
+    ),
+]
+PlotPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        metavar="PATH",
+        help="Draw the run as a figure: .png, .svg or .pdf (x, o, states, gates, units in time).",
+        rich_help_panel=FILES,
+    ),
+]
+UnitsShown = Annotated[
+    str | None,
+    typer.Option(
+        "--units-shown",
+        metavar="U,U,...",
+        show_default="the first four",
+        help="With --plot: the units drawn through time, e.g. 0,5,9.",
+        rich_help_panel=FILES,
+    ),
+]
+HeatmapOption = Annotated[
+    bool,
+    typer.Option(
+        "--heatmap",
+        help="Draw x, o and (with --gates) the trace as heatmaps in the terminal instead of "
+        "number tables: time along the width, long runs binned to fit.",
+        rich_help_panel=SHOW,
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document (docs/json.md) instead of tables.",
+        rich_help_panel=SHOW,
+    ),
+]
