@@ -3,15 +3,12 @@ against what is available, and roughly how long it takes."""
 
 import os
 
+from rnnstate.engines import STEPS_PER_CHUNK
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
 FLOAT_BYTES = 4  # float32
 JSON_PIECE_BYTES = 64 << 20  # JSON text is written in pieces: a bounded buffer, not the document
-# Copies held at the peak: x in numpy, as a tensor and transposed to time-major inside Keras;
-# o in Keras's TensorArray, as a tensor and in numpy.
-X_COPIES = 3
-O_COPIES = 3
 
 
 # Seconds per step and per unit of N * M * (D + M), measured on 2 cores at D=8, M=16 (about
@@ -34,22 +31,63 @@ def expected_seconds(spec: Spec) -> float:
     )
 
 
+def engines_used(spec: Spec) -> set[str]:
+    """The engines a run of `spec` may use (all of them with --check)."""
+    if spec.check:
+        return {"keras", "numpy", "torch"}
+    return {spec.engine, "numpy"} if spec.traced else {spec.engine}
+
+
+# Copies of each array alive at a run's peak, beyond the one the run keeps, per engine; measured
+# with tests/test_memory.py (peak RSS of real runs against this estimate).
+X_EXTRA = {"keras": 3, "numpy": 1, "torch": 1}  # tensors, Masking's output, TF's time-major copy
+WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3}  # variables, Keras's own initialisers, ...
+O_EXTRA = {"keras": 3, "numpy": 2, "torch": 2}  # TensorArray, stacked tensor, numpy; time-major
+KERNEL_DRAWN = 4  # glorot_uniform draws float64 (2 float32's worth), casts to float32; + margin
+RECURRENT_DRAWN = 12  # orthogonal: a float64 normal matrix, its copy inside QR, q and r
+FIGURE_BYTES = 100 << 20  # matplotlib, its canvas and the encoded image, at most this
 TRACE_COPIES = 2  # the trace is recorded time-major, then copied batch-major
 
 
-def estimate_bytes(spec: Spec, as_json: bool = False) -> int:
-    """Bytes a run of `spec` needs at its peak: input, outputs, states, the gate trace and, for
-    --json, the buffer its text is written through."""
+def estimate_parts(
+    spec: Spec, as_json: bool = False, output: str | None = None, plot: bool = False
+) -> dict[str, int]:
+    """Bytes a run of `spec` needs at its peak, by what needs them: input, weights, the numpy
+    engine's input projection (one chunk of steps), outputs and states, the gate trace, and
+    what is written: the JSON buffer, an --output .npz built in memory, a --plot figure."""
     N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
-    directions = 2 if spec.bidirectional else 1
-    x_floats = N * T * D
-    o_floats = directions * (N * T * M if spec.return_sequences else N * M)
-    state_floats = 4 * directions * N * M
-    trace_floats = directions * 6 * N * T * M if spec.traced else 0  # at most 6 quantities
-    arrays = FLOAT_BYTES * (
-        X_COPIES * x_floats + O_COPIES * o_floats + state_floats + TRACE_COPIES * trace_floats
-    )
-    return arrays + (JSON_PIECE_BYTES if as_json else 0)
+    k, directions = spec.gate_count, 2 if spec.bidirectional else 1
+    engines = engines_used(spec)
+    x = FLOAT_BYTES * N * T * D
+    kernel = FLOAT_BYTES * directions * (D * k * M + 2 * k * M)  # with the bias
+    recurrent = FLOAT_BYTES * directions * M * k * M
+    o = FLOAT_BYTES * directions * (N * T * M if spec.return_sequences else N * M)
+    trace = FLOAT_BYTES * directions * 6 * N * T * M if spec.traced else 0  # at most 6
+    parts = {
+        "input": x * (2 + max(X_EXTRA[e] for e in engines)),
+        "weights": kernel * max(KERNEL_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines))
+        + recurrent * max(RECURRENT_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines)),
+        "outputs": o * (1 + max(O_EXTRA[e] for e in engines)),
+        "states": FLOAT_BYTES * 4 * directions * N * M,
+        "trace": trace * TRACE_COPIES,
+    }
+    if "numpy" in engines:  # one chunk of x @ kernel, and the chunk of x it is made from
+        steps = min(T, STEPS_PER_CHUNK)
+        parts["input projection"] = FLOAT_BYTES * steps * N * (k * M + D) * 2
+    if as_json:
+        parts["JSON buffer"] = JSON_PIECE_BYTES
+    if output is not None and output.endswith(".npz"):
+        parts["--output .npz"] = 2 * (x + o + trace)  # the archive is built in memory
+    if plot:
+        parts["--plot figure"] = FIGURE_BYTES + 2 * 2 * (x + o + trace) // N  # one sequence
+    return parts
+
+
+def estimate_bytes(
+    spec: Spec, as_json: bool = False, output: str | None = None, plot: bool = False
+) -> int:
+    """Bytes a run of `spec` needs at its peak (the sum of estimate_parts)."""
+    return sum(estimate_parts(spec, as_json, output, plot).values())
 
 
 def available_bytes() -> int:
@@ -83,15 +121,22 @@ def human_bytes(count: float) -> str:
     raise AssertionError("unreachable")
 
 
-def ensure_fits(spec: Spec, as_json: bool = False) -> None:
-    """Raise SpecError (exit 2) naming the sizes when the run cannot fit in available memory."""
-    needed, available = estimate_bytes(spec, as_json), available_bytes()
+def ensure_fits(
+    spec: Spec, as_json: bool = False, output: str | None = None, plot: bool = False
+) -> None:
+    """Raise SpecError (exit 2) naming the sizes, the estimate and its largest part when the
+    run cannot fit in the memory available."""
+    parts = estimate_parts(spec, as_json, output, plot)
+    needed, available = sum(parts.values()), available_bytes()
     if needed > available:
         sizes = f"-T {spec.steps} -D {spec.features} -M {spec.units} -N {spec.batch}"
         if spec.return_sequences:
             sizes += " --sequences"
+        largest = max(parts, key=parts.__getitem__)
+        option = {"weights": "--features" if spec.features > spec.units else "--units",
+                  "input projection": "--batch"}.get(largest, "--steps")  # fmt: skip
         raise SpecError(
-            "--steps",
-            f"{sizes} needs about {human_bytes(needed)} of memory; "
-            f"{human_bytes(available)} are available",
+            option,
+            f"{sizes} needs about {human_bytes(needed)} of memory ({largest}: "
+            f"{human_bytes(parts[largest])}); {human_bytes(available)} are available",
         )

@@ -179,6 +179,31 @@ def user_errors() -> Iterator[None]:
 
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
+ANNOUNCED_SECONDS = 60.0  # runs expected to take longer say so first, on stderr
+
+
+def duration_words(seconds: float) -> str:
+    """About 40 s, 12 min, 3 h or 2 days."""
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return (
+                f"{seconds / size:.0f} {unit}"
+                if seconds >= 10 * size
+                else f"{seconds / size:.1f} {unit}"
+            )
+    return f"{seconds:.0f} s"
+
+
+def announce_long_run(spec: Spec) -> None:
+    """One line on stderr, terminal or not, before a run expected to take over a minute."""
+    seconds = expected_seconds(spec)
+    if seconds > ANNOUNCED_SECONDS:
+        typer.echo(
+            f"rnnstate: this run should take about {duration_words(seconds)} on this machine "
+            f"(T={spec.steps}, N={spec.batch}, M={spec.units}, {spec.engine} engine); "
+            "Ctrl-C stops it",
+            err=True,
+        )
 
 
 @contextlib.contextmanager
@@ -306,7 +331,8 @@ def inspect(cell: str, options: dict) -> None:
             raise SpecError(
                 "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
             )
-        ensure_fits(spec, as_json)
+        ensure_fits(spec, as_json, output_path, plot_path is not None)
+        announce_long_run(spec)
         with progress_bar(spec) as progress:
             result = run_spec(spec, x, weights, states, progress)
         if save_weights_path:

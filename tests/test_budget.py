@@ -9,22 +9,39 @@ from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
 
-def test_estimate_counts_input_outputs_states_and_json_buffer():
+def test_estimate_counts_every_part_on_the_keras_engine():
     spec = Spec("lstm", steps=10, features=2, units=3, batch=1, return_sequences=True)
-    # x 20 floats, o 30, states 12: 4 * (3*20 + 3*30 + 12) bytes; JSON adds its piece buffer
-    assert budget.estimate_bytes(spec) == 648
-    assert budget.estimate_bytes(spec, as_json=True) == 648 + budget.JSON_PIECE_BYTES
+    # x 20 floats, kernel + bias 2*12 + 24, recurrent 3*12, o 30, states 4*3
+    assert budget.estimate_parts(spec) == {
+        "input": 4 * 20 * (2 + 3),
+        "weights": 4 * 48 * (1 + 5) + 4 * 36 * 12,
+        "outputs": 4 * 30 * (1 + 3),
+        "states": 4 * 12,
+        "trace": 0,
+    }
+    with_json = budget.estimate_parts(spec, as_json=True)
+    assert with_json["JSON buffer"] == budget.JSON_PIECE_BYTES
 
 
-def test_without_sequences_o_is_one_step():
-    spec = Spec("gru", steps=10, features=2, units=3)
-    assert budget.estimate_bytes(spec) == 4 * (3 * 20 + 3 * 3 + 12)
+def test_numpy_engine_counts_one_chunk_of_the_input_projection():
+    spec = Spec("gru", steps=20_000, features=2, units=3, batch=5, engine="numpy")
+    parts = budget.estimate_parts(spec)
+    assert parts["input projection"] == 4 * budget.STEPS_PER_CHUNK * 5 * (9 + 2) * 2
+    assert parts["outputs"] == 4 * 5 * 3 * (1 + 2)  # o is one step without return_sequences
 
 
 def test_gates_and_both_directions_count():
     spec = Spec("gru", steps=10, features=2, units=3, bidirectional=True, gates=True)
-    # o 2 * 3, states 4 * 2 * 3, trace 2 directions * 6 * 30 floats, twice
-    assert budget.estimate_bytes(spec) == 4 * (3 * 20 + 3 * 6 + 24 + 2 * 360)
+    parts = budget.estimate_parts(spec)
+    assert parts["trace"] == 4 * 2 * 6 * 30 * 2  # 2 directions, at most 6 quantities, twice
+    assert parts["states"] == 4 * 4 * 2 * 3
+
+
+def test_files_written_count():
+    spec = Spec("lstm", steps=10, features=2, units=3, return_sequences=True)
+    parts = budget.estimate_parts(spec, output="run.npz", plot=True)
+    assert parts["--output .npz"] == 2 * 4 * (20 + 30)
+    assert parts["--plot figure"] == budget.FIGURE_BYTES + 4 * 4 * (20 + 30)
 
 
 @pytest.mark.parametrize(
@@ -45,8 +62,8 @@ def test_refusal_names_the_sizes_and_what_is_available(monkeypatch):
     with pytest.raises(SpecError) as error:
         budget.ensure_fits(spec)
     assert str(error.value) == (
-        "-T 1000000000 -D 2 -M 512 -N 1 --sequences needs about 6.2 TB of memory; "
-        "21 GB are available"
+        "-T 1000000000 -D 2 -M 512 -N 1 --sequences needs about 8.2 TB of memory (outputs: "
+        "8.2 TB); 21 GB are available"
     )
     assert error.value.option == "--steps"
 
@@ -55,4 +72,36 @@ def test_cli_refuses_a_huge_run_with_exit_2():
     result = CliRunner().invoke(app, ["lstm", "-T", "99999999999999999999"])
     assert result.exit_code == 2
     assert "Invalid value for '--steps'" in result.stderr
-    assert "of memory;" in result.stderr
+    assert "of memory (" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "largest"),
+    [
+        (["gru", "-N", "2000000", "-T", "50", "-M", "256", "--engine", "numpy"], "--batch",
+         "input projection"),
+        (["lstm", "-T", "20", "-D", "200000", "-M", "2048"], "--features", "weights"),
+    ],
+)  # fmt: skip
+def test_runs_the_issue_found_unguarded_are_refused_before_allocating(args, option, largest):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr and f"({largest}: " in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_run_of_hours_says_so_before_it_starts():
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnstate", "lstm", "-T", "10000000", "-M", "512", "--engine",
+         "numpy"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = process.stderr.readline()
+    finally:
+        process.kill()
+        process.wait()
+    assert line.startswith("rnnstate: this run should take about ")
+    assert line.rstrip().endswith("(T=10000000, N=1, M=512, numpy engine); Ctrl-C stops it")

@@ -1,8 +1,8 @@
 """The numpy engine: Keras's equations, step by step, with an optional trace of the gates.
 
 Never imports TensorFlow or Keras. Everything is float32, as in Keras. The input projection
-x @ kernel + bias is computed for all steps at once; each step does only the recurrent part,
-in place on buffers made once.
+x @ kernel + bias is computed for a chunk of steps at once (memory bounded whatever T is); each
+step does only the recurrent part, in place on buffers made once.
 
 Equations, as Keras implements them, with act = activation (default tanh) and
 rec = recurrent_activation (default sigmoid, the logistic 1 / (1 + e^-z)):
@@ -49,13 +49,25 @@ def steps(
             progress("numpy", stop)
 
 
-def input_projection(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """x @ kernel (+ bias) for every step at once, time-major: (N, T, D) -> (T, N, kM)."""
-    N, T, D = x.shape
-    projected = x.transpose(1, 0, 2).reshape(T * N, D) @ kernel  # (T*N, kM)
-    if bias is not None:
-        projected += bias
-    return projected.reshape(T, N, -1)
+class InputProjection:
+    """x_t @ kernel (+ bias) for every step, computed a chunk of steps at a time, so memory stays
+    bounded by STEPS_PER_CHUNK x N x kM floats whatever T is. projection[t] is (N, kM)."""
+
+    def __init__(self, x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> None:
+        self.x, self.kernel, self.bias = x, kernel, bias  # x (N, T, D)
+        self.start, self.block = 0, np.empty((0,), np.float32)
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        if not self.start <= t < self.start + len(self.block):
+            N, T, D = self.x.shape
+            self.start = t - t % STEPS_PER_CHUNK
+            stop = min(T, self.start + STEPS_PER_CHUNK)
+            chunk = self.x[:, self.start : stop].transpose(1, 0, 2).reshape(-1, D)  # (C*N, D)
+            block = chunk @ self.kernel  # (C*N, kM)
+            if self.bias is not None:
+                block += self.bias
+            self.block = block.reshape(stop - self.start, N, -1)  # (C, N, kM), time-major
+        return self.block[t - self.start]
 
 
 class LSTMStep:
@@ -71,7 +83,7 @@ class LSTMStep:
         N = x.shape[0]
         self.activation, self.recurrent_activation = spec.activation, spec.recurrent_activation
         self.fused = (self.activation, self.recurrent_activation) == ("tanh", "sigmoid")
-        self.xw = input_projection(x, w.kernel, w.bias)  # (T, N, 4M)
+        self.xw = InputProjection(x, w.kernel, w.bias)  # [t] -> (N, 4M)
         self.U = w.recurrent_kernel  # (M, 4M)
         is_g = np.arange(4 * M) // M == 2
         self.scale = np.where(is_g, 1.0, 0.5).astype(np.float32)
@@ -121,7 +133,7 @@ class GRUStep:
             input_bias, self.recurrent_bias = w.bias, zeros
         self.reset_after = reset_after
         self.M = M
-        self.xw = input_projection(x, w.kernel, input_bias)  # (T, N, 3M)
+        self.xw = InputProjection(x, w.kernel, input_bias)  # [t] -> (N, 3M)
         self.U = w.recurrent_kernel  # (M, 3M)
         self.U_zr, self.U_h = self.U[:, : 2 * M], self.U[:, 2 * M :]
         (self.h,) = states  # h_{t-1}, then h_t
@@ -160,7 +172,7 @@ class SimpleRNNStep:
 
     def __init__(self, x: np.ndarray, w: Weights, states: list[np.ndarray], spec: Spec) -> None:
         self.activation = spec.activation
-        self.xw = input_projection(x, w.kernel, w.bias)  # (T, N, M)
+        self.xw = InputProjection(x, w.kernel, w.bias)  # [t] -> (N, M)
         self.U = w.recurrent_kernel  # (M, M)
         (self.h,) = states  # h_{t-1}, then h_t
         self.pre = np.empty_like(self.h)
