@@ -126,7 +126,7 @@ def one_direction(path: str, mine: dict, cell: str, layer: int, reverse: bool) -
     recurrent = np.ascontiguousarray(w_hh[order].T)
     biases = [mine.get((name, layer, reverse)) for name in ("bias_ih", "bias_hh")]
     if biases[0] is None and biases[1] is None:
-        return Weights(kernel, recurrent, None)
+        return Weights(kernel, recurrent, None, read_from="torch")
     if any(b is None for b in biases):
         raise InputError(path, f"has only one of bias_ih{suffix} and bias_hh{suffix}")
     for name, b in zip(("bias_ih", "bias_hh"), biases, strict=True):
@@ -134,7 +134,7 @@ def one_direction(path: str, mine: dict, cell: str, layer: int, reverse: bool) -
             raise InputError(path, f"{name}{suffix} has shape {b.shape}; it needs ({k * M},)")
     b_ih, b_hh = (b[order] for b in biases)
     bias = np.stack([b_ih, b_hh]) if cell == "gru" else b_ih + b_hh
-    return Weights(kernel, recurrent, bias.astype(np.float32))
+    return Weights(kernel, recurrent, bias.astype(np.float32), read_from="torch")
 
 
 def torch_class(cell: str) -> str:

@@ -20,6 +20,7 @@ class Weights:
     kernel: np.ndarray  # (D, kM) input projection
     recurrent_kernel: np.ndarray  # (M, kM) hidden-state projection
     bias: np.ndarray | None  # (kM,) or (2, 3M); None means use_bias=False
+    read_from: str = "keras"  # the layout they were read from: "keras", or "torch" (converted)
 
     @property
     def units(self) -> int:

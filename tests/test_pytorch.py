@@ -290,3 +290,11 @@ def test_without_torch_the_engine_says_how_to_get_it(monkeypatch):
     assert "torch is not installed: pip install 'rnnstate[torch]'" in result.stderr
     document = run_json("lstm", "--seed", "0", "--check")
     assert [p["engines"] for p in document["cross_check"]["pairs"]] == [["keras", "numpy"]]
+
+
+def test_header_says_the_rnn_nonlinearity_is_not_in_the_state_dict(tmp_path):
+    save_file(torch_layer("rnn").state_dict(), tmp_path / "w.safetensors")
+    result = runner.invoke(app, ["rnn", "--weights", str(tmp_path / "w.safetensors"), "-D", "3"])
+    assert result.exit_code == 0, result.stderr
+    header = " ".join(result.stdout.splitlines()[2:4])
+    assert "activation=tanh  (PyTorch's state dict does not record nn.RNN's nonlinearity:" in header

@@ -89,7 +89,9 @@ def figure(result: Result, n: int | None = None, units_shown: list[int] | None =
     T = spec.steps
     steps = [result.step_of_row(r) for r in range(T)]
     rows = len(maps) + 2  # + the final states and the lines through time
-    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.7 * rows + 0.6), layout="constrained")
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.7 * rows + 0.6))
+    fig.subplots_adjust(left=0.11, right=0.93, top=1 - 0.75 / (1.7 * rows + 0.6), bottom=0.05,
+                        hspace=0.55)  # fmt: skip
     layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
     settings = f"activation={spec.activation}"
     if spec.cell != "rnn":

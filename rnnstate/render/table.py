@@ -134,6 +134,9 @@ def header(result: Result) -> Text:
         functions.append(f"recurrent_activation={spec.recurrent_activation}")
     if spec.cell == "lstm" and not spec.unit_forget_bias:
         functions.append("unit_forget_bias=False")
+    if spec.cell == "rnn" and getattr(result.weights, "read_from", "keras") == "torch":
+        functions.append("(PyTorch's state dict does not record nn.RNN's nonlinearity: "
+                         "--activation says it)")  # fmt: skip
     return Text(
         f"{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
         f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}\n"
