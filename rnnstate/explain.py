@@ -283,22 +283,14 @@ def dot_products(result, w, x_t, h_prev, gates) -> tuple[DotProduct, ...]:
 def comparisons(result, n, side, t, h_t, traced, masked) -> tuple[Comparison, ...]:
     """The recomputed h_t against the trace's h_t, o's row for step t (with return_sequences,
     when o shows this layer's state there) and h (when t is the last step the layer read)."""
-    spec, M = result.spec, result.spec.units
+    spec = result.spec
+    state = "h" + (f"_{side}" if side else "")
     found = [Comparison("h_t in the trace", largest(h_t, traced))]
-    suffix = f"_{side}" if side else ""
     if spec.return_sequences and not masked and spec.merge not in ("sum", "mul", "ave"):
-        if not spec.bidirectional:
-            row = spec.steps - 1 - t if spec.backwards else t
-            found.append(Comparison(f"o[t={t}]", largest(h_t, result.o[n, row])))
-        elif spec.merge == "none":
-            found.append(
-                Comparison(f"o{suffix}[t={t}]", largest(h_t, result.outputs[f"o{suffix}"][n, t]))
-            )
-        else:
-            columns, shown = (slice(0, M), f":{M}") if side == "fw" else (slice(M, None), f"{M}:")
-            found.append(Comparison(f"o[t={t}, {shown}]", largest(h_t, result.o[n, t, columns])))
-    if result.last_step_read(n, "h" + suffix) == t:
-        found.append(Comparison("h" + suffix, largest(h_t, result.states["h" + suffix][n])))
+        name, part, _ = result.output_part(state, n, t)
+        found.append(Comparison(name, largest(h_t, part)))
+    if result.last_step_read(n, state) == t:
+        found.append(Comparison(state, largest(h_t, result.states[state][n])))
     return tuple(found)
 
 

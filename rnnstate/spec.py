@@ -132,6 +132,7 @@ class Spec:
                 ("--engine", self.engine == "numpy"),
                 ("--gates", self.gates),
                 ("--check", self.check),
+                ("--explain", self.explain is not None),
             )
             if needed
         ]
@@ -166,14 +167,6 @@ class Spec:
                 raise SpecError(
                     "--direction", "--direction picks a half of --bidirectional for --explain"
                 )
-        if self.explain is not None and not activations.is_elementwise(self.activation):
-            raise SpecError("--explain", f"{self.activation} is not element-wise: see --engine")
-        if self.explain is not None and not activations.is_elementwise(
-            self.recurrent_activation
-        ):
-            raise SpecError(
-                "--explain", f"{self.recurrent_activation} is not element-wise: see --engine"
-            )
 
     def torch_problem(self) -> str | None:
         """Why PyTorch's nn.LSTM / nn.GRU / nn.RNN cannot express this layer, or None."""

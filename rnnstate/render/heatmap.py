@@ -11,15 +11,16 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.style import Style
 from rich.text import Text
 
-from rnnstate.render.plot import GATE_PRODUCERS, SEQUENTIAL_ACTIVATIONS
+from rnnstate.render.plot import unit_scale
 from rnnstate.render.table import (
+    VERDICTS_PER_SEQUENCE,
     header,
     note_lines,
     summary_lines,
     trace_legend,
     verdict_line,
 )
-from rnnstate.result import Result
+from rnnstate.result import Result, StateCheck
 
 MAX_ROWS = 24  # more units than this are binned
 CELL_WIDTH = 3  # characters per step when the run is short enough
@@ -143,11 +144,11 @@ class Heatmap:
             yield Text(" " * (LABEL_WIDTH + column) + "^ " + note, style="bold")
 
 
-def maps(result: Result, n: int) -> list[Heatmap]:
-    """The heatmaps of sequence n: x, o (or its halves), the final states, the trace."""
+def maps(result: Result, n: int, checks: list[StateCheck]) -> list[Heatmap]:
+    """The heatmaps of sequence n: x, o (or its halves) with the rows its `checks` found equal
+    marked, and the trace."""
     spec, M = result.spec, result.spec.units
     T = spec.steps
-    checks = [c for c in result.checks() if c.sequence == n]
     masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
     reading = [result.step_of_row(r) for r in range(T)]
     masked_rows = [reading.index(t) for t in masked]
@@ -178,12 +179,10 @@ def maps(result: Result, n: int) -> list[Heatmap]:
             found.append(Heatmap(f"o  merge_mode {spec.merge} of both halves", result.o[n].T,
                                  list(range(T)), "u", masked=masked))  # fmt: skip
     if spec.gates and result.gates:
-        functions = {"rec": spec.recurrent_activation, "act": spec.activation}
         for name, values in result.gates.items():
             base = name[:-3] if spec.bidirectional else name
             meaning, _ = trace_legend(result, base)
-            producer = GATE_PRODUCERS.get(base)
-            sequential = producer is not None and functions[producer] in SEQUENTIAL_ACTIVATIONS
+            sequential = unit_scale(result, base)
             labels = list(range(T)) if spec.bidirectional else reading
             rows = masked if spec.bidirectional else masked_rows
             found.append(Heatmap(f"{name}  {meaning}", values[n].T, labels, "u", sequential,
@@ -191,9 +190,9 @@ def maps(result: Result, n: int) -> list[Heatmap]:
     return found
 
 
-def states_text(result: Result, n: int) -> Text:
+def states_text(result: Result, n: int, sequence_checks: list[StateCheck]) -> Text:
     """The final states as numbers (few enough to read), with what each equals."""
-    checks = {c.state: c for c in result.checks() if c.sequence == n}
+    checks = {c.state: c for c in sequence_checks}
     lines = []
     for name, values in result.states.items():
         check = checks.get(name)
@@ -209,16 +208,18 @@ def render(result: Result, only: int | None = None) -> Group:
     """Everything --heatmap shows: the header, per sequence its maps and states, the verdicts."""
     parts: list = [header(result)]
     N = result.spec.batch
-    checks = result.checks()
+    checks = result.checks()  # measured once, for the marks and the lines
+    each = only is not None or N <= VERDICTS_PER_SEQUENCE
     for n in range(N) if only is None else [only]:
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
-        parts.extend(maps(result, n))
+        mine = [check for check in checks if check.sequence == n]
+        parts.extend(maps(result, n, mine))
         parts.append(Text("final states", style="bold"))
-        parts.append(states_text(result, n))
-        if only is not None or N <= 4:
-            parts.extend(verdict_line(c, label=N > 1) for c in checks if c.sequence == n)
-    if only is None and N > 4:
+        parts.append(states_text(result, n, mine))
+        if each:
+            parts.extend(verdict_line(check, label=N > 1) for check in mine)
+    if not each:
         parts.extend(summary_lines(checks))
     parts.extend(note_lines(result))
     return Group(*parts)

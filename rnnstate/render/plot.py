@@ -17,6 +17,14 @@ GATE_PRODUCERS = {"i": "rec", "f": "rec", "o": "rec", "z": "rec", "r": "rec"}
 LINES_SHOWN = 4  # units drawn through time unless units_shown says which
 
 
+def unit_scale(result: Result, base: str) -> bool:
+    """Whether traced quantity `base` (i, f, z, ...) lies in [0, 1]: a gate made by a
+    sigmoid-like recurrent activation, drawn on a 0..1 scale instead of one around 0."""
+    producer = GATE_PRODUCERS.get(base)
+    functions = {"rec": result.spec.recurrent_activation, "act": result.spec.activation}
+    return producer is not None and functions[producer] in SEQUENTIAL_ACTIVATIONS
+
+
 def pyplot():
     """matplotlib.pyplot on the Agg backend, with settings that keep saved bytes stable."""
     import matplotlib
@@ -43,13 +51,10 @@ def panels(result: Result, n: int) -> list[tuple[str, np.ndarray, bool]]:
         else:
             found.append((f"o  output at every step{order}", result.o[n].T, False))
     if spec.gates and result.gates:
-        functions = {"rec": spec.recurrent_activation, "act": spec.activation}
         for name, values in result.gates.items():
             base = name[:-3] if spec.bidirectional else name
-            producer = GATE_PRODUCERS.get(base)
-            sequential = producer is not None and functions[producer] in SEQUENTIAL_ACTIVATIONS
             meaning, _ = trace_legend(result, base)
-            found.append((f"{name}  {meaning}", values[n].T, sequential))
+            found.append((f"{name}  {meaning}", values[n].T, unit_scale(result, base)))
     return found
 
 
