@@ -115,9 +115,11 @@ def run_spec(
     weights: LayerWeights | None = None,
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
+    mask: np.ndarray | None = None,
 ) -> Result:
     """Run the layer of `spec` on x (N, T, D) with `weights` from `initial_state` (states by
-    name, each (N, M); zeros if None), drawing x and the weights when not given.
+    name, each (N, M); zeros if None), drawing x and the weights when not given. `mask`
+    (N, T), True where a step counts, is the mask a model sends the layer (spec.model).
 
     The seed spawns two independent streams, one for the weights and one for the input, so
     changing T keeps the weights and a longer T extends the same input. `progress` is called
@@ -131,7 +133,7 @@ def run_spec(
     if x is None:
         x = random_input(spec, np.random.default_rng(input_stream))
     x = np.ascontiguousarray(x, dtype=np.float32)
-    return run_engines(spec, x, weights, pick_states(spec, initial_state), progress)
+    return run_engines(spec, x, weights, pick_states(spec, initial_state), progress, mask)
 
 
 def step_mask(x: np.ndarray, mask_value: float | None) -> np.ndarray | None:
@@ -160,12 +162,15 @@ def run_engines(
     weights: LayerWeights,
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
+    mask: np.ndarray | None = None,
 ) -> Result:
     """Run spec.engine, and the other engines of engines_for(spec); the outputs and states of
     spec.engine are the result. The gate trace always comes from the numpy engine. Whenever
-    more than one engine ran, they are compared pairwise in Result.cross_check.
+    more than one engine ran, they are compared pairwise in Result.cross_check. `mask` (N, T)
+    is a model's mask; without one, --mask-value makes it.
     """
-    mask = step_mask(x, spec.mask_value)
+    if mask is None:
+        mask = step_mask(x, spec.mask_value)
     runs = {}
     for engine in engines_for(spec):
         trace = spec.traced and engine == "numpy"

@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -37,11 +38,14 @@ from rnnstate.options import (
     InitialState,
     InputPath,
     Json,
+    LayerInputPath,
+    LayerName,
     Layout,
     LayoutName,
     MaskValue,
     Merge,
     MergeMode,
+    ModelPath,
     Only,
     Output,
     PlotPath,
@@ -248,60 +252,120 @@ def parse_units(text: str | None) -> list[int] | None:
     return units
 
 
-def inspect(cell: str, options: dict) -> None:
-    """Read the files, run the layer, write the files asked for, print tables or JSON, and exit
-    3 when --check found the engines apart. `options` are the command's parameters by name."""
+@dataclass(frozen=True)
+class Shown:
+    """What a run writes and shows, from the options: files, then the terminal's view."""
+
+    save_weights: str | None
+    layout: str
+    output: str | None
+    plot: str | None
+    units_shown: list[int] | None
+    only: int | None
+    as_json: bool
+    heatmap: bool
+
+
+def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
+    """Pop what to write and show from `options`, checking each file name's format first."""
+    from rnnstate.save import OUTPUT_FORMATS, PLOT_FORMATS, WEIGHT_FORMATS, output_format
+
+    paths = {}
+    for name in ("save_weights", "output", "plot"):
+        value = options.pop(name)
+        paths[name] = None if value is None else str(value)  # Path -> str
+    shown = Shown(
+        paths["save_weights"],
+        options.pop("layout").value,
+        paths["output"],
+        paths["plot"],
+        parse_units(options.pop("units_shown")),
+        options.pop("only"),
+        options.pop("json"),
+        options.pop("heatmap"),
+    )
+    if shown.save_weights:
+        output_format(shown.save_weights, "--save-weights", WEIGHT_FORMATS)
+    if shown.layout == "torch" and not shown.save_weights:
+        raise SpecError("--layout", "--layout says how --save-weights writes; give both")
+    if shown.layout == "torch" and cell == "gru" and not reset_after:
+        raise SpecError(
+            "--layout", "PyTorch's GRU is Keras's reset_after variant: a GRU with "
+            "--reset-before has no PyTorch layout",
+        )  # fmt: skip
+    if shown.output:
+        output_format(shown.output, "--output", OUTPUT_FORMATS)
+    if shown.plot:
+        output_format(shown.plot, "--plot", PLOT_FORMATS)
+    return shown
+
+
+def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown) -> bool:
+    """Run the layer, write the files asked for, print tables or JSON; whether every engine
+    agreed (always, without --check). x, weights, states: as read (None: drawn); mask (N, T)."""
     from rich.console import Console
 
-    from rnnstate.api import make_spec, run_spec
-    from rnnstate.data import read_initial_state, read_input, read_weights
+    from rnnstate.api import run_spec
     from rnnstate.explain import explain
     from rnnstate.render import explain as explain_render
     from rnnstate.render import json as json_render
     from rnnstate.render import table as table_render
-    from rnnstate.save import (
-        OUTPUT_FORMATS,
-        PLOT_FORMATS,
-        WEIGHT_FORMATS,
-        output_format,
-        save_plot,
-        save_result,
-        save_weights,
-    )
+    from rnnstate.save import save_plot, save_result, save_weights
 
-    for name in ("input_path", "weights_path", "initial_state", "save_weights", "output", "plot"):
+    only, units_shown = shown.only, shown.units_shown
+    if only is not None and only >= spec.batch:
+        raise SpecError(
+            "--only", f"{only} is not a sequence: N={spec.batch} (0 to {spec.batch - 1})"
+        )
+    if units_shown and max(units_shown) >= spec.units:
+        raise SpecError(
+            "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
+        )
+    ensure_fits(spec, shown.as_json, shown.output, shown.plot is not None)
+    announce_long_run(spec)
+    with progress_bar(spec) as progress:
+        result = run_spec(spec, x, weights, states, progress, mask)
+    if shown.save_weights:
+        save_weights(shown.save_weights, result.weights, shown.layout, spec.cell, spec.reset_after)
+    if shown.output:
+        save_result(shown.output, result)
+    if shown.plot:
+        save_plot(shown.plot, result, only, units_shown)
+    explanations = explain(result, only or 0) if spec.explain is not None else None
+    if shown.as_json:
+        write_stdout(json_render.pieces(result, explanations))
+    elif shown.heatmap:
+        from rnnstate.render import heatmap
+
+        Console(highlight=False).print(heatmap.render(result, only))
+    elif explanations is not None:
+        Console(highlight=False).print(
+            table_render.header(result), explain_render.render(explanations)
+        )
+    else:
+        Console(highlight=False).print(table_render.render(result, only))
+        sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
+    return not spec.check or result.cross_check.agree
+
+
+def inspect(cell: str, options: dict) -> None:
+    """Read the files, run the layer, write the files asked for, print tables or JSON, and exit
+    3 when --check found the engines apart. `options` are the command's parameters by name."""
+    from rnnstate.api import make_spec
+    from rnnstate.data import read_initial_state, read_input, read_weights
+
+    for name in ("input_path", "weights_path", "initial_state"):
         options[name] = None if options[name] is None else str(options[name])  # Path -> str
     input_path, weights_path = options.pop("input_path"), options.pop("weights_path")
     state_path, merge = options.pop("initial_state"), options.pop("merge")
-    save_weights_path, output_path = options.pop("save_weights"), options.pop("output")
-    only, as_json = options.pop("only"), options.pop("json")
     direction = options.pop("direction")
-    plot_path, units_text = options.pop("plot"), options.pop("units_shown")
-    as_heatmap = options.pop("heatmap")
-    layout, prefix, torch_layer = (
-        options.pop("layout").value,
-        options.pop("prefix"),
-        options.pop("torch_layer"),
-    )
+    prefix, torch_layer = options.pop("prefix"), options.pop("torch_layer")
     with user_errors():
-        if save_weights_path:
-            output_format(save_weights_path, "--save-weights", WEIGHT_FORMATS)
-        if layout == "torch" and not save_weights_path:
-            raise SpecError("--layout", "--layout says how --save-weights writes; give both")
-        if layout == "torch" and cell == "gru" and not options.get("reset_after", True):
-            raise SpecError(
-                "--layout", "PyTorch's GRU is Keras's reset_after variant: a GRU with "
-                "--reset-before has no PyTorch layout",
-            )  # fmt: skip
-        if output_path:
-            output_format(output_path, "--output", OUTPUT_FORMATS)
-        if plot_path:
-            output_format(plot_path, "--plot", PLOT_FORMATS)
-        units_shown = parse_units(units_text)
-        if merge is not None and not options["bidirectional"]:
+        reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
+        shown = take_shown(options, cell, reset_after)
+        if merge is not None and not bidirectional:
             raise SpecError("--merge", "--merge applies to --bidirectional only")
         x = read_input(input_path) if input_path else None
-        reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
         weights = (
             read_weights(weights_path, cell, reset_after, bidirectional, prefix, torch_layer)
             if weights_path
@@ -317,45 +381,14 @@ def inspect(cell: str, options: dict) -> None:
             weights_name=weights_path or "",
             state_name=state_path or "",
             merge=(merge or MergeMode.concat).value,
-            return_sequences=options.pop("sequences"),
+            return_sequences=bool(options.pop("sequences")),
             use_bias=options.pop("bias"),
             engine=options.pop("engine").value,
             direction=None if direction is None else direction.value,
             **options,
         )
-        if only is not None and only >= spec.batch:
-            raise SpecError(
-                "--only", f"{only} is not a sequence: N={spec.batch} (0 to {spec.batch - 1})"
-            )
-        if units_shown and max(units_shown) >= spec.units:
-            raise SpecError(
-                "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
-            )
-        ensure_fits(spec, as_json, output_path, plot_path is not None)
-        announce_long_run(spec)
-        with progress_bar(spec) as progress:
-            result = run_spec(spec, x, weights, states, progress)
-        if save_weights_path:
-            save_weights(save_weights_path, result.weights, layout, cell, spec.reset_after)
-        if output_path:
-            save_result(output_path, result)
-        if plot_path:
-            save_plot(plot_path, result, only, units_shown)
-        explanations = explain(result, only or 0) if spec.explain is not None else None
-        if as_json:
-            write_stdout(json_render.pieces(result, explanations))
-        elif as_heatmap:
-            from rnnstate.render import heatmap
-
-            Console(highlight=False).print(heatmap.render(result, only))
-        elif explanations is not None:
-            Console(highlight=False).print(
-                table_render.header(result), explain_render.render(explanations)
-            )
-        else:
-            Console(highlight=False).print(table_render.render(result, only))
-            sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
-    if spec.check and not result.cross_check.agree:
+        agreed = run_and_show(spec, x, weights, states, None, shown)
+    if not agreed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
 
@@ -498,6 +531,172 @@ def rnn(
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""
     inspect("rnn", locals())
+
+
+RUN_OPTIONS = {  # options that need --layer, by parameter name
+    "input_path": "--input",
+    "layer_input": "--layer-input",
+    "initial_state": "--initial-state",
+    "gates": "--gates",
+    "check": "--check",
+    "explain": "--explain",
+    "save_weights": "--save-weights",
+    "output": "--output",
+    "plot": "--plot",
+    "heatmap": "--heatmap",
+    "only": "--only",
+    "sequences": "--sequences/--no-sequences",
+}
+
+
+@app.command(
+    "model",
+    cls=GroupedHelp,
+    epilog=examples(
+        "rnnstate model docs/example/sentiment.keras              # its recurrent layers",
+        "rnnstate model docs/example/sentiment.keras --layer lstm --input docs/example/reviews.npy",
+        "rnnstate model docs/example/sentiment.keras --layer 0 --input docs/example/reviews.npy "
+        "--only 1 --gates --engine numpy",
+    ),
+)
+def model_command(
+    path: ModelPath,
+    layer: LayerName = None,
+    steps: Steps = None,
+    batch: Batch = None,
+    seed: Seed = None,
+    sequences: Sequences = None,
+    initial_state: InitialState = None,
+    engine: EngineOption = EngineName.keras,
+    gates: Gates = False,
+    check: Check = False,
+    explain: ExplainStep = None,
+    unit: ExplainUnit = None,
+    direction: DirectionOption = None,
+    input_path: InputPath = None,
+    layer_input: LayerInputPath = None,
+    save_weights: SaveWeights = None,
+    layout: Layout = LayoutName.keras,
+    output: Output = None,
+    plot: PlotPath = None,
+    units_shown: UnitsShown = None,
+    only: Only = None,
+    heatmap: HeatmapOption = False,
+    json: Json = False,
+) -> None:
+    """A recurrent layer of a saved Keras model: list them, or run one on your data."""
+    inspect_model(locals())
+
+
+def inspect_model(options: dict) -> None:
+    """List the model's recurrent layers, or run the one --layer names on the model's input,
+    the layer's own input or input from the seed, and show it as the cell commands do."""
+    from rich.console import Console
+
+    from rnnstate import models
+    from rnnstate.render import listing
+
+    path, name = str(options.pop("path")), options.pop("layer")
+    with user_errors():
+        if name is None:
+            for parameter, option in RUN_OPTIONS.items():
+                if options[parameter] not in (None, False):
+                    raise SpecError(option, f"{option} runs a layer: name it with --layer")
+        loaded = models.load(path)
+        layers = models.recurrent_layers(loaded)
+        if name is None:
+            if options["json"]:
+                write_stdout([listing.json_bytes(path, layers)])
+            else:
+                Console(highlight=False).print(listing.table(path, layers))
+            return
+        chosen = models.find_layer(layers, name, path)
+        agreed = run_model_layer(loaded, chosen, options)
+    if not agreed:
+        raise typer.Exit(ExitCode.CHECK_FAILED)
+
+
+def run_model_layer(loaded, chosen, options: dict) -> bool:
+    """Run the model's layer `chosen` with its trained weights and settings on the input the
+    options say; whether the engines agreed (see run_and_show)."""
+    from rnnstate import models
+    from rnnstate.api import make_spec
+    from rnnstate.data import read_initial_state, read_input, read_model_input
+    from rnnstate.spec import ModelSource
+
+    settings = dict(chosen.settings)
+    if options["sequences"] is not None:
+        settings["return_sequences"] = options["sequences"]
+    shown = take_shown(options, chosen.cell, settings.get("reset_after", True))
+    input_path, layer_input = options["input_path"], options["layer_input"]
+    if input_path and layer_input:
+        raise SpecError("--layer-input", "give --input (the model's) or --layer-input, not both")
+    weights = models.layer_weights(chosen)
+    x = mask = states = None
+    if input_path:
+        input_name = str(input_path)
+        inputs = models.model_inputs(loaded, read_model_input(input_name), input_name)
+        with model_progress(chosen, inputs[0].shape[0]) as progress:
+            received = models.layer_input(loaded, chosen, inputs, input_name, progress)
+        x, mask, states = received.x, received.mask, received.initial_state
+        input_from = f"{input_name}, through the model's layers before it"
+        if states is not None:
+            input_from += "; initial states from the model"
+    elif layer_input:
+        input_name = str(layer_input)
+        x = read_input(input_name)
+        input_from = f"{input_name}, as the layer's own input"
+    else:
+        input_name, input_from = "", "drawn from the seed (give --input for the model's)"
+    state_path = options["initial_state"]
+    if state_path is not None:
+        states = read_initial_state(str(state_path))
+    source = ModelSource(
+        loaded.path, chosen.path, input_from, None if mask is None else received.mask_from,
+        chosen.unused,
+    )  # fmt: skip
+    direction = options["direction"]
+    spec = make_spec(
+        chosen.cell,
+        steps=options["steps"] if x is not None or options["steps"] else chosen.steps,
+        batch=options["batch"],
+        seed=options["seed"],
+        x=x,
+        weights=weights,
+        initial_state=states,
+        input_name=input_name,
+        weights_name=f"layer {chosen.path!r} of {loaded.path}",
+        state_name=str(state_path or "the model's initial states"),
+        engine=options["engine"].value,
+        gates=options["gates"],
+        check=options["check"],
+        explain=options["explain"],
+        unit=options["unit"],
+        direction=None if direction is None else direction.value,
+        model=source,
+        **settings,
+    )
+    return run_and_show(spec, x, weights, states, mask, shown)
+
+
+@contextlib.contextmanager
+def model_progress(layer, sequences: int) -> Iterator:
+    """A progress callback (done, total) for the layers before `layer` when stderr is a
+    terminal and the input is more than one call's worth of sequences."""
+    from rnnstate.models import SEQUENCES_PER_CALL
+
+    if not sys.stderr.isatty() or sequences <= SEQUENCES_PER_CALL:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress as ProgressDisplay
+
+    with (
+        os.fdopen(os.dup(2), "w") as terminal,
+        ProgressDisplay(console=Console(file=terminal), transient=True) as display,
+    ):
+        task = display.add_task(f"layers before {layer.path}", total=sequences)
+        yield lambda done, total: display.update(task, completed=done)
 
 
 def main(prog_name: str = "rnnstate") -> None:

@@ -71,10 +71,7 @@ def extension(path: str, allowed: tuple[str, ...]) -> str:
 
 def numeric_array(path: str, array: np.ndarray, what: str) -> np.ndarray:
     """`array` as float32, refusing non-numeric dtypes and NaN or infinite values."""
-    if array.dtype.hasobject:
-        raise InputError(path, f"{what} holds Python objects, which are never loaded")
-    if array.dtype.kind not in "iuf":
-        raise InputError(path, f"{what} has dtype {array.dtype}; expected integers or floats")
+    check_numeric(path, array, what)
     with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
         values = array.astype(np.float32)
     if not np.isfinite(values).all():
@@ -85,6 +82,14 @@ def numeric_array(path: str, array: np.ndarray, what: str) -> np.ndarray:
             "numbers (or values too large for float32)",
         )
     return values
+
+
+def check_numeric(path: str, array: np.ndarray, what: str) -> None:
+    """Refuse an array of Python objects or of anything but integers and floats."""
+    if array.dtype.hasobject:
+        raise InputError(path, f"{what} holds Python objects, which are never loaded")
+    if array.dtype.kind not in "iuf":
+        raise InputError(path, f"{what} has dtype {array.dtype}; expected integers or floats")
 
 
 def checked_npy(path: str, stream: io.BufferedIOBase, size: int, what: str) -> np.ndarray:
@@ -224,20 +229,37 @@ def input_shape(path: str, array: np.ndarray) -> np.ndarray:
     return array if array.ndim == 3 else array[None]
 
 
+def read_arrays(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an input file by name: every array of an .npz, else the one array of an
+    .npy, .csv or .json ("-": JSON on stdin) as "x". Raises InputError naming the file."""
+    data = read_bytes(path)
+    suffix = extension(path, INPUT_FORMATS)
+    readers: dict[str, Callable[[str, bytes], dict[str, np.ndarray]]] = {
+        ".npy": npy_arrays,
+        ".npz": npz_arrays,
+        ".csv": lambda p, d: {"x": csv_array(p, d)},
+        ".json": lambda p, d: {"x": json_array(p, d)},
+    }
+    return readers[suffix](path, data)
+
+
 def read_input(path: str) -> np.ndarray:
     """The input x (N, T, D) float32 from .npy, .npz (array `x` or the only one), .csv or .json
     ("-": JSON on stdin). Raises InputError naming the file for anything it cannot use."""
-    data = read_bytes(path)
-    suffix = extension(path, INPUT_FORMATS)
-    readers: dict[str, Callable[[str, bytes], np.ndarray]] = {
-        ".npy": lambda p, d: npy_arrays(p, d)["x"],
-        ".npz": lambda p, d: only_or_x(p, npz_arrays(p, d)),
-        ".csv": csv_array,
-        ".json": json_array,
-    }
-    array = readers[suffix](path, data)
+    array = only_or_x(path, read_arrays(path))
     array = numeric_array(path, np.asarray(array), "the input")
     return np.ascontiguousarray(input_shape(path, array))
+
+
+def read_model_input(path: str) -> dict[str, np.ndarray]:
+    """A model's input arrays by name, as read_arrays gives them, each finite, integers kept
+    as integers (token ids). Raises InputError naming the file."""
+    arrays = read_arrays(path)
+    for name, array in arrays.items():
+        check_numeric(path, array, f"array {name!r}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            numeric_array(path, array, f"array {name!r}")  # raises, naming the first bad value
+    return arrays
 
 
 def only_or_x(path: str, arrays: dict[str, np.ndarray]) -> np.ndarray:

@@ -83,10 +83,11 @@ Seed = Annotated[
     ),
 ]
 Sequences = Annotated[
-    bool,
+    bool | None,
     typer.Option(
         "--sequences/--no-sequences",
-        help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M).",
+        help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M). "
+        "A model's layer: its own setting unless given.",
         rich_help_panel=LAYER,
     ),
 ]
@@ -104,7 +105,35 @@ InputPath = Annotated[
         "--input",
         metavar="PATH",
         help="Input x from .npy, .npz, .csv or .json (- reads JSON from stdin); shape (T, D) "
-        "or (N, T, D).",
+        "or (N, T, D). For `model`: the model's input, as model.predict takes it (an .npz "
+        "with one array per input name for several).",
+        rich_help_panel=DATA,
+    ),
+]
+ModelPath = Annotated[
+    Path,
+    typer.Argument(
+        metavar="PATH",
+        help="A saved Keras model: .keras, or a full-model .h5 / .hdf5 (model.save).",
+        show_default=False,
+    ),
+]
+LayerName = Annotated[
+    str | None,
+    typer.Option(
+        "--layer",
+        metavar="NAME",
+        help="The recurrent layer to inspect: its name as listed (outer/inner inside a nested "
+        "model) or its index. Without it, the recurrent layers are listed.",
+        rich_help_panel=LAYER,
+    ),
+]
+LayerInputPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--layer-input",
+        metavar="PATH",
+        help="The layer's own input x (N, T, D), instead of the model's input; formats as --input.",
         rich_help_panel=DATA,
     ),
 ]

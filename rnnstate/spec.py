@@ -32,6 +32,18 @@ GATE_BLOCKS: dict[str, tuple[str, ...]] = {
 KERAS_LAYER_NAMES: dict[str, str] = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a layer inspected inside a saved model comes from: the file, the layer's path in
+    it, where its input came from, what masked its steps, and its settings that do nothing here."""
+
+    path: str  # the saved model file
+    layer: str  # the layer's name, "outer/inner" inside a nested model
+    input_from: str  # in words: the model's input from a file, the layer's own input, the seed
+    mask_from: str | None = None  # the layer that sent the step mask (Embedding, Masking), if any
+    unused: tuple[str, ...] = ()  # settings of the layer that do nothing here, each in words
+
+
 def torch_installed() -> bool:
     """Whether PyTorch can be imported (found without importing it)."""
     return importlib.util.find_spec("torch") is not None
@@ -64,6 +76,7 @@ class Spec:
     explain: int | None = None  # an input step t whose arithmetic is worked out with the numbers
     unit: int | None = None  # with explain: write that unit's dot products out term by term
     direction: str | None = None  # with explain on a bidirectional layer: "fw", "bw", None both
+    model: ModelSource | None = None  # the saved model the layer comes from (rnnstate model)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -102,9 +115,7 @@ class Spec:
             if (problem := self.torch_problem()) is not None:
                 raise SpecError("--engine", f"the torch engine cannot run this layer: {problem}")
             if not torch_installed():
-                raise SpecError(
-                    "--engine", "torch is not installed: pip install 'rnnstate[torch]'"
-                )
+                raise SpecError("--engine", "torch is not installed: pip install 'rnnstate[torch]'")
         if self.mask_value is not None and not math.isfinite(self.mask_value):
             raise SpecError(
                 "--mask-value", f"--mask-value must be a finite number, got {self.mask_value}"
@@ -184,9 +195,14 @@ class Spec:
             )
         if self.bidirectional and self.merge != "concat":
             return f"a bidirectional PyTorch layer concatenates its halves, not merge {self.merge}"
-        if self.mask_value is not None:
+        if self.mask_value is not None or self.model_masked:
             return "PyTorch has no step masks (packed sequences drop padding, a different rule)"
         return None
+
+    @property
+    def model_masked(self) -> bool:
+        """Whether the layer's steps are masked by what its model sends it (Embedding, Masking)."""
+        return self.model is not None and self.model.mask_from is not None
 
     @property
     def traced(self) -> bool:
@@ -224,7 +240,8 @@ class Spec:
     def config(self) -> dict:
         """Every setting but the cell and engine, as JSON values; `reset_after` only for a GRU,
         `recurrent_activation` for an LSTM or GRU, `unit_forget_bias` for an LSTM, `merge` only
-        for a bidirectional layer, `explain`, `unit` and `direction` only when explaining."""
+        for a bidirectional layer, `explain`, `unit` and `direction` only when explaining,
+        `model` only for a layer of a saved model."""
         settings = asdict(self)
         del settings["cell"], settings["engine"]
         if self.cell != "gru":
@@ -237,4 +254,8 @@ class Spec:
             del settings["merge"]
         if self.explain is None:
             del settings["explain"], settings["unit"], settings["direction"]
+        if self.model is None:
+            del settings["model"]
+        else:
+            settings["model"]["unused"] = list(self.model.unused)
         return settings

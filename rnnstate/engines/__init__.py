@@ -79,15 +79,15 @@ def run_layer(
 ) -> LayerOutputs:
     """Run x (N, T, D) through the layer of `spec` with `weights` on `engine`.
 
-    initial_state: states by name, each (N, M); mask (N, T), True where a step counts (the
-    keras engine computes its own with Keras's Masking layer from spec.mask_value).
+    initial_state: states by name, each (N, M); mask (N, T), True where a step counts (with
+    spec.mask_value the keras engine computes its own with Keras's Masking layer).
     `trace` asks the numpy engine for the per-step gates; the keras engine cannot give them.
     `progress`, if given, is called after each chunk of steps.
     """
     if engine == "keras":
         from rnnstate.engines import keras
 
-        return keras.run(spec, x, weights, initial_state, progress=progress)
+        return keras.run(spec, x, weights, initial_state, progress=progress, mask=mask)
     if engine == "torch":
         from rnnstate.engines import torch
 

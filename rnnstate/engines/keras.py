@@ -82,9 +82,11 @@ def run(
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
     steps_per_chunk: int = STEPS_PER_CHUNK,
+    mask: np.ndarray | None = None,
 ) -> LayerOutputs:
     """Run x (N, T, D) through the Keras layer, from `initial_state` (states by name, each
-    (N, M); zeros if None), behind a Keras Masking layer when spec.mask_value is set.
+    (N, M); zeros if None), behind a Keras Masking layer when spec.mask_value is set, or with
+    `mask` (N, T) (True where a step counts) as the mask its model sends it.
 
     A plain layer takes the steps in chunks, each starting from the states the last one ended
     with, which gives the same numbers as one call; a bidirectional or masked layer takes them
@@ -97,6 +99,13 @@ def run(
         tf, keras = _import_keras()
         layer = build_layer(keras, spec, weights)
         masking = None if spec.mask_value is None else keras.layers.Masking(spec.mask_value)
+        if masking is None and mask is not None:
+            states = initial_tensors(tf, spec, N, M, initial_state)
+            returned = call_interruptibly(call_masked(tf, layer), x, mask, states)
+            outputs = named_outputs(spec, returned)
+            if progress:
+                progress("keras", T)
+            return outputs
         signature = [
             tf.TensorSpec((N, None, D), tf.float32),
             *[tf.TensorSpec((N, M), tf.float32)] * len(spec.state_names),
@@ -110,16 +119,31 @@ def run(
                 masking(inputs), initial_state=list(states), mask=masking.compute_mask(inputs)
             )
 
-        states = [
-            tf.zeros((N, M), tf.float32) if initial_state is None else initial_state[name]
-            for name in spec.state_names
-        ]
+        states = initial_tensors(tf, spec, N, M, initial_state)
         if spec.bidirectional or masking is not None:
             outputs = named_outputs(spec, call_interruptibly(call, x, *states))
             if progress:
                 progress("keras", T)
             return outputs
         return run_in_chunks(spec, x, call, states, progress, steps_per_chunk)
+
+
+def initial_tensors(tf, spec: Spec, N: int, M: int, initial_state) -> list:
+    """The states the run starts from, in Keras's order: the given ones, else zeros (N, M)."""
+    return [
+        tf.zeros((N, M), tf.float32) if initial_state is None else initial_state[name]
+        for name in spec.state_names
+    ]
+
+
+def call_masked(tf, layer):
+    """A tf.function calling `layer` on (x, mask, states), as a model calls it with its mask."""
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def call(inputs, mask, states):
+        return layer(inputs, initial_state=list(states), mask=mask)
+
+    return call
 
 
 def call_interruptibly(function, *arguments):

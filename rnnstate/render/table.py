@@ -114,7 +114,8 @@ class ArrayTable:
 
 def header(result: Result) -> Text:
     """Three lines: the layer, engine, sizes and seed (so the run can be repeated); the Keras
-    options around the cell; the cell's functions (activations)."""
+    options around the cell; the cell's functions (activations). A layer of a saved model
+    gets a first line: which layer of which file, and where its input came from."""
     spec = result.spec
     layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
     options = [f"return_sequences={spec.return_sequences}"]
@@ -137,8 +138,12 @@ def header(result: Result) -> Text:
     if spec.cell == "rnn" and getattr(result.weights, "read_from", "keras") == "torch":
         functions.append("(PyTorch's state dict does not record nn.RNN's nonlinearity: "
                          "--activation says it)")  # fmt: skip
+    source = ""
+    if spec.model is not None:
+        model = spec.model
+        source = f"layer {model.layer!r} of {model.path}; input: {model.input_from}\n"
     return Text(
-        f"{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
+        f"{source}{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
         f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}\n"
         f"{'  '.join(functions)}",
         style="bold",
@@ -217,19 +222,47 @@ def note_lines(result: Result) -> list[Text]:
                 "so o's last row belongs to t=0"
             )
         )
-    if spec.mask_value is not None:
+    if spec.mask_value is not None or spec.model_masked:
         if spec.bidirectional and spec.return_sequences:
             outputs = "o is zeros there (Bidirectional sets zero_output_for_mask)"
         else:
             outputs = "o repeats the output before them (zeros before the first)"
+        which = (
+            f"masked steps (every feature = {spec.mask_value:g})"
+            if spec.model is None
+            else f"steps masked by {spec.model.mask_from}"
+        )
         lines.append(
             Text(
-                f"masked steps (every feature = {spec.mask_value:g}) are skipped: the states carry "
-                f"over and {outputs}; each state equals the output of the last step its layer "
-                "read without a mask"
+                f"{which} are skipped: the states carry over and {outputs}; each state equals "
+                "the output of the last step its layer read without a mask"
             )
         )
+        lines.extend(masked_step_lines(result))
+    if spec.model is not None:
+        lines.extend(Text(f"not applied: {note}") for note in spec.model.unused)
     return lines
+
+
+def masked_step_lines(result: Result) -> list[Text]:
+    """Per sequence (the first few), the steps its mask skipped, as ranges."""
+    lines = []
+    for n in range(min(result.spec.batch, VERDICTS_PER_SEQUENCE)):
+        skipped = np.flatnonzero(~result.mask[n])
+        if len(skipped):
+            label = f"n={n}: " if result.spec.batch > 1 else ""
+            lines.append(Text(f"  {label}masked t = {step_ranges(skipped)}", style="dim"))
+    return lines
+
+
+def step_ranges(steps: np.ndarray) -> str:
+    """Sorted steps as ranges: [0 1 2 5 7 8] -> "0..2, 5, 7..8"."""
+    ranges, start = [], steps[0]
+    for previous, step in zip(steps, [*steps[1:], None], strict=True):
+        if step is None or step != previous + 1:
+            ranges.append(f"{start}" if start == previous else f"{start}..{previous}")
+            start = step
+    return ", ".join(ranges)
 
 
 def growth_lines(result: Result) -> list[Text]:

@@ -1,0 +1,490 @@
+"""Saved Keras models: load one safely, list its recurrent layers, and give one layer's settings,
+weights, and the input, mask and initial states its model sends it.
+
+Models load with safe_mode=True and compile=False, always: nothing from a file is executed. Like
+engines/keras.py, this module imports TensorFlow (quietly) when it first needs it.
+"""
+
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rnnstate.data import first_line, read_bytes
+from rnnstate.engines.keras import _import_keras, call_interruptibly, stderr_silenced
+from rnnstate.errors import InputError, SpecError
+from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
+
+MODEL_FORMATS = (".keras", ".h5", ".hdf5")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+CELLS = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}  # Keras class -> rnnstate cell
+
+# Keras's defaults of the settings a listing compares against (the others do not change what
+# a trained layer computes: initialisers, regularisers, constraints).
+DEFAULTS = {
+    "activation": "tanh",
+    "recurrent_activation": "sigmoid",
+    "use_bias": True,
+    "return_sequences": False,
+    "return_state": False,
+    "go_backwards": False,
+    "stateful": False,
+    "unroll": False,
+    "reset_after": True,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "zero_output_for_mask": False,
+}
+SEQUENCES_PER_CALL = 256  # the layers before the inspected one run on this many sequences a call
+
+
+@dataclass(frozen=True)
+class ModelLayer:
+    """One recurrent layer of a model: where it is, what it is, and its settings as Spec fields.
+
+    chain: the Keras objects from the outermost nested model to the layer itself.
+    """
+
+    index: int  # its place in the listing
+    path: str  # its name, "outer/inner" inside a nested model
+    class_name: str  # LSTM, GRU, SimpleRNN, or Bidirectional(LSTM) ...
+    cell: str  # lstm, gru or rnn
+    units: int  # M
+    features: int  # D of its input
+    steps: int | None  # T of its input when the model fixes it
+    settings: dict  # Spec fields from its config: return_sequences, activation, ...
+    differences: dict  # its settings that differ from Keras's defaults, as in its config
+    unused: tuple[str, ...]  # settings that do nothing when rnnstate runs it, in words
+    chain: tuple = field(repr=False, compare=False)
+
+    def listing(self) -> dict:
+        """The JSON form of this layer in `rnnstate model PATH --json`."""
+        return {
+            "index": self.index,
+            "name": self.path,
+            "class": self.class_name,
+            "units": self.units,
+            "features": self.features,
+            "steps": self.steps,
+            "settings": self.differences,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model read from `path`, with its input names and the Keras module that loaded it."""
+
+    path: str
+    model: object
+    keras: object = field(repr=False)
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the model's inputs (its Input layers), in order."""
+        return [tensor._keras_history.operation.name for tensor in self.model.inputs]
+
+
+def load(path: str) -> LoadedModel:
+    """The model saved at `path` (.keras, .h5 or .hdf5), loaded with safe_mode=True and
+    compile=False. Raises InputError naming the file for anything that is not a Keras model
+    rnnstate can load without running code from it."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in MODEL_FORMATS:
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise InputError(path, f"has {shown}; expected a saved Keras model: .keras, .h5 or .hdf5")
+    head = read_bytes(path)[:8]
+    if suffix == ".keras":
+        check_keras_archive(path)
+    elif not head.startswith(HDF5_SIGNATURE):
+        raise InputError(path, "is not an HDF5 file; expected a model saved by model.save")
+    with stderr_silenced():
+        _, keras = _import_keras()
+        try:
+            model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as error:  # Keras raises many types for a file it cannot load
+            raise InputError(path, load_problem(error)) from None
+    if not isinstance(model, keras.Model):
+        raise InputError(path, f"holds a {type(model).__name__}, not a Keras model")
+    return LoadedModel(path, model, keras)
+
+
+def check_keras_archive(path: str) -> None:
+    """Refuse a .keras file that is not a zip archive holding a model's config.json."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise InputError(
+            path, f"is not a .keras model (not a valid zip archive: {first_line(error)})"
+        ) from None
+    if "config.json" not in names:
+        raise InputError(path, "is a zip archive but not a .keras model: it has no config.json")
+
+
+def load_problem(error: Exception) -> str:
+    """What Keras's error on loading means for the user, in one line."""
+    text = first_line(error)
+    if "Lambda" in str(error) or "lambda" in text:
+        return (
+            "holds a Lambda layer (Python code), which rnnstate never runs: models load "
+            "with safe_mode=True"
+        )
+    for marker in ("Unknown layer: '", "Could not locate class '", "Unknown object: '"):
+        if marker in str(error):
+            name = str(error).split(marker, 1)[1].split("'", 1)[0]
+            return (
+                f"needs the custom class {name}, which rnnstate does not have; it loads "
+                "built-in Keras layers only"
+            )
+    if "could not be deserialized" in text:
+        return (
+            "needs classes that are not built into Keras (custom layers or functions); "
+            "rnnstate loads built-in Keras layers only"
+        )
+    return f"cannot be loaded as a Keras model: {text}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The recurrent layers of a model
+
+
+def recurrent_layers(loaded: LoadedModel) -> list[ModelLayer]:
+    """Every LSTM, GRU and SimpleRNN of the model (bare or in a Bidirectional), in the order of
+    model.layers, nested models searched in place."""
+    found = []
+    for chain in walk(loaded.keras, loaded.model, ()):
+        found.append(describe(len(found), chain))
+    return found
+
+
+def walk(keras, model, outer: tuple) -> Iterator[tuple]:
+    """The chains (nested models..., layer) of the recurrent layers inside `model`."""
+    for layer in model.layers:
+        if recurrent_class(layer) is not None:
+            yield (*outer, layer)
+        elif isinstance(layer, keras.Model):
+            yield from walk(keras, layer, (*outer, layer))
+
+
+def recurrent_class(layer) -> str | None:
+    """The Keras class of a recurrent layer rnnstate runs (the wrapped one for Bidirectional)."""
+    name = type(layer).__name__
+    if name == "Bidirectional":
+        name = type(layer.forward_layer).__name__
+    return name if name in CELLS else None
+
+
+def activation_name(value) -> str:
+    """An activation as its config names it: a string, or a serialized function's name."""
+    if isinstance(value, dict):
+        return str(value.get("config", value))
+    return str(value)
+
+
+def describe(index: int, chain: tuple) -> ModelLayer:
+    """A ModelLayer for the layer at the end of `chain`; refuses settings rnnstate cannot run."""
+    layer = chain[-1]
+    path = "/".join(part.name for part in chain)
+    bidirectional = type(layer).__name__ == "Bidirectional"
+    inner = layer.forward_layer if bidirectional else layer
+    config = inner.get_config()
+    cell = CELLS[type(inner).__name__]
+    differences = {
+        key: activation_name(config[key]) if key.endswith("activation") else config[key]
+        for key in DEFAULTS
+        if key in config and not same(config[key], DEFAULTS[key])
+    }
+    if bidirectional:
+        differences.pop("zero_output_for_mask", None)  # Bidirectional sets it itself
+        differences.pop("go_backwards", None)
+        if layer.merge_mode != "concat":
+            differences = {"merge_mode": layer.merge_mode, **differences}
+        check_backward_layer(path, layer)
+    settings = {
+        "return_sequences": bool(config["return_sequences"]),
+        "activation": activation_name(config["activation"]),
+        "backwards": bool(config["go_backwards"]) and not bidirectional,
+        "bidirectional": bidirectional,
+    }
+    if cell != "rnn":
+        settings["recurrent_activation"] = activation_name(config["recurrent_activation"])
+    if cell == "gru":
+        settings["reset_after"] = bool(config["reset_after"])
+    if bidirectional:
+        settings["merge"] = "none" if layer.merge_mode is None else layer.merge_mode
+    if config.get("zero_output_for_mask") and not bidirectional:
+        raise SpecError(
+            "--layer", f"layer {path!r} sets zero_output_for_mask=True, which rnnstate's "
+            "engines do not implement for a layer outside Bidirectional",
+        )  # fmt: skip
+    kernel = inner.cell.kernel
+    config_class = type(inner).__name__
+    x_tensor = input_tensor(layer)
+    return ModelLayer(
+        index=index,
+        path=path,
+        class_name=f"Bidirectional({type(inner).__name__})" if bidirectional else config_class,
+        cell=cell,
+        units=int(config["units"]),
+        features=int(kernel.shape[0]),
+        steps=None if x_tensor is None else x_tensor.shape[1],
+        settings=settings,
+        differences=differences,
+        unused=unused_settings(config, layer),
+        chain=chain,
+    )
+
+
+def same(value, default) -> bool:
+    """Whether a config value equals Keras's default (activations compared by name)."""
+    return activation_name(value) == default if isinstance(default, str) else value == default
+
+
+def check_backward_layer(path: str, layer) -> None:
+    """Refuse a Bidirectional whose backward layer differs from its forward one (beyond
+    go_backwards): rnnstate runs both halves with one set of settings."""
+    ignored = {"name", "go_backwards", "zero_output_for_mask", "seed", "trainable"}
+    forward, backward = layer.forward_layer.get_config(), layer.backward_layer.get_config()
+    differing = sorted(
+        key for key in forward.keys() | backward.keys()
+        if key not in ignored and forward.get(key) != backward.get(key)
+    )  # fmt: skip
+    if differing:
+        raise SpecError(
+            "--layer", f"layer {path!r} is a Bidirectional whose backward layer differs from its "
+            f"forward one in {', '.join(differing)}; rnnstate runs both with the same settings",
+        )  # fmt: skip
+
+
+def unused_settings(config: dict, layer) -> tuple[str, ...]:
+    """The layer's settings that do nothing when rnnstate runs it, each said in words."""
+    notes = []
+    for key in ("dropout", "recurrent_dropout"):
+        if config.get(key):
+            notes.append(f"{key}={config[key]:g} does nothing at inference (no mask is drawn)")
+    if config.get("stateful"):
+        notes.append(
+            "stateful=True: the run starts from zeros (or --initial-state), not from a "
+            "state kept between calls"
+        )
+    if len(getattr(layer, "_inbound_nodes", ())) > 1:
+        notes.append(
+            f"the model calls this layer {len(layer._inbound_nodes)} times; this is its first call"
+        )
+    policy = getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32")
+    if policy != "float32":
+        notes.append(f"the layer computes in {policy} inside the model; rnnstate runs float32")
+    return tuple(notes)
+
+
+def input_tensor(layer):
+    """The symbolic input the model's graph passes to `layer` in its first call, or None."""
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if not nodes:
+        return None
+    arguments = nodes[0].arguments
+    return arguments.args[0] if arguments.args else arguments.kwargs.get("sequences")
+
+
+def find_layer(layers: list[ModelLayer], name: str, path: str) -> ModelLayer:
+    """The layer `name` (its path, or its index in the listing); SpecError listing the
+    recurrent layers there are."""
+    for layer in layers:
+        if name in (layer.path, str(layer.index)):
+            return layer
+    there = ", ".join(f"{layer.index}: {layer.path}" for layer in layers) or "none"
+    raise SpecError(
+        "--layer", f"{path} has no recurrent layer {name!r}; its recurrent layers: {there}"
+    )
+
+
+def layer_weights(layer: ModelLayer) -> LayerWeights:
+    """The layer's trained weights in Keras's layout, float32."""
+    keras_layer = layer.chain[-1]
+    arrays = [np.asarray(a, dtype=np.float32) for a in keras_layer.get_weights()]
+    if layer.settings["bidirectional"]:
+        half = len(arrays) // 2
+        return BidirectionalWeights(one_layer(arrays[:half]), one_layer(arrays[half:]))
+    return one_layer(arrays)
+
+
+def one_layer(arrays: list[np.ndarray]) -> Weights:
+    """Weights from get_weights()'s [kernel, recurrent_kernel, (bias)]."""
+    return Weights(arrays[0], arrays[1], arrays[2] if len(arrays) > 2 else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The layer's input: the model run up to it
+
+
+@dataclass(frozen=True)
+class LayerInput:
+    """What the model sends the layer: x (N, T, D) float32, the mask (N, T) (True where a step
+    counts) and the initial states by name (each (N, M)), where the model has them."""
+
+    x: np.ndarray
+    mask: np.ndarray | None
+    initial_state: dict[str, np.ndarray] | None
+    mask_from: str | None  # the layer that made the mask
+
+
+def model_inputs(loaded: LoadedModel, arrays: dict[str, np.ndarray], path: str) -> list[np.ndarray]:
+    """The arrays for the model's inputs, in order, as the model takes them (batch axis added
+    where missing, token ids as integers). Raises InputError naming `path` for any misfit."""
+    names = loaded.input_names
+    if len(names) == 1 and names[0] not in arrays:
+        if len(arrays) != 1:
+            raise InputError(
+                path, f"holds arrays {sorted(arrays)}; the model has one input, {names[0]!r}"
+            )
+        arrays = {names[0]: next(iter(arrays.values()))}
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise InputError(
+            path, f"has no array for the model's input {missing[0]!r}; expected an .npz with "
+            f"one array per input: {', '.join(names)}",
+        )  # fmt: skip
+    return [
+        fit_input(path, name, arrays[name], tensor)
+        for name, tensor in zip(names, loaded.model.inputs, strict=True)
+    ]
+
+
+def fit_input(path: str, name: str, array: np.ndarray, tensor) -> np.ndarray:
+    """`array` in the shape and dtype of the model input `tensor`, or InputError."""
+    expected = tuple(tensor.shape)
+    if array.ndim == len(expected) - 1:
+        array = array[None]
+    fits = array.ndim == len(expected) and all(
+        size is None or size == given
+        for size, given in zip(expected[1:], array.shape[1:], strict=True)
+    )
+    if not fits or 0 in array.shape:
+        shown = "(N, " + ", ".join("any" if s is None else str(s) for s in expected[1:]) + ")"
+        raise InputError(
+            path, f"holds {name!r} of shape {array.shape}; the model's input {name!r} is {shown}"
+        )
+    dtype = np.dtype(str(tensor.dtype))
+    if dtype.kind in "iu":
+        if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+            raise InputError(
+                path, f"holds {name!r} with fractions; the model's input {name!r} takes "
+                "integers (token ids)",
+            )  # fmt: skip
+        return np.ascontiguousarray(array.astype(dtype))
+    return np.ascontiguousarray(array.astype(dtype))
+
+
+def layer_input(
+    loaded: LoadedModel,
+    layer: ModelLayer,
+    inputs: list[np.ndarray],
+    path: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> LayerInput:
+    """Run the model's layers before `layer` on `inputs` (the model's inputs, in order) and
+    return what reaches the layer: x, the mask and the initial states the model sends it.
+
+    Keras decides a layer's mask while the model runs (a mask can pass through a nested model
+    that its saved graph does not show), so the model runs as Keras runs it, up to the output
+    of the outermost model or layer that holds `layer`, with the layer's call watched: it
+    records what it receives and returns zeros of its output's shape instead of computing.
+    SEQUENCES_PER_CALL sequences a call, inside tf.function; progress(done, total) after each.
+    """
+    keras, tf = loaded.keras, _import_keras()[0]
+    nodes = getattr(layer.chain[0], "_inbound_nodes", [])
+    if not nodes:
+        raise InputError(path, f"layer {layer.path!r} is never called in the model's graph")
+    with stderr_silenced():
+        sub_model = keras.Model(loaded.model.inputs, nodes[0].output_tensors)
+    target = layer.chain[-1]
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def compute(*arrays):
+        received = []
+
+        def watched(sequences, initial_state=None, mask=None, **kwargs):
+            if not received:
+                states = [] if initial_state is None else as_list(initial_state)
+                received.extend([sequences, tf.zeros((0,)) if mask is None else mask, *states])
+            return zero_outputs(tf, layer, target, sequences)
+
+        target.call = watched
+        try:
+            sub_model(list(arrays))
+        finally:
+            del target.call
+        return received
+
+    N = inputs[0].shape[0]
+    pieces = []
+    for start in range(0, N, SEQUENCES_PER_CALL):
+        stop = min(N, start + SEQUENCES_PER_CALL)
+        try:
+            with stderr_silenced():
+                values = call_interruptibly(compute, *[a[start:stop] for a in inputs])
+        except Exception as error:  # TensorFlow's errors for data the model cannot take
+            raise InputError(path, f"the model cannot run on it: {first_line(error)}") from None
+        pieces.append([np.asarray(value) for value in values])
+        if progress:
+            progress(stop, N)
+    x, mask, *states = [np.concatenate(parts) for parts in zip(*pieces, strict=True)]
+    mask = mask.astype(bool) if mask.ndim == 2 else None
+    initial = None
+    if states:
+        initial = dict(zip(state_names(layer), [s.astype(np.float32) for s in states], strict=True))
+    return LayerInput(
+        np.ascontiguousarray(x, dtype=np.float32),
+        mask,
+        initial,
+        None if mask is None else mask_makers(loaded),
+    )
+
+
+def zero_outputs(tf, layer: ModelLayer, target, sequences):
+    """Zeros in the structure and shapes the Keras layer `target` returns for `sequences`."""
+    N, T = tf.shape(sequences)[0], tf.shape(sequences)[1]
+    M = layer.units
+    bidirectional = layer.settings["bidirectional"]
+    halves = bidirectional and layer.settings["merge"] == "none"
+    width = 2 * M if bidirectional and layer.settings["merge"] == "concat" else M
+    shape = (N, T, width) if layer.settings["return_sequences"] else (N, width)
+    outputs = [tf.zeros(shape), tf.zeros(shape)] if halves else [tf.zeros(shape)]
+    if getattr(target, "return_state", False):
+        outputs += [tf.zeros((N, M)) for _ in state_names(layer)]
+    return outputs if len(outputs) > 1 else outputs[0]
+
+
+def as_list(values) -> list:
+    """One value or several, as a list."""
+    return list(values) if isinstance(values, list | tuple) else [values]
+
+
+def mask_makers(loaded: LoadedModel) -> str:
+    """In words, the layers of the model (nested ones too) that make step masks."""
+    makers = []
+    for model_layer in all_layers(loaded.keras, loaded.model):
+        config = model_layer.get_config()
+        if type(model_layer).__name__ == "Masking":
+            makers.append(f"{model_layer.name} (Masking, mask_value={config['mask_value']:g})")
+        elif type(model_layer).__name__ == "Embedding" and config.get("mask_zero"):
+            makers.append(f"{model_layer.name} (Embedding, mask_zero=True)")
+    return ", ".join(makers) or "the layers before it"
+
+
+def all_layers(keras, model) -> Iterator:
+    """Every layer of `model`, nested models' layers in place."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(keras, layer)
+
+
+def state_names(layer: ModelLayer) -> tuple[str, ...]:
+    """The layer's state names in Keras's order (as Spec.state_names gives them)."""
+    names = ("h", "c") if layer.cell == "lstm" else ("h",)
+    if layer.settings["bidirectional"]:
+        return tuple(f"{name}_{side}" for side in ("fw", "bw") for name in names)
+    return names
