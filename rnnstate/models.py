@@ -269,10 +269,6 @@ def unused_settings(config: dict, layer) -> tuple[str, ...]:
             "stateful=True: the run starts from zeros (or --initial-state), not from a "
             "state kept between calls"
         )
-    if len(getattr(layer, "_inbound_nodes", ())) > 1:
-        notes.append(
-            f"the model calls this layer {len(layer._inbound_nodes)} times; this is its first call"
-        )
     policy = getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32")
     if policy != "float32":
         notes.append(f"the layer computes in {policy} inside the model; rnnstate runs float32")

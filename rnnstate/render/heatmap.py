@@ -221,5 +221,5 @@ def render(result: Result, only: int | None = None) -> Group:
             parts.extend(verdict_line(check, label=N > 1) for check in mine)
     if not each:
         parts.extend(summary_lines(checks))
-    parts.extend(note_lines(result))
+    parts.extend(note_lines(result, only))
     return Group(*parts)

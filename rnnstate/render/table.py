@@ -203,8 +203,9 @@ def sequence_list(sequences: list[int]) -> str:
     return f"n={shown}" + (f" and {more} more" if more > 0 else "")
 
 
-def note_lines(result: Result) -> list[Text]:
-    """What holds in words where o does not show it: merge modes, growth, direction, masks."""
+def note_lines(result: Result, only: int | None = None) -> list[Text]:
+    """What holds in words where o does not show it: merge modes, growth, direction, masks
+    (the steps skipped in sequence `only`, or in the first few), a model's unused settings."""
     spec, lines = result.spec, []
     if spec.bidirectional and spec.merge in ("sum", "mul", "ave"):
         operation = {"sum": "o_fw + o_bw", "mul": "o_fw * o_bw", "ave": "(o_fw + o_bw) / 2"}
@@ -238,16 +239,17 @@ def note_lines(result: Result) -> list[Text]:
                 "the output of the last step its layer read without a mask"
             )
         )
-        lines.extend(masked_step_lines(result))
+        lines.extend(masked_step_lines(result, only))
     if spec.model is not None:
         lines.extend(Text(f"not applied: {note}") for note in spec.model.unused)
     return lines
 
 
-def masked_step_lines(result: Result) -> list[Text]:
-    """Per sequence (the first few), the steps its mask skipped, as ranges."""
+def masked_step_lines(result: Result, only: int | None) -> list[Text]:
+    """Per sequence (`only`, or the first few), the steps its mask skipped, as ranges."""
     lines = []
-    for n in range(min(result.spec.batch, VERDICTS_PER_SEQUENCE)):
+    shown = range(min(result.spec.batch, VERDICTS_PER_SEQUENCE)) if only is None else [only]
+    for n in shown:
         skipped = np.flatnonzero(~result.mask[n])
         if len(skipped):
             label = f"n={n}: " if result.spec.batch > 1 else ""
@@ -539,7 +541,7 @@ def render(result: Result, only: int | None = None) -> Group:
     if not each:
         parts.append(Text(f"\nthe states of all {N} sequences:", style="bold"))
         parts.extend(summary_lines(checks))
-    parts.extend(note_lines(result))
+    parts.extend(note_lines(result, only))
     if result.spec.check:
         parts.append(cross_check_table(result))
     return Group(*parts)
