@@ -104,7 +104,7 @@ def load(path: str) -> LoadedModel:
         try:
             model = keras.saving.load_model(path, safe_mode=True, compile=False)
         except Exception as error:  # Keras raises many types for a file it cannot load
-            raise InputError(path, load_problem(error)) from None
+            raise InputError(path, load_problem(keras, error)) from None
     if not isinstance(model, keras.Model):
         raise InputError(path, f"holds a {type(model).__name__}, not a Keras model")
     return LoadedModel(path, model, keras)
@@ -123,7 +123,13 @@ def check_keras_archive(path: str) -> None:
         raise InputError(path, "is a zip archive but not a .keras model: it has no config.json")
 
 
-def load_problem(error: Exception) -> str:
+def is_keras_operation(keras, name: str) -> bool:
+    """Whether a class name is one of Keras's operations (NotEqual: keras.ops.not_equal)."""
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return hasattr(keras.ops, snake)
+
+
+def load_problem(keras, error: Exception) -> str:
     """What Keras's error on loading means for the user, in one line."""
     text = first_line(error)
     if "Lambda" in str(error) or "lambda" in text:
@@ -134,6 +140,12 @@ def load_problem(error: Exception) -> str:
     for marker in ("Unknown layer: '", "Could not locate class '", "Unknown object: '"):
         if marker in str(error):
             name = str(error).split(marker, 1)[1].split("'", 1)[0]
+            if is_keras_operation(keras, name):
+                return (
+                    f"records the Keras operation {name} as a layer, which Keras cannot load "
+                    "back from this legacy format (a Keras 3 model with masks or operations "
+                    "saved as .h5); save the model as .keras"
+                )
             return (
                 f"needs the custom class {name}, which rnnstate does not have; it loads "
                 "built-in Keras layers only"
@@ -400,6 +412,7 @@ def layer_input(
     @tf.function(autograph=False, reduce_retracing=True)
     def compute(*arrays):
         received = []
+        inputs = list(arrays) if len(arrays) > 1 else arrays[0]  # as the model's inputs nest
 
         def watched(sequences, initial_state=None, mask=None, **kwargs):
             if not received:
@@ -409,7 +422,7 @@ def layer_input(
 
         target.call = watched
         try:
-            sub_model(list(arrays))
+            sub_model(inputs)
         finally:
             del target.call
         return received
