@@ -651,16 +651,14 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
     state_path = options["initial_state"]
     if state_path is not None:
         states = read_initial_state(str(state_path))
-    source = ModelSource(
-        loaded.path, chosen.path, input_from, None if mask is None else received.mask_from,
-        chosen.unused,
-    )  # fmt: skip
+    mask_from = None if mask is None else received.mask_from
+    source = ModelSource(loaded.path, chosen.path, input_from, mask_from, chosen.unused, x is None)
     direction = options["direction"]
     spec = make_spec(
         chosen.cell,
         steps=options["steps"] if x is not None or options["steps"] else chosen.steps,
         batch=options["batch"],
-        seed=options["seed"],
+        seed=0 if x is not None and options["seed"] is None else options["seed"],  # draws nothing
         x=x,
         weights=weights,
         initial_state=states,

@@ -42,6 +42,7 @@ class ModelSource:
     input_from: str  # in words: the model's input from a file, the layer's own input, the seed
     mask_from: str | None = None  # the layer that sent the step mask (Embedding, Masking), if any
     unused: tuple[str, ...] = ()  # settings of the layer that do nothing here, each in words
+    seeded: bool = False  # x is drawn from the seed (otherwise the seed draws nothing)
 
 
 def torch_installed() -> bool:

@@ -82,8 +82,11 @@ def test_merge_modes_combine_the_halves(merge, combine):
     expected = combine(halves.outputs["o_fw"], halves.outputs["o_bw"])
     assert_allclose(merged.o, expected, rtol=0, atol=1e-6)
     assert [(c.state, c.equal, c.reason) for c in merged.checks()[:2]] == [
-        (state, False, f"merge_mode={merge} mixes the two halves in o, so neither state can be "
-         "read off it")
+        (
+            state,
+            False,
+            f"merge_mode={merge} mixes the two halves in o, so neither state can be read off it",
+        )
         for state in ("h_fw", "h_bw")
     ]
 

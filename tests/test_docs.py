@@ -18,7 +18,7 @@ from rnnstate.errors import ExitCode
 ROOT = Path(__file__).parent.parent
 CLI_DOC = ROOT / "docs" / "cli.md"
 EXAMPLE_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = ([], ["lstm"], ["gru"], ["rnn"])
+COMMANDS = ([], ["lstm"], ["gru"], ["rnn"], ["model"])
 EXIT_MEANINGS = {
     ExitCode.OK: "success: the output is on stdout",
     ExitCode.BAD_DATA: "bad data: `rnnstate: error: <file>: <what is wrong>` on stderr; or a "
@@ -54,6 +54,9 @@ def run_example(command: str, tmp: Path) -> str:
     """What `command` prints, run in `tmp` with files the docs use."""
     runner = CliRunner()
     with contextlib.chdir(tmp):
+        Path("docs").mkdir(exist_ok=True)
+        if not Path("docs/example").exists():
+            Path("docs/example").symlink_to(ROOT / "docs" / "example")
         Path("series.csv").write_text("temperature,pressure\n0.5,1.0\n0.25,-0.5\n-1.0,0.75\n")
         Path("masked.json").write_text("[[0.5, 1.0], [0.0, 0.0], [-1.0, 0.75], [0.0, 0.0]]")
         Path("padded.json").write_text(

@@ -219,7 +219,8 @@ def test_ctrl_c_exits_130_quietly_within_two_seconds(engine, after, extra):
     code, seconds, stderr = interrupt(start(*LONG_RUN, "--engine", engine, *extra), after)
     # a long run may first say how long it should take (docs/guarantees.md); nothing else
     stderr = b"".join(
-        line for line in stderr.splitlines(keepends=True)
+        line
+        for line in stderr.splitlines(keepends=True)
         if not line.startswith(b"rnnstate: this run should take about ")
     )
     assert code == 130

@@ -142,9 +142,10 @@ def header(result: Result) -> Text:
     if spec.model is not None:
         model = spec.model
         source = f"layer {model.layer!r} of {model.path}; input: {model.input_from}\n"
+    seed = f"  seed={spec.seed}" if spec.model is None or spec.model.seeded else ""
     return Text(
         f"{source}{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
-        f"M={spec.units} N={spec.batch}  seed={spec.seed}\n{'  '.join(options)}\n"
+        f"M={spec.units} N={spec.batch}{seed}\n{'  '.join(options)}\n"
         f"{'  '.join(functions)}",
         style="bold",
     )
