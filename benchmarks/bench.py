@@ -79,13 +79,24 @@ def long_run(steps: int) -> list[str]:
     ]
 
 
-def cases(steps: int, plot_steps: int) -> list[Case]:
-    """The benchmark table of issue #5, at `steps` for the long runs, and the picture of
-    issue #12 at `plot_steps`, M=64."""
+def model_files(sequences: int, steps: int) -> tuple[str, str]:
+    """The saved model and token input of the `rnnstate model` case, written by bare_model.py."""
+    folder = Path(os.environ.get("TMPDIR", "/tmp"))
+    model, tokens = str(folder / "rnnstate-bench.keras"), str(folder / "rnnstate-bench.npy")
+    run_process([PYTHON, str(HERE / "bare_model.py"), "--make", model, tokens, str(sequences),
+                 str(steps)])  # fmt: skip
+    return model, tokens
+
+
+def cases(steps: int, plot_steps: int, model_steps: int) -> list[Case]:
+    """The benchmark table of issue #5, at `steps` for the long runs, the picture of issue #12
+    at `plot_steps`, M=64, and a layer of a saved model (issue #11): 64 sequences of up to
+    `model_steps` tokens through Embedding and an LSTM into the inspected LSTM."""
     keras_json = [*long_run(steps), "--json"]
     picture = [*RNNSTATE, "lstm", "-T", str(plot_steps), "-M", "64", "--sequences", "--seed", "0",
                "--engine", "numpy"]  # fmt: skip
     png = str(Path(os.environ.get("TMPDIR", "/tmp")) / "rnnstate-bench.png")
+    model, tokens = model_files(64, model_steps)
     return [
         Case(
             "rnnstate --help",
@@ -137,6 +148,13 @@ def cases(steps: int, plot_steps: int) -> list[Case]:
             1.0,
             [PYTHON, str(HERE / "bare_plot.py"), str(plot_steps), "64", png],
         ),
+        Case(
+            f"model M --layer second --input X --json (N=64, T={model_steps})",
+            [*RNNSTATE, "model", model, "--layer", "second", "--input", tokens, "--json"],
+            "bare script: TF, load the model, the layer's output through a sub-model",
+            [PYTHON, str(HERE / "bare_model.py"), model, "second", tokens],
+            1.3,
+        ),
     ]
 
 
@@ -165,7 +183,7 @@ def main() -> None:
         f"{platform.python_version()}, {platform.platform()}"
     )
     print(f"\n| case | floor | ours (s) | floor (s) | ratio | target | met |\n|{'---|' * 7}")
-    for case in cases(steps, 100 if args.quick else 1_000):
+    for case in cases(steps, 100 if args.quick else 1_000, 50 if args.quick else 2_000):
         ours, floor = median_times(case, reps)
         ratio = ours / floor
         met = "yes" if ratio <= case.target else "NO"
