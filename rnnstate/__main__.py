@@ -1,5 +1,5 @@
 """`python -m rnnstate` runs the command line."""
 
-from rnnstate.cli import main
+from rnnstate.process import main
 
 main(prog_name="python -m rnnstate")

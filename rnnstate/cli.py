@@ -17,7 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 from rnnstate import __version__
 from rnnstate.budget import ensure_fits, expected_seconds
 from rnnstate.engines import Progress
-from rnnstate.errors import ExitCode, InputError, NumericError, SpecError
+from rnnstate.errors import ExitCode, InputError, NumericError, SpecError, Terminated
 from rnnstate.options import (
     GROUPS,
     HELP,
@@ -85,9 +85,9 @@ class OneLineErrors(TyperGroup):
             where = context.command_path if context else prog_name or "rnnstate"
             typer.echo(f"{where}: error: {error.format_message()} (see '{where} --help')", err=True)
             sys.exit(error.exit_code)
-        if code == ExitCode.INTERRUPTED:  # end now: TensorFlow may still run in a worker thread
-            sys.stdout.flush()
-            os._exit(ExitCode.INTERRUPTED)
+        flush_stdout()
+        if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
+            os._exit(code)  # end now: TensorFlow may still run in a worker thread
         sys.exit(code or 0)
 
 
@@ -158,6 +158,19 @@ def write_stdout(pieces: Iterable[bytes]) -> None:
         raise typer.Exit(ExitCode.OK) from None
 
 
+def flush_stdout() -> None:
+    """Flush stdout now, so a full disk or a closed reader is reported here, in one line,
+    instead of by the interpreter's last flush."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+    except OSError as error:
+        silence_stdout()
+        typer.echo(f"rnnstate: error: cannot write to stdout: {error.strerror or error}", err=True)
+        sys.exit(ExitCode.BAD_DATA)
+
+
 def silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -175,11 +188,17 @@ def user_errors() -> Iterator[None]:
     except (InputError, NumericError) as error:
         typer.echo(f"rnnstate: error: {error}", err=True)
         raise typer.Exit(ExitCode.BAD_DATA) from None
+    except Terminated:
+        raise typer.Exit(ExitCode.TERMINATED) from None
     except KeyboardInterrupt:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except BrokenPipeError:
         silence_stdout()
         raise typer.Exit(ExitCode.OK) from None
+    except OSError as error:  # files are InputErrors by now: this is stdout (a full disk, ...)
+        silence_stdout()
+        typer.echo(f"rnnstate: error: cannot write to stdout: {error.strerror or error}", err=True)
+        raise typer.Exit(ExitCode.BAD_DATA) from None
 
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
@@ -300,9 +319,31 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
     return shown
 
 
-def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown) -> bool:
-    """Run the layer, write the files asked for, print tables or JSON; whether every engine
-    agreed (always, without --check). x, weights, states: as read (None: drawn); mask (N, T)."""
+def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
+    """Refuse a file to write named twice, or naming a file the run reads (`read`: paths by
+    option), links resolved (exit 2); then refuse one that could not be written (exit 1)."""
+    from rnnstate.save import check_writable
+
+    written = {"--save-weights": shown.save_weights, "--output": shown.output, "--plot": shown.plot}
+    seen: dict[str, str] = {}
+    for option, path in [*read.items(), *written.items()]:
+        if path is None or path == "-":
+            continue
+        key = os.path.realpath(path)
+        if key in seen and option in written:
+            raise SpecError(
+                option, f"{path} is also the file of {seen[key]}; give each file its own path"
+            )
+        seen.setdefault(key, option)
+    for path in written.values():
+        if path is not None:
+            check_writable(path)
+
+
+def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict) -> bool:
+    """Run the layer, write the files asked for (all or none), print tables or JSON; whether
+    every engine agreed (always, without --check). x, weights, states: as read (None: drawn);
+    mask (N, T); `read`: the paths of the files the run read, by option."""
     from rich.console import Console
 
     from rnnstate.api import run_spec
@@ -310,7 +351,7 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown) -> bool:
     from rnnstate.render import explain as explain_render
     from rnnstate.render import json as json_render
     from rnnstate.render import table as table_render
-    from rnnstate.save import save_plot, save_result, save_weights
+    from rnnstate.save import AllOrNothing, save_plot, save_result, save_weights
 
     only, units_shown = shown.only, shown.units_shown
     if only is not None and only >= spec.batch:
@@ -321,16 +362,19 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown) -> bool:
         raise SpecError(
             "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
         )
+    check_paths(shown, read)
     ensure_fits(spec, shown.as_json, shown.output, shown.plot is not None)
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
-    if shown.save_weights:
-        save_weights(shown.save_weights, result.weights, shown.layout, spec.cell, spec.reset_after)
-    if shown.output:
-        save_result(shown.output, result)
-    if shown.plot:
-        save_plot(shown.plot, result, only, units_shown)
+    with AllOrNothing() as files:
+        if shown.save_weights:
+            save_weights(shown.save_weights, result.weights, shown.layout, spec.cell,
+                         spec.reset_after, files)  # fmt: skip
+        if shown.output:
+            save_result(shown.output, result, files)
+        if shown.plot:
+            save_plot(shown.plot, result, only, units_shown, files)
     explanations = explain(result, only or 0) if spec.explain is not None else None
     if shown.as_json:
         write_stdout(json_render.pieces(result, explanations))
@@ -387,7 +431,8 @@ def inspect(cell: str, options: dict) -> None:
             direction=None if direction is None else direction.value,
             **options,
         )
-        agreed = run_and_show(spec, x, weights, states, None, shown)
+        read = {"--input": input_path, "--weights": weights_path, "--initial-state": state_path}
+        agreed = run_and_show(spec, x, weights, states, None, shown, read)
     if not agreed:
         raise typer.Exit(ExitCode.CHECK_FAILED)
 
@@ -674,7 +719,13 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
         model=source,
         **settings,
     )
-    return run_and_show(spec, x, weights, states, mask, shown)
+    read = {
+        "PATH": loaded.path,
+        "--input": input_path and str(input_path),
+        "--layer-input": layer_input and str(layer_input),
+        "--initial-state": state_path and str(state_path),
+    }
+    return run_and_show(spec, x, weights, states, mask, shown, read)
 
 
 @contextlib.contextmanager
@@ -698,5 +749,5 @@ def model_progress(layer, sequences: int) -> Iterator:
 
 
 def main(prog_name: str = "rnnstate") -> None:
-    """Entry point of the `rnnstate` console script."""
+    """Run the command line (rnnstate.process.main prepares the process first)."""
     app(prog_name=prog_name)

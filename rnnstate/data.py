@@ -4,18 +4,22 @@ Every problem with a file is raised as InputError naming the file and what was e
 in a file is ever executed (numpy loads with allow_pickle=False, pickled members are refused).
 """
 
+import contextlib
 import csv
 import io
+import os
+import stat
 import sys
+import threading
 import tokenize
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from rnnstate.errors import InputError, SpecError
+from rnnstate.errors import InputError, SpecError, shown_path
 from rnnstate.layouts import from_torch, is_torch
 from rnnstate.spec import GATE_BLOCKS, KERAS_LAYER_NAMES, Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
@@ -40,28 +44,113 @@ def random_input(spec: Spec, rng: np.random.Generator) -> np.ndarray:
 # Reading files
 
 
-def read_bytes(path: str) -> bytes:
-    """The whole file (stdin for "-"); refuses what is missing, a folder, unreadable or empty."""
-    if path == STDIN:
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise InputError(path, "no such file") from None
-        except IsADirectoryError:
-            raise InputError(path, "is a directory; expected a file") from None
-        except PermissionError:
-            raise InputError(path, "cannot be read: permission denied") from None
-        except OSError as error:
-            raise InputError(path, f"cannot be read: {error.strerror or error}") from None
-    if not data:
+READ_CHUNK = 1 << 20
+WAIT_NOTICE_SECONDS = 1.5  # after this long without data from a FIFO or a terminal, say so
+JSON_LIMIT = 256 << 20  # larger JSON is refused before parsing: .npy reads any size safely
+
+
+def read_limit() -> int:
+    """The most bytes a file, or one array in it, may hold: a quarter of the memory available
+    (the run needs several copies of its input besides)."""
+    from rnnstate.budget import available_bytes
+
+    return available_bytes() // 4
+
+
+def read_bytes(path: str, limit: int | None = None) -> bytes:
+    """The whole file (stdin for "-"), at most `limit` bytes (default: read_limit()); refuses
+    what is missing, a folder, unreadable, empty or larger. Waiting on a FIFO or a terminal
+    that sends nothing for a while says so on stderr."""
+    limit = read_limit() if limit is None else limit
+    try:
+        if path == STDIN:
+            if sys.stdin is None:
+                raise InputError(path, "stdin is closed; give the input a file or a pipe")
+            stream = sys.stdin.buffer
+            with waiting_notice("stdin", waits_for_writer(stream)):
+                return limited_read(path, stream, limit)
+        fifo = os.path.exists(path) and stat.S_ISFIFO(os.stat(path).st_mode)
+        with (
+            waiting_notice(repr(path), fifo),
+            open(path, "rb") as file,
+        ):  # a FIFO opens when written
+            return limited_read(path, file, limit)
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a directory; expected a file") from None
+    except PermissionError:
+        raise InputError(path, "cannot be read: permission denied") from None
+    except (OSError, ValueError) as error:  # ValueError: stdin opened write-only, ...
+        strerror = getattr(error, "strerror", None)
+        raise InputError(path, f"cannot be read: {strerror or first_line(error)}") from None
+
+
+def file_mode(stream) -> int:
+    """The st_mode of the file behind `stream`; 0 for a stream without one (in memory)."""
+    try:
+        return os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return 0
+
+
+def waits_for_writer(stream) -> bool:
+    """Whether reading `stream` may wait on someone: a FIFO (pipe) or a terminal."""
+    mode = file_mode(stream)
+    return stat.S_ISFIFO(mode) or (stat.S_ISCHR(mode) and os.isatty(stream.fileno()))
+
+
+@contextlib.contextmanager
+def waiting_notice(name: str, active: bool) -> Iterator[None]:
+    """While the block runs: after WAIT_NOTICE_SECONDS, one line on stderr saying rnnstate
+    waits for input on `name` (only when `active`)."""
+    if not active:
+        yield
+        return
+    notice = threading.Timer(
+        WAIT_NOTICE_SECONDS,
+        lambda: print(f"rnnstate: waiting for input on {name} (Ctrl-D ends it, Ctrl-C stops "
+                      "rnnstate)", file=sys.stderr, flush=True),
+    )  # fmt: skip
+    notice.daemon = True
+    notice.start()
+    try:
+        yield
+    finally:
+        notice.cancel()
+
+
+def limited_read(path: str, stream, limit: int) -> bytes:
+    """Read `stream` to its end in chunks, refusing more than `limit` bytes (a regular file's
+    size is checked before reading)."""
+    if stat.S_ISREG(file_mode(stream)) and os.fstat(stream.fileno()).st_size > limit:
+        raise too_large(path, limit)
+    pieces, size = [], 0
+    while chunk := stream.read1(READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise too_large(path, limit)
+        pieces.append(chunk)
+    if not size:
         raise InputError(path, "is empty")
-    return data
+    return b"".join(pieces)
+
+
+def too_large(path: str, limit: int) -> InputError:
+    """The error for a file (or stream) larger than rnnstate may read."""
+    return InputError(
+        path, f"holds more than {limit / 1e6:.0f} MB, more than rnnstate reads for this format "
+        "with the memory available; expected a smaller file (.npy reads the largest)",
+    )  # fmt: skip
 
 
 def extension(path: str, allowed: tuple[str, ...]) -> str:
-    """The lower-case extension of path, which must be one of `allowed`."""
+    """The lower-case extension of path, which must be one of `allowed`, checked (after the
+    file's existence) before anything is read."""
+    if path != STDIN and not os.path.exists(path):
+        raise InputError(path, "no such file")
+    if path != STDIN and os.path.isdir(path):
+        raise InputError(path, "is a directory; expected a file")
     suffix = ".json" if path == STDIN else Path(path).suffix.lower()
     if suffix not in allowed:
         shown = f"'{suffix}'" if suffix else "no extension"
@@ -93,7 +182,8 @@ def check_numeric(path: str, array: np.ndarray, what: str) -> None:
 
 
 def checked_npy(path: str, stream: io.BufferedIOBase, size: int, what: str) -> np.ndarray:
-    """Read one .npy array from `stream` (`size` bytes), checking its header before allocating."""
+    """Read one .npy array from `stream` (`size` bytes follow its start), checking its header
+    against `size` and the memory available before reading the data."""
     try:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):
@@ -105,15 +195,22 @@ def checked_npy(path: str, stream: io.BufferedIOBase, size: int, what: str) -> n
         raise InputError(path, f"{what} is not a valid .npy array: {first_line(error)}") from None
     if dtype.hasobject:
         raise InputError(path, f"{what} holds pickled Python objects, which are never loaded")
+    if dtype.itemsize == 0:
+        raise InputError(path, f"{what} has dtype {dtype.str}, whose items hold no bytes; "
+                               "expected integers or floats")  # fmt: skip
     promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
-    remaining = size - stream.tell()
-    if promised > remaining:
+    header_size = stream.tell()
+    if promised > size - header_size:
         raise InputError(
             path,
             f"{what} is truncated: its header promises shape {tuple(shape)} of {dtype} "
-            f"({promised} bytes) but {remaining} bytes follow",
+            f"({promised} bytes) but {size - header_size} bytes follow",
         )
+    if promised > read_limit():
+        raise too_large(path, read_limit())
     data = stream.read(promised)
+    if len(data) < promised:
+        raise InputError(path, f"{what} is truncated: {len(data)} of {promised} bytes follow")
     array = np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)))
     return array.reshape(shape, order="F" if fortran_order else "C")
 
@@ -130,38 +227,50 @@ def npy_arrays(path: str, data: bytes) -> dict[str, np.ndarray]:
 
 
 def npz_arrays(path: str, data: bytes) -> dict[str, np.ndarray]:
-    """Every array of an .npz archive by name, each checked before it is read."""
+    """Every array of an .npz archive by name, each member's .npy header read from the
+    decompressing stream and checked (against the member's size and the memory available)
+    before its data is unpacked: a small archive cannot unpack into gigabytes unasked."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise InputError(path, f"is not a valid .npz archive: {first_line(error)}") from None
     arrays = {}
     for member in members:
         name = member.filename.removesuffix(".npy")
         if not member.filename.endswith(".npy"):
             raise InputError(path, f"member {member.filename!r} is not an .npy array")
+        if member.flag_bits & 0x1:
+            raise InputError(path, f"array {name!r} is encrypted; expected a plain .npz")
         try:
             with archive.open(member) as stream:
-                content = stream.read()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+                arrays[name] = checked_npy(path, stream, member.file_size, f"array {name!r}")
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
+                NotImplementedError) as error:  # fmt: skip
+            # RuntimeError: encrypted; NotImplementedError: an unknown compression method
             raise InputError(path, f"array {name!r} cannot be read: {first_line(error)}") from None
-        arrays[name] = checked_npy(path, io.BytesIO(content), len(content), f"array {name!r}")
     if not arrays:
         raise InputError(path, "holds no arrays")
     return arrays
 
 
 def csv_array(path: str, data: bytes) -> np.ndarray:
-    """A CSV of rows = time steps, columns = features, with an optional header row: (T, D)."""
+    """A CSV of rows = time steps, columns = features, with an optional header row: (T, D).
+    The first row is a header only when none of its fields is a number (said on stderr)."""
     try:
         rows = [row for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) if row]
     except (UnicodeDecodeError, csv.Error) as error:
         raise InputError(path, f"is not valid CSV: {first_line(error)}") from None
-    if rows and not all(is_number(cell) for cell in rows[0]):
-        rows = rows[1:]  # a header row
+    header = rows[0] if rows and not any(is_number(cell) for cell in rows[0]) else None
+    if header is not None:
+        rows = rows[1:]
     if not rows:
         raise InputError(path, "has no data rows; expected one row per time step")
+    if header is not None:
+        shown = ascii(",".join(header)[:200])
+        print(f"rnnstate: {shown_path(path)}: first row read as a header: {shown}", file=sys.stderr)
     width = len(rows[0])
     values = np.empty((len(rows), width), dtype=np.float64)
     for t, row in enumerate(rows):
@@ -232,8 +341,8 @@ def input_shape(path: str, array: np.ndarray) -> np.ndarray:
 def read_arrays(path: str) -> dict[str, np.ndarray]:
     """The arrays of an input file by name: every array of an .npz, else the one array of an
     .npy, .csv or .json ("-": JSON on stdin) as "x". Raises InputError naming the file."""
-    data = read_bytes(path)
     suffix = extension(path, INPUT_FORMATS)
+    data = read_bytes(path, JSON_LIMIT if suffix == ".json" else None)
     readers: dict[str, Callable[[str, bytes], dict[str, np.ndarray]]] = {
         ".npy": npy_arrays,
         ".npz": npz_arrays,
@@ -308,8 +417,10 @@ def read_weights(
     (checked against the input by the caller). Raises InputError, or SpecError for options
     that do not fit the file.
     """
-    data = read_bytes(path)
+    if path == STDIN:
+        raise InputError(path, "--weights reads a file (.npz or .safetensors), not stdin")
     suffix = extension(path, WEIGHT_FORMATS)
+    data = read_bytes(path)
     arrays = npz_arrays(path, data) if suffix == ".npz" else safetensors_arrays(path, data)
     if is_torch(list(arrays)):
         if cell == "gru" and not reset_after:
@@ -368,6 +479,11 @@ def one_direction_shapes(
     """Refuse one layer's weights whose shapes do not fit the cell; names carry `prefix`."""
     k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
     recurrent, kernel = weights.recurrent_kernel, weights.kernel
+    for name, array in (("recurrent_kernel", recurrent), ("kernel", kernel)):
+        if 0 in array.shape:
+            raise InputError(
+                source, f"{prefix}{name} has shape {array.shape}; every size must be at least 1"
+            )
     if recurrent.ndim != 2 or recurrent.shape[1] != k * recurrent.shape[0]:
         raise InputError(
             source,
@@ -419,9 +535,10 @@ def read_initial_state(path: str) -> dict[str, np.ndarray]:
     """States to start from, by name, from an .npz: h (and c for an LSTM), or h_fw, c_fw,
     h_bw, c_bw for a bidirectional layer; each (N, M). An --output .npz of an earlier run holds
     them. Checked against the run by check_initial_state."""
-    data = read_bytes(path)
+    if path == STDIN:
+        raise InputError(path, "--initial-state reads an .npz file, not stdin")
     extension(path, (".npz",))
-    arrays = npz_arrays(path, data)
+    arrays = npz_arrays(path, read_bytes(path))
     return {name: numeric_array(path, a, name) for name, a in arrays.items() if name in STATES}
 
 

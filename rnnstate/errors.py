@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     BAD_USAGE = 2  # an unknown option, a value out of range, options in conflict
     CHECK_FAILED = 3  # --check found the engines apart beyond tolerance
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (timeout, kill, service managers): ends a run as Ctrl-C does
 
 
 class RnnstateError(Exception):
@@ -32,9 +33,20 @@ class InputError(RnnstateError):
     """A file could not be used (exit 1); the message names the file and what was expected."""
 
     def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
+        super().__init__(f"{shown_path(path)}: {message}")
         self.path = path
+
+
+def shown_path(path: str) -> str:
+    """A file name as an error shows it: as given, or quoted (repr) when it holds a newline or
+    another control character, so the error stays one line."""
+    return repr(path) if any(ord(char) < 32 or ord(char) == 127 for char in path) else path
 
 
 class NumericError(RnnstateError):
     """A run's outputs or states overflowed float32 (exit 1); the message says where."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised where Python next runs, so a run ends as on Ctrl-C (files
+    being written removed), with exit code 143."""

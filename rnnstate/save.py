@@ -1,11 +1,15 @@
-"""Files rnnstate writes (--output, --save-weights): whole or not at all.
+"""Files rnnstate writes (--output, --save-weights, --plot): whole or not at all, all or none.
 
-Each is written to a temporary file in the same folder, flushed to disk, then renamed over the
-target; on any failure the temporary file is removed and an existing target is left untouched.
+Each is written to a temporary file in the target's folder (a symlink's target: rnnstate writes
+through links), flushed to disk, then renamed over the target, keeping a replaced file's
+permission bits. A run's files are written together (AllOrNothing): staged first, renamed into
+place only when every one was written; on any failure the temporary files are removed and the
+existing targets left untouched.
 """
 
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -32,25 +36,86 @@ def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
     return suffix
 
 
-def write_whole(path: str, write: Callable[[BinaryIO], None]) -> None:
-    """Call write(file) on a temporary file beside `path`, then rename it to `path`."""
-    target = Path(path)
-    try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    except OSError as error:
-        raise InputError(path, f"cannot be written: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~current_umask())
-        os.replace(temporary, target)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
+TEMPORARY_PREFIX = ".rnnstate-"  # short, so a target name of any allowed length has one
+
+
+def check_writable(path: str) -> None:
+    """Refuse, before a run, a path whose file could not be written: a folder, a missing or
+    unwritable folder. Raises InputError naming the path."""
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise InputError(path, "cannot be written: is a directory")
+    if not target.parent.is_dir():
+        raise InputError(path, f"cannot be written: no folder {str(target.parent)!r}")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise InputError(path, "cannot be written: permission denied")
+
+
+class AllOrNothing:
+    """Files staged beside their targets and renamed into place together when the block ends
+    without an error; on an error (or Ctrl-C, SIGTERM) every staged file is removed."""
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[str, Path]] = []  # (temporary file, target)
+
+    def __enter__(self) -> "AllOrNothing":
+        return self
+
+    def write(self, path: str, write: Callable[[BinaryIO], None]) -> None:
+        """Stage `path`: call write(file) on a temporary file beside its target."""
+        target = Path(os.path.realpath(path))  # through a symlink, to the file it names
+        try:
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=TEMPORARY_PREFIX)
+        except OSError as error:
             raise InputError(path, f"cannot be written: {error.strerror or error}") from None
-        raise
+        self.staged.append((temporary, target))
+        try:
+            with os.fdopen(handle, "wb") as file:
+                write(file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, kept_mode(target))
+        except OSError as error:
+            raise InputError(path, f"cannot be written: {error.strerror or error}") from None
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            try:
+                for temporary, target in self.staged:
+                    os.replace(temporary, target)
+            except OSError as failure:
+                self.discard()
+                raise InputError(
+                    str(target), f"cannot be written: {failure.strerror or failure}"
+                ) from None
+        else:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove every staged file not yet renamed into place."""
+        for temporary, _ in self.staged:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def kept_mode(target: Path) -> int:
+    """The permission bits a written file gets: those of the file it replaces, else the usual
+    0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def write_whole(
+    path: str, write: Callable[[BinaryIO], None], files: AllOrNothing | None = None
+) -> None:
+    """Call write(file) on a temporary file beside `path`, renamed to `path` when `files` (or,
+    without it, this one file) is done."""
+    if files is not None:
+        files.write(path, write)
+        return
+    with AllOrNothing() as alone:
+        alone.write(path, write)
 
 
 def current_umask() -> int:
@@ -64,7 +129,12 @@ WEIGHT_FORMATS = (".npz", ".safetensors")
 
 
 def save_weights(
-    path: str, weights: LayerWeights, layout: str = "keras", cell: str = "", reset_after=True
+    path: str,
+    weights: LayerWeights,
+    layout: str = "keras",
+    cell: str = "",
+    reset_after=True,
+    files: AllOrNothing | None = None,
 ) -> None:
     """Write the weights as .npz or .safetensors (by the extension) in Keras's layout (kernel,
     recurrent_kernel, bias; forward_/backward_ for a bidirectional layer) or PyTorch's
@@ -72,12 +142,12 @@ def save_weights(
     rnnstate.layouts). --weights reads either back."""
     arrays = weights.named() if layout == "keras" else to_torch(weights, cell, reset_after)
     if output_format(path, "--save-weights", WEIGHT_FORMATS) == ".npz":
-        write_whole(path, lambda file: np.savez(file, **arrays))
+        write_whole(path, lambda file: np.savez(file, **arrays), files)
         return
     from safetensors.numpy import save
 
     data = save({name: np.ascontiguousarray(a) for name, a in arrays.items()})
-    write_whole(path, lambda file: file.write(data))
+    write_whole(path, lambda file: file.write(data), files)
 
 
 def result_npz(result: Result) -> bytes:
@@ -93,19 +163,21 @@ def result_npz(result: Result) -> bytes:
     return buffer.getvalue()
 
 
-def save_result(path: str, result: Result) -> None:
+def save_result(path: str, result: Result, files: AllOrNothing | None = None) -> None:
     """Write the result as .json (the --json document) or .npz, chosen by the extension."""
     if output_format(path, "--output", OUTPUT_FORMATS) == ".json":
-        write_whole(path, lambda file: file.writelines(json_render.pieces(result)))
+        write_whole(path, lambda file: file.writelines(json_render.pieces(result)), files)
     else:
         data = result_npz(result)
-        write_whole(path, lambda file: file.write(data))
+        write_whole(path, lambda file: file.write(data), files)
 
 
-def save_plot(path: str, result: Result, sequence: int | None, units_shown) -> None:
+def save_plot(
+    path: str, result: Result, sequence: int | None, units_shown, files: AllOrNothing | None = None
+) -> None:
     """Draw the run's figure (render/plot.py) and write it whole as .png, .svg or .pdf."""
     from rnnstate.render.plot import figure, image_bytes
 
     suffix = output_format(path, "--plot", PLOT_FORMATS)
     data = image_bytes(figure(result, sequence, units_shown), suffix)
-    write_whole(path, lambda file: file.write(data))
+    write_whole(path, lambda file: file.write(data), files)

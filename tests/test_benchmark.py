@@ -18,7 +18,7 @@ def test_benchmark_script_runs_on_tiny_sizes():
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
     assert lines[0].startswith("machine: ")
-    assert sum(line.startswith("| `") for line in lines) == 7  # one row per case
+    assert sum(line.startswith("| `") for line in lines) == 8  # one row per case
     assert any(line.startswith("| keras (s) |") for line in lines)
     assert any(line.startswith("| numpy (s) |") for line in lines)
     assert any(line.startswith("peak RSS of the T=100 --json run:") for line in lines)

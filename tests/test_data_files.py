@@ -98,10 +98,14 @@ def test_unreadable(tmp_path, monkeypatch):
     path = tmp_path / "x.npy"
     np.save(path, X)
 
-    def refuse(self):
-        raise PermissionError(13, "Permission denied")
+    real_open = open
 
-    monkeypatch.setattr("pathlib.Path.read_bytes", refuse)  # chmod does not stop root
+    def refuse(file, mode="r", *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refuse)  # chmod does not stop root
     expect_error(read_input, str(path), message="cannot be read: permission denied")
 
 

@@ -242,5 +242,5 @@ def test_output_into_a_missing_folder_is_a_clean_error(tmp_path):
     assert result.exit_code == 1
     assert (
         result.stderr
-        == f"rnnstate: error: {output}: cannot be written: No such file or directory\n"
+        == f"rnnstate: error: {output}: cannot be written: no folder {str(output.parent)!r}\n"
     )

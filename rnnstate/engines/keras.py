@@ -32,10 +32,14 @@ def stderr_silenced() -> Iterator[None]:
 
 
 def _import_keras():
-    """Import TensorFlow and Keras quietly, with the TensorFlow backend; returns (tf, keras)."""
+    """Import TensorFlow and Keras quietly, with the TensorFlow backend and no Keras config
+    file read or written; returns (tf, keras)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ["KERAS_BACKEND"] = "tensorflow"
+    # A folder that cannot exist: Keras then reads no keras.json (whose floatx or backend
+    # would change the numbers) and writes none (it creates ~/.keras/keras.json otherwise).
+    os.environ["KERAS_HOME"] = os.path.join(os.devnull, "keras")
     import keras
     import tensorflow as tf
 
