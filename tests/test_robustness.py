@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -151,6 +152,58 @@ def test_fuzzed_files_end_cleanly(data, suffix, role, cell, tmp_path):
     assert set(os.listdir(tmp_path)) == before
 
 
+def zip_header_fields(data: bytes) -> list[tuple[int, int]]:
+    """(offset, size) of the fields of every local and central zip header in `data` a crafted
+    archive changes: flags, compression method, CRC, compressed and uncompressed sizes."""
+    fields = []
+    for signature, offsets in (
+        (b"PK\x03\x04", (6, 8, 14, 18, 22)),
+        (b"PK\x01\x02", (8, 10, 16, 20, 24)),
+    ):
+        start = data.find(signature)
+        while start != -1:
+            fields += [(start + offset, 2 if i < 2 else 4) for i, offset in enumerate(offsets)]
+            start = data.find(signature, start + 4)
+    return fields
+
+
+ODD_DTYPES = ["|S0", "|V0", "<U0", "<f4", "|b1", "<c8", "<M8[s]", "|O"]
+
+
+@st.composite
+def crafted_archives(draw):
+    """A valid .npz (input, weights or states) with zip header fields set to odd values, or
+    with an array header of an odd dtype and shape (huge, empty, zero-size items)."""
+    descr = draw(st.sampled_from(ODD_DTYPES))
+    shape = draw(st.sampled_from([(3,), (0, 2), (1, 4, 2), (2**40,), (2**20, 2**20)]))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    odd = io.BytesIO()
+    with zipfile.ZipFile(odd, "w", draw(st.sampled_from([0, 8]))) as archive:
+        archive.writestr("x.npy", header.getvalue() + bytes(draw(st.integers(0, 64))))
+    data = bytearray(draw(st.sampled_from([GOOD_NPZ, odd.getvalue()])))
+    fields = zip_header_fields(bytes(data))
+    for _ in range(draw(st.integers(0, 3))):
+        offset, size = draw(st.sampled_from(fields))
+        value = draw(st.sampled_from([0, 1, 9, 12, 99, 2**16 - 1, 2**31]))
+        data[offset : offset + size] = (value % (1 << (8 * size))).to_bytes(size, "little")
+    return bytes(data)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=crafted_archives(), role=st.sampled_from(["--input", "--weights", "--initial-state"]))
+def test_crafted_archives_end_cleanly(data, role, tmp_path):
+    path = tmp_path / "crafted.npz"
+    path.write_bytes(data)
+    result = runner.invoke(app, ["lstm", role, str(path), "--engine", "numpy", "--json"])
+    assert_clean_ending(result)
+    assert set(os.listdir(tmp_path)) == {"crafted.npz"}
+
+
 def test_fuzzed_json_on_stdin_ends_cleanly():
     for data in CRAFTED:
         result = runner.invoke(app, ["gru", "--input", "-", "--engine", "numpy"], input=data)
@@ -226,6 +279,32 @@ def test_ctrl_c_exits_130_quietly_within_two_seconds(engine, after, extra):
     assert code == 130
     assert stderr == b""
     assert seconds < 2.0
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    signal_sent=st.sampled_from([signal.SIGINT, signal.SIGTERM]),
+    after=st.floats(0.3, 4.0),
+)
+def test_signals_at_random_moments_keep_the_old_file(signal_sent, after, tmp_path):
+    folder = tmp_path / f"run-{time.monotonic_ns()}"
+    folder.mkdir()
+    target = folder / "t.json"
+    target.write_text("old")
+    process = start("lstm", "--seed", "1", "-T", "600000", "-M", "16", "--sequences",
+                    "--engine", "numpy", "--output", str(target))  # fmt: skip
+    time.sleep(after)
+    process.send_signal(signal_sent)
+    _, stderr = process.communicate(timeout=60)
+    assert b"Traceback" not in stderr
+    assert os.listdir(folder) == ["t.json"]  # no temporary file
+    if process.returncode == 0:  # it finished first: the new file, whole
+        assert json.loads(target.read_text())["schema"] == "rnnstate/2"
+    else:
+        assert process.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[signal_sent]
+        assert target.read_text() == "old"
 
 
 def test_interrupted_run_leaves_no_output_file(tmp_path):
