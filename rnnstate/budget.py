@@ -38,15 +38,27 @@ def engines_used(spec: Spec) -> set[str]:
     return {spec.engine, "numpy"} if spec.traced else {spec.engine}
 
 
-# Copies of each array alive at a run's peak, beyond the one the run keeps, per engine; measured
-# with tests/test_memory.py (peak RSS of real runs against this estimate).
-X_EXTRA = {"keras": 3, "numpy": 1, "torch": 1}  # tensors, Masking's output, TF's time-major copy
+# Copies of each array alive at a run's peak, beyond the one the run keeps, per engine and per
+# call of it (the keras engine calls a plain layer once per chunk of steps, so its copies are of
+# one chunk; a bidirectional or masked layer in one call); measured with tests/test_memory.py
+# (peak RSS of real runs against this estimate).
+X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1}  # tensors, Masking's output, TF's time-major copy
+X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0}  # numpy zeroes masked steps in a copy
 WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3}  # variables, Keras's own initialisers, ...
-O_EXTRA = {"keras": 3, "numpy": 2, "torch": 2}  # TensorArray, stacked tensor, numpy; time-major
+O_EXTRA = {"keras": 6, "numpy": 2, "torch": 2}  # TensorArray, stacked and reversed tensors, ...
 KERNEL_DRAWN = 4  # glorot_uniform draws float64 (2 float32's worth), casts to float32; + margin
 RECURRENT_DRAWN = 12  # orthogonal: a float64 normal matrix, its copy inside QR, q and r
 FIGURE_BYTES = 100 << 20  # matplotlib, its canvas and the encoded image, at most this
 TRACE_COPIES = 2  # the trace is recorded time-major, then copied batch-major
+
+
+def call_share(spec: Spec, engine: str) -> float:
+    """The share of the steps one call of `engine` holds: a chunk's for the keras engine on a
+    plain layer (it runs in chunks of steps), else all of them."""
+    masked = spec.mask_value is not None or spec.model_masked
+    if engine == "keras" and not (spec.bidirectional or masked):
+        return min(spec.steps, STEPS_PER_CHUNK) / spec.steps
+    return 1.0
 
 
 def estimate_parts(
@@ -63,11 +75,14 @@ def estimate_parts(
     recurrent = FLOAT_BYTES * directions * M * k * M
     o = FLOAT_BYTES * directions * (N * T * M if spec.return_sequences else N * M)
     trace = FLOAT_BYTES * directions * 6 * N * T * M if spec.traced else 0  # at most 6
+    masked = spec.mask_value is not None or spec.model_masked
+    x_extra = max((X_EXTRA[e] + masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines)
+    o_extra = max(O_EXTRA[e] * call_share(spec, e) for e in engines)
     parts = {
-        "input": x * (2 + max(X_EXTRA[e] for e in engines)),
+        "input": int(x * (2 + x_extra)),  # x, and the draw it is transposed from
         "weights": kernel * max(KERNEL_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines))
         + recurrent * max(RECURRENT_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines)),
-        "outputs": o * (1 + max(O_EXTRA[e] for e in engines)),
+        "outputs": int(o * (1 + o_extra)),
         "states": FLOAT_BYTES * 4 * directions * N * M,
         "trace": trace * TRACE_COPIES,
     }

@@ -256,9 +256,9 @@ def npz_arrays(path: str, data: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-def csv_array(path: str, data: bytes) -> np.ndarray:
+def csv_array(path: str, data: bytes, notes: list[str] | None = None) -> np.ndarray:
     """A CSV of rows = time steps, columns = features, with an optional header row: (T, D).
-    The first row is a header only when none of its fields is a number (said on stderr)."""
+    The first row is a header only when none of its fields is a number (noted in `notes`)."""
     try:
         rows = [row for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) if row]
     except (UnicodeDecodeError, csv.Error) as error:
@@ -268,9 +268,6 @@ def csv_array(path: str, data: bytes) -> np.ndarray:
         rows = rows[1:]
     if not rows:
         raise InputError(path, "has no data rows; expected one row per time step")
-    if header is not None:
-        shown = ascii(",".join(header)[:200])
-        print(f"rnnstate: {shown_path(path)}: first row read as a header: {shown}", file=sys.stderr)
     width = len(rows[0])
     values = np.empty((len(rows), width), dtype=np.float64)
     for t, row in enumerate(rows):
@@ -286,6 +283,8 @@ def csv_array(path: str, data: bytes) -> np.ndarray:
                     path, f"row {t + 1}, column {d + 1} of the data is {shown}; expected a number"
                 )
             values[t, d] = float(cell)
+    if header is not None and notes is not None:
+        notes.append(f"first row read as a header: {','.join(header)[:200]!a}")
     return values
 
 
@@ -338,15 +337,16 @@ def input_shape(path: str, array: np.ndarray) -> np.ndarray:
     return array if array.ndim == 3 else array[None]
 
 
-def read_arrays(path: str) -> dict[str, np.ndarray]:
+def read_arrays(path: str, notes: list[str] | None = None) -> dict[str, np.ndarray]:
     """The arrays of an input file by name: every array of an .npz, else the one array of an
-    .npy, .csv or .json ("-": JSON on stdin) as "x". Raises InputError naming the file."""
+    .npy, .csv or .json ("-": JSON on stdin) as "x". Raises InputError naming the file; what
+    the user should know of a file that reads well is added to `notes`."""
     suffix = extension(path, INPUT_FORMATS)
     data = read_bytes(path, JSON_LIMIT if suffix == ".json" else None)
     readers: dict[str, Callable[[str, bytes], dict[str, np.ndarray]]] = {
         ".npy": npy_arrays,
         ".npz": npz_arrays,
-        ".csv": lambda p, d: {"x": csv_array(p, d)},
+        ".csv": lambda p, d: {"x": csv_array(p, d, notes)},
         ".json": lambda p, d: {"x": json_array(p, d)},
     }
     return readers[suffix](path, data)
@@ -355,19 +355,31 @@ def read_arrays(path: str) -> dict[str, np.ndarray]:
 def read_input(path: str) -> np.ndarray:
     """The input x (N, T, D) float32 from .npy, .npz (array `x` or the only one), .csv or .json
     ("-": JSON on stdin). Raises InputError naming the file for anything it cannot use."""
-    array = only_or_x(path, read_arrays(path))
+    notes: list[str] = []
+    array = only_or_x(path, read_arrays(path, notes))
     array = numeric_array(path, np.asarray(array), "the input")
-    return np.ascontiguousarray(input_shape(path, array))
+    x = np.ascontiguousarray(input_shape(path, array))
+    say_notes(path, notes)
+    return x
+
+
+def say_notes(path: str, notes: list[str]) -> None:
+    """Each note on a file that read well, one line each on stderr (after every check, so an
+    error stays the only line)."""
+    for note in notes:
+        print(f"rnnstate: {shown_path(path)}: {note}", file=sys.stderr)
 
 
 def read_model_input(path: str) -> dict[str, np.ndarray]:
     """A model's input arrays by name, as read_arrays gives them, each finite, integers kept
     as integers (token ids). Raises InputError naming the file."""
-    arrays = read_arrays(path)
+    notes: list[str] = []
+    arrays = read_arrays(path, notes)
     for name, array in arrays.items():
         check_numeric(path, array, f"array {name!r}")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             numeric_array(path, array, f"array {name!r}")  # raises, naming the first bad value
+    say_notes(path, notes)
     return arrays
 
 

@@ -27,6 +27,7 @@ EXIT_MEANINGS = {
     "conflict, a run too large for the memory available; the usage error names the option",
     ExitCode.CHECK_FAILED: "a `--check` found the engines apart beyond tolerance",
     ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
+    ExitCode.TERMINATED: "ended by SIGTERM (`timeout`, `kill`), which rnnstate handles as Ctrl-C",
 }
 # A fenced block whose first line is `$ rnnstate ...` (no pipe): the command and what it prints.
 EXAMPLE = re.compile(r"```\n\$ (rnnstate [^|\n]*)\n(.*?)```", re.S)

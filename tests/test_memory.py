@@ -1,6 +1,7 @@
 """The memory estimate against real runs: the peak RSS a run adds over a tiny run of the same
 engine is at most the estimate, and the estimate is not wildly above it."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -38,22 +39,44 @@ def peak_rss(args: list[str], tmp_path) -> int:
     return int(out.read_text()) * 1024
 
 
-@pytest.mark.parametrize(
-    ("args", "spec"),
-    [
-        (["lstm", "-T", "5", "-D", "300000", "-M", "64"],
-         Spec("lstm", steps=5, features=300000, units=64, engine="numpy")),  # large D: weights
-        (["lstm", "-T", "5", "-M", "2048"],
-         Spec("lstm", steps=5, units=2048, engine="numpy")),  # large M: orthogonal's temporaries
-        (["gru", "-N", "50000", "-T", "20", "-M", "32", "--sequences", "--only", "0"],
-         Spec("gru", steps=20, batch=50000, units=32, return_sequences=True, engine="numpy")),
-    ],
-    ids=["large-D", "large-M", "large-N"],
-)  # fmt: skip
-def test_estimate_covers_the_measured_peak_of_the_numpy_engine(args, spec, tmp_path):
-    base = peak_rss(["lstm", "-T", "1", "-M", "1", "--engine", "numpy", "--seed", "0"], tmp_path)
-    extra = peak_rss([*args, "--engine", "numpy", "--seed", "0"], tmp_path) - base
+GRID = [  # (engine, arguments, the Spec they make, --json)
+    ("numpy", ["lstm", "-T", "5", "-D", "300000", "-M", "64"],
+     Spec("lstm", steps=5, features=300000, units=64), False),  # large D: weights
+    ("numpy", ["lstm", "-T", "5", "-M", "2048"],
+     Spec("lstm", steps=5, units=2048), False),  # large M: orthogonal's temporaries
+    ("numpy", ["gru", "-N", "50000", "-T", "20", "-M", "32", "--sequences", "--only", "0"],
+     Spec("gru", steps=20, batch=50000, units=32, return_sequences=True), False),  # large N
+    ("numpy", ["lstm", "-T", "300000", "-D", "64", "-M", "64", "--sequences", "--json"],
+     Spec("lstm", steps=300000, features=64, units=64, return_sequences=True), True),
+    ("numpy", ["lstm", "-T", "200000", "-M", "32", "--gates", "--only", "0"],
+     Spec("lstm", steps=200000, units=32, gates=True), False),
+    ("numpy", ["gru", "-T", "100000", "-D", "32", "-M", "64", "--sequences", "--bidirectional"],
+     Spec("gru", steps=100000, features=32, units=64, return_sequences=True,
+          bidirectional=True), False),
+    ("keras", ["lstm", "-T", "5", "-D", "300000", "-M", "64"],
+     Spec("lstm", steps=5, features=300000, units=64), False),  # large D: weights
+    ("keras", ["gru", "-N", "20000", "-T", "20", "-D", "8", "-M", "64", "--sequences", "--only",
+               "0"],
+     Spec("gru", steps=20, batch=20000, features=8, units=64, return_sequences=True), False),
+    ("keras", ["lstm", "-T", "300000", "-D", "64", "-M", "64", "--sequences"],
+     Spec("lstm", steps=300000, features=64, units=64, return_sequences=True), False),  # chunks
+    ("keras", ["lstm", "-T", "200000", "-D", "8", "-M", "64", "--sequences", "--json"],
+     Spec("lstm", steps=200000, features=8, units=64, return_sequences=True), True),
+    ("keras", ["gru", "-T", "100000", "-D", "32", "-M", "64", "--sequences", "--bidirectional"],
+     Spec("gru", steps=100000, features=32, units=64, return_sequences=True,
+          bidirectional=True), False),  # one call
+]  # fmt: skip
+GRID_IDS = [f"{engine}-{' '.join(args[1:])}" for engine, args, _, _ in GRID]
+BASES: dict[str, int] = {}
+
+
+@pytest.mark.parametrize(("engine", "args", "spec", "as_json"), GRID, ids=GRID_IDS)
+def test_estimate_covers_the_measured_peak(engine, args, spec, as_json, tmp_path):
+    if engine not in BASES:  # a tiny run of the same engine: the interpreter and its imports
+        BASES[engine] = peak_rss(["lstm", "-T", "1", "-M", "1", "--engine", engine, "--seed",
+                                  "0"], tmp_path)  # fmt: skip
+    extra = peak_rss([*args, "--engine", engine, "--seed", "0"], tmp_path) - BASES[engine]
     assert extra > 100 << 20  # the run really allocated: the measurement sees it
-    estimate = budget.estimate_bytes(spec)
+    estimate = budget.estimate_bytes(dataclasses.replace(spec, engine=engine), as_json)
     assert estimate >= extra, (estimate, extra)
     assert estimate <= 2 * extra + INTERPRETER_SLACK, (estimate, extra)
