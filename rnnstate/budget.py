@@ -8,7 +8,9 @@ from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
 FLOAT_BYTES = 4  # float32
-JSON_PIECE_BYTES = 64 << 20  # JSON text is written in pieces: a bounded buffer, not the document
+# JSON text is written in pieces (render/json.py): a bounded buffer, not the document; the
+# pieces, orjson's buffers and the writer's, as measured by tests/test_memory.py.
+JSON_BUFFER_BYTES = 96 << 20
 
 
 # Seconds per step and per unit of N * M * (D + M), measured on 2 cores at D=8, M=16 (about
@@ -45,11 +47,17 @@ def engines_used(spec: Spec) -> set[str]:
 X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1}  # tensors, Masking's output, TF's time-major copy
 X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0}  # numpy zeroes masked steps in a copy
 WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3}  # variables, Keras's own initialisers, ...
-O_EXTRA = {"keras": 6, "numpy": 2, "torch": 2}  # TensorArray, stacked and reversed tensors, ...
+O_EXTRA = {"keras": 6, "numpy": 2, "torch": 2}  # TensorArray, stacked, reversed; time-major
 KERNEL_DRAWN = 4  # glorot_uniform draws float64 (2 float32's worth), casts to float32; + margin
 RECURRENT_DRAWN = 12  # orthogonal: a float64 normal matrix, its copy inside QR, q and r
 FIGURE_BYTES = 100 << 20  # matplotlib, its canvas and the encoded image, at most this
 TRACE_COPIES = 2  # the trace is recorded time-major, then copied batch-major
+
+
+def output_copies(spec: Spec, engine: str) -> int:
+    """O_EXTRA of `engine`; one fewer for the numpy engine on a one-direction layer at N=1,
+    whose time-major o is then already batch-major (no copy)."""
+    return O_EXTRA[engine] - (engine == "numpy" and spec.batch == 1 and not spec.bidirectional)
 
 
 def call_share(spec: Spec, engine: str) -> float:
@@ -77,7 +85,7 @@ def estimate_parts(
     trace = FLOAT_BYTES * directions * 6 * N * T * M if spec.traced else 0  # at most 6
     masked = spec.mask_value is not None or spec.model_masked
     x_extra = max((X_EXTRA[e] + masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines)
-    o_extra = max(O_EXTRA[e] * call_share(spec, e) for e in engines)
+    o_extra = max(output_copies(spec, e) * call_share(spec, e) for e in engines)
     parts = {
         "input": int(x * (2 + x_extra)),  # x, and the draw it is transposed from
         "weights": kernel * max(KERNEL_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines))
@@ -90,7 +98,7 @@ def estimate_parts(
         steps = min(T, STEPS_PER_CHUNK)
         parts["input projection"] = FLOAT_BYTES * steps * N * (k * M + D) * 2
     if as_json:
-        parts["JSON buffer"] = JSON_PIECE_BYTES
+        parts["JSON buffer"] = JSON_BUFFER_BYTES
     if output is not None and output.endswith(".npz"):
         parts["--output .npz"] = 2 * (x + o + trace)  # the archive is built in memory
     if plot:

@@ -15,12 +15,12 @@ def test_estimate_counts_every_part_on_the_keras_engine():
     assert budget.estimate_parts(spec) == {
         "input": 4 * 20 * (2 + 3),
         "weights": 4 * 48 * (1 + 5) + 4 * 36 * 12,
-        "outputs": 4 * 30 * (1 + 3),
+        "outputs": 4 * 30 * (1 + 6),  # T=10 is within one chunk: a call holds all steps
         "states": 4 * 12,
         "trace": 0,
     }
     with_json = budget.estimate_parts(spec, as_json=True)
-    assert with_json["JSON buffer"] == budget.JSON_PIECE_BYTES
+    assert with_json["JSON buffer"] == budget.JSON_BUFFER_BYTES
 
 
 def test_numpy_engine_counts_one_chunk_of_the_input_projection():
@@ -62,8 +62,8 @@ def test_refusal_names_the_sizes_and_what_is_available(monkeypatch):
     with pytest.raises(SpecError) as error:
         budget.ensure_fits(spec)
     assert str(error.value) == (
-        "-T 1000000000 -D 2 -M 512 -N 1 --sequences needs about 8.2 TB of memory (outputs: "
-        "8.2 TB); 21 GB are available"
+        "-T 1000000000 -D 2 -M 512 -N 1 --sequences needs about 2.1 TB of memory (outputs: "
+        "2.0 TB); 21 GB are available"  # o, and the copies of one chunk of steps
     )
     assert error.value.option == "--steps"
 

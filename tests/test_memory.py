@@ -53,15 +53,15 @@ GRID = [  # (engine, arguments, the Spec they make, --json)
     ("numpy", ["gru", "-T", "100000", "-D", "32", "-M", "64", "--sequences", "--bidirectional"],
      Spec("gru", steps=100000, features=32, units=64, return_sequences=True,
           bidirectional=True), False),
-    ("keras", ["lstm", "-T", "5", "-D", "300000", "-M", "64"],
-     Spec("lstm", steps=5, features=300000, units=64), False),  # large D: weights
+    ("keras", ["lstm", "-T", "5", "-D", "150000", "-M", "64"],
+     Spec("lstm", steps=5, features=150000, units=64), False),  # large D: weights
     ("keras", ["gru", "-N", "20000", "-T", "20", "-D", "8", "-M", "64", "--sequences", "--only",
                "0"],
      Spec("gru", steps=20, batch=20000, features=8, units=64, return_sequences=True), False),
-    ("keras", ["lstm", "-T", "300000", "-D", "64", "-M", "64", "--sequences"],
-     Spec("lstm", steps=300000, features=64, units=64, return_sequences=True), False),  # chunks
-    ("keras", ["lstm", "-T", "200000", "-D", "8", "-M", "64", "--sequences", "--json"],
-     Spec("lstm", steps=200000, features=8, units=64, return_sequences=True), True),
+    ("keras", ["lstm", "-T", "150000", "-D", "128", "-M", "64", "--sequences"],
+     Spec("lstm", steps=150000, features=128, units=64, return_sequences=True), False),  # chunks
+    ("keras", ["lstm", "-T", "100000", "-D", "8", "-M", "160", "--sequences", "--json"],
+     Spec("lstm", steps=100000, features=8, units=160, return_sequences=True), True),
     ("keras", ["gru", "-T", "100000", "-D", "32", "-M", "64", "--sequences", "--bidirectional"],
      Spec("gru", steps=100000, features=32, units=64, return_sequences=True,
           bidirectional=True), False),  # one call
