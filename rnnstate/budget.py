@@ -3,7 +3,7 @@ against what is available, and roughly how long it takes."""
 
 import os
 
-from rnnstate.engines import STEPS_PER_CHUNK
+from rnnstate.engines import STEPS_PER_CHUNK, projection_steps
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
@@ -95,7 +95,7 @@ def estimate_parts(
         "trace": trace * TRACE_COPIES,
     }
     if "numpy" in engines:  # one chunk of x @ kernel, and the chunk of x it is made from
-        steps = min(T, STEPS_PER_CHUNK)
+        steps = min(T, projection_steps(N, D, k * M))
         parts["input projection"] = FLOAT_BYTES * steps * N * (k * M + D) * 2
     if as_json:
         parts["JSON buffer"] = JSON_BUFFER_BYTES

@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 # and the keras engine's intermediates stay bounded.
 STEPS_PER_CHUNK = 8192
 
+PROJECTION_BYTES = 256 << 20  # a chunk of the numpy engine's input projection holds at most this
+
+
+def projection_steps(N: int, D: int, width: int) -> int:
+    """Steps per chunk of the numpy engine's input projection (x_t @ kernel, width kM):
+    STEPS_PER_CHUNK, fewer when N x (kM + D) floats a step would make a chunk pass
+    PROJECTION_BYTES (never fewer than one)."""
+    return max(1, min(STEPS_PER_CHUNK, PROJECTION_BYTES // (4 * N * (width + D))))
+
+
 # Called with the engine's name and the number of steps done so far.
 Progress = Callable[[str, int], None]
 

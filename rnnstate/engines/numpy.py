@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
+from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks, projection_steps
 from rnnstate.engines.activations import apply
 from rnnstate.spec import Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
@@ -51,17 +51,18 @@ def steps(
 
 class InputProjection:
     """x_t @ kernel (+ bias) for every step, computed a chunk of steps at a time, so memory stays
-    bounded by STEPS_PER_CHUNK x N x kM floats whatever T is. projection[t] is (N, kM)."""
+    bounded (projection_steps x N x kM floats) whatever T and N are. projection[t] is (N, kM)."""
 
     def __init__(self, x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> None:
         self.x, self.kernel, self.bias = x, kernel, bias  # x (N, T, D)
         self.start, self.block = 0, np.empty((0,), np.float32)
+        self.steps = projection_steps(x.shape[0], x.shape[2], kernel.shape[1])
 
     def __getitem__(self, t: int) -> np.ndarray:
         if not self.start <= t < self.start + len(self.block):
             N, T, D = self.x.shape
-            self.start = t - t % STEPS_PER_CHUNK
-            stop = min(T, self.start + STEPS_PER_CHUNK)
+            self.start = t - t % self.steps
+            stop = min(T, self.start + self.steps)
             chunk = self.x[:, self.start : stop].transpose(1, 0, 2).reshape(-1, D)  # (C*N, D)
             block = chunk @ self.kernel  # (C*N, kM)
             if self.bias is not None:
