@@ -26,6 +26,8 @@ from rnnstate.options import (
     Batch,
     Bias,
     BidirectionalOption,
+    CellName,
+    CellOption,
     Check,
     DirectionOption,
     EngineName,
@@ -576,6 +578,80 @@ def rnn(
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""
     inspect("rnn", locals())
+
+
+@app.command(
+    cls=GroupedHelp,
+    epilog=examples(
+        "rnnstate explore                              # an LSTM; change anything on the left",
+        "rnnstate explore --cell gru -T 50 -M 8 --engine keras   # Keras's numbers once loaded",
+        "rnnstate explore --input x.npy --weights w.npz          # your data moves",
+    ),
+)
+def explore(
+    cell: CellOption = CellName.lstm,
+    steps: Steps = None,
+    features: Features = None,
+    units: Units = None,
+    batch: Batch = None,
+    seed: Seed = None,
+    sequences: Sequences = None,
+    activation: ActivationOption = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
+    reset_after: ResetAfter = True,
+    backwards: Backwards = False,
+    bidirectional: BidirectionalOption = False,
+    merge: Merge = None,
+    mask_value: MaskValue = None,
+    engine: EngineOption = EngineName.keras,
+    input_path: InputPath = None,
+    weights_path: WeightsPath = None,
+) -> None:
+    """Change a setting, see the states change at once: a full-screen terminal app."""
+    from rnnstate.api import draw_seed
+
+    with user_errors():
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            typer.echo("rnnstate explore: error: explore needs a terminal (stdin and stdout are "
+                       "not one: a pipe or a file)", err=True)  # fmt: skip
+            raise typer.Exit(ExitCode.BAD_USAGE)
+        if engine == EngineName.torch:
+            raise SpecError("--engine", "explore runs the numpy or the keras engine")
+        if backwards and bidirectional:
+            raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
+        direction = "bidirectional" if bidirectional else "backwards" if backwards else "forward"
+        given = {"steps": steps, "features": features, "units": units, "batch": batch}
+        from rnnstate.explore import Explorer, Settings
+
+        settings = Settings(
+            cell=cell.value,
+            **{name: value for name, value in given.items() if value is not None},
+            seed=draw_seed() if seed is None else seed,
+            return_sequences=True if sequences is None else sequences,
+            direction=direction,
+            merge=(merge or MergeMode.concat).value,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            reset_after=reset_after,
+            mask_value=mask_value,
+            engine=engine.value,
+            input_path=None if input_path is None else str(input_path),
+            weights_path=None if weights_path is None else str(weights_path),
+        )
+        x, weights = explore_files(settings)
+        Explorer(settings, x, weights).run()
+
+
+def explore_files(settings):
+    """The --input and --weights of rnnstate explore, read (None where not given)."""
+    from rnnstate.data import read_input, read_weights
+
+    x = read_input(settings.input_path) if settings.input_path else None
+    weights = None
+    if settings.weights_path:
+        weights = read_weights(settings.weights_path, settings.cell, settings.reset_after,
+                               settings.direction == "bidirectional")  # fmt: skip
+    return x, weights
 
 
 RUN_OPTIONS = {  # options that need --layer, by parameter name

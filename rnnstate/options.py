@@ -309,6 +309,21 @@ UnitForgetBias = Annotated[
 ]
 
 
+class CellName(StrEnum):
+    """The --cell choices of rnnstate explore (the other commands are named after their cell)."""
+
+    lstm = "lstm"
+    gru = "gru"
+    rnn = "rnn"
+
+
+CellOption = Annotated[
+    CellName,
+    typer.Option("--cell", help="The layer to start with: lstm, gru or rnn (SimpleRNN).",
+                 rich_help_panel=LAYER),
+]  # fmt: skip
+
+
 class EngineName(StrEnum):
     """The --engine choices."""
 

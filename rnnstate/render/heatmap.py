@@ -70,9 +70,11 @@ def shade(value: float, limit: float, sequential: bool) -> str:
 
 class Heatmap:
     """A titled (rows, T) heatmap; `steps` label the columns, `marks` put a note under a column
-    (the row of o a state equals), `masked` columns are flagged under the map."""
+    (the row of o a state equals), `masked` columns are flagged under the map, and the column
+    of input step `cursor` (rnnstate explore's step cursor) is pointed at."""
 
-    def __init__(self, title, values, steps, row_prefix, sequential=False, marks=None, masked=()):
+    def __init__(self, title, values, steps, row_prefix, sequential=False, marks=None, masked=(),
+                 cursor=None):  # fmt: skip
         self.title = title
         self.values = values
         self.steps = steps
@@ -80,6 +82,7 @@ class Heatmap:
         self.sequential = sequential
         self.marks = marks or {}
         self.masked = set(masked)
+        self.cursor = cursor
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width - LABEL_WIDTH
@@ -142,18 +145,24 @@ class Heatmap:
         for position, note in sorted(self.marks.items()):
             column = (position // per_column) * cell
             yield Text(" " * (LABEL_WIDTH + column) + "^ " + note, style="bold")
+        if self.cursor is not None and self.cursor in self.steps:
+            column = (self.steps.index(self.cursor) // per_column) * cell
+            yield Text("step".ljust(LABEL_WIDTH) + " " * column + "|" * cell + f" t={self.cursor}",
+                       style="bold reverse")  # fmt: skip
 
 
-def maps(result: Result, n: int, checks: list[StateCheck]) -> list[Heatmap]:
+def maps(
+    result: Result, n: int, checks: list[StateCheck], cursor: int | None = None
+) -> list[Heatmap]:
     """The heatmaps of sequence n: x, o (or its halves) with the rows its `checks` found equal
-    marked, and the trace."""
+    marked, and the trace; input step `cursor` pointed at in each."""
     spec, M = result.spec, result.spec.units
     T = spec.steps
     masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
     reading = [result.step_of_row(r) for r in range(T)]
     masked_rows = [reading.index(t) for t in masked]
     found = [Heatmap(f"x  input, (T, D) = ({T}, {spec.features})", result.x[n].T,
-                     list(range(T)), "d", masked=masked)]  # fmt: skip
+                     list(range(T)), "d", masked=masked, cursor=cursor)]  # fmt: skip
 
     def marks(state: str) -> dict[int, str]:
         return {
@@ -165,7 +174,8 @@ def maps(result: Result, n: int, checks: list[StateCheck]) -> list[Heatmap]:
     if spec.return_sequences:
         if not spec.bidirectional:
             found.append(Heatmap(f"o  output at every step, (T, M) = ({T}, {M})", result.o[n].T,
-                                 reading, "u", marks=marks("h"), masked=masked_rows))  # fmt: skip
+                                 reading, "u", marks=marks("h"), masked=masked_rows,
+                                 cursor=cursor))  # fmt: skip
         elif spec.merge in ("concat", "none"):
             halves = (
                 [(result.o[n][:, :M], "o[:, :M]"), (result.o[n][:, M:], "o[:, M:]")]
@@ -174,10 +184,11 @@ def maps(result: Result, n: int, checks: list[StateCheck]) -> list[Heatmap]:
             )
             for (values, name), state in zip(halves, ("h_fw", "h_bw"), strict=True):
                 found.append(Heatmap(f"{name}  {state[-2:]} half of o", values.T, list(range(T)),
-                                     "u", marks=marks(state), masked=masked))  # fmt: skip
+                                     "u", marks=marks(state), masked=masked,
+                                     cursor=cursor))  # fmt: skip
         else:
             found.append(Heatmap(f"o  merge_mode {spec.merge} of both halves", result.o[n].T,
-                                 list(range(T)), "u", masked=masked))  # fmt: skip
+                                 list(range(T)), "u", masked=masked, cursor=cursor))  # fmt: skip
     if spec.gates and result.gates:
         for name, values in result.gates.items():
             base = name[:-3] if spec.bidirectional else name
@@ -186,7 +197,7 @@ def maps(result: Result, n: int, checks: list[StateCheck]) -> list[Heatmap]:
             labels = list(range(T)) if spec.bidirectional else reading
             rows = masked if spec.bidirectional else masked_rows
             found.append(Heatmap(f"{name}  {meaning}", values[n].T, labels, "u", sequential,
-                                 masked=rows))  # fmt: skip
+                                 masked=rows, cursor=cursor))  # fmt: skip
     return found
 
 
@@ -204,8 +215,9 @@ def states_text(result: Result, n: int, sequence_checks: list[StateCheck]) -> Te
     return Text("\n".join(lines))
 
 
-def render(result: Result, only: int | None = None) -> Group:
-    """Everything --heatmap shows: the header, per sequence its maps and states, the verdicts."""
+def render(result: Result, only: int | None = None, cursor: int | None = None) -> Group:
+    """Everything --heatmap shows: the header, per sequence its maps and states, the verdicts;
+    input step `cursor` pointed at in every map (rnnstate explore)."""
     parts: list = [header(result)]
     N = result.spec.batch
     checks = result.checks()  # measured once, for the marks and the lines
@@ -214,7 +226,7 @@ def render(result: Result, only: int | None = None) -> Group:
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
-        parts.extend(maps(result, n, mine))
+        parts.extend(maps(result, n, mine, cursor))
         parts.append(Text("final states", style="bold"))
         parts.append(states_text(result, n, mine))
         if each:

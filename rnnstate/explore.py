@@ -1,0 +1,426 @@
+"""rnnstate explore: a full-screen terminal app (Textual) where changing a setting changes the
+states shown at once. Imported only by the explore command.
+
+Every change runs the numpy engine at once (in a worker thread, so typing never waits); with the
+keras engine chosen, TensorFlow loads once in the background while the app is already usable, and
+then each answer is Keras's own, compared with numpy's as --check compares them.
+"""
+
+import dataclasses
+import shlex
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+
+from rnnstate.api import make_spec, run_spec
+from rnnstate.errors import RnnstateError
+from rnnstate.explain import explain
+from rnnstate.render import explain as explain_render
+from rnnstate.render import heatmap as heatmap_render
+from rnnstate.render import table as table_render
+from rnnstate.result import Result
+from rnnstate.spec import CELLS, MERGE_MODES
+
+VIEWS = ("tables", "heatmap", "explain")
+DIRECTIONS = ("forward", "backwards", "bidirectional")
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+NUMBERS = ("steps", "features", "units", "batch", "seed")
+SIZE_FLAGS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N", "seed": "--seed"}
+
+
+@dataclasses.dataclass
+class Settings:
+    """What the controls say: the run's settings, as the cell commands take them."""
+
+    cell: str = "lstm"
+    steps: int = 8
+    features: int = 2
+    units: int = 3
+    batch: int = 1
+    seed: int = 0
+    return_sequences: bool = True
+    direction: str = "forward"  # forward, backwards or bidirectional
+    merge: str = "concat"
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    reset_after: bool = True
+    mask_value: float | None = None
+    engine: str = "numpy"
+    input_path: str | None = None
+    weights_path: str | None = None
+
+    def command(self, view: str, step: int) -> str:
+        """The command line that shows what the app shows (the view at the step cursor)."""
+        words = ["rnnstate", self.cell]
+        for name in NUMBERS:
+            if name in ("steps", "features", "batch") and self.input_path:
+                continue
+            if name in ("features", "units") and self.weights_path:
+                continue
+            words += [SIZE_FLAGS[name], str(getattr(self, name))]
+        if self.return_sequences:
+            words.append("--sequences")
+        if self.direction == "backwards":
+            words.append("--backwards")
+        if self.direction == "bidirectional":
+            words += ["--bidirectional", "--merge", self.merge]
+        if self.activation != "tanh":
+            words += ["--activation", self.activation]
+        if self.cell != "rnn" and self.recurrent_activation != "sigmoid":
+            words += ["--recurrent-activation", self.recurrent_activation]
+        if self.cell == "gru" and not self.reset_after:
+            words.append("--reset-before")
+        if self.mask_value is not None:
+            words += ["--mask-value", f"{self.mask_value:g}"]
+        for option, path in (("--input", self.input_path), ("--weights", self.weights_path)):
+            if path:
+                words += [option, path]
+        words += ["--engine", self.engine]
+        if view == "heatmap":
+            words.append("--heatmap")
+        if view == "explain":
+            words += ["--explain", str(step)]
+        return shlex.join(words)
+
+
+def compute(settings: Settings, x, weights, engine: str) -> Result:
+    """Run the layer of `settings` on `engine`, with the gate trace (numpy's) for the heatmap and
+    the explanation; on the keras engine the result carries its comparison with numpy."""
+    spec = make_spec(
+        settings.cell,
+        steps=None if x is not None else settings.steps,
+        features=None if x is not None or weights is not None else settings.features,
+        units=None if weights is not None else settings.units,
+        batch=None if x is not None else settings.batch,
+        seed=settings.seed,
+        x=x,
+        weights=weights,
+        return_sequences=settings.return_sequences,
+        backwards=settings.direction == "backwards",
+        bidirectional=settings.direction == "bidirectional",
+        merge=settings.merge,
+        activation=settings.activation,
+        **(
+            {"recurrent_activation": settings.recurrent_activation}
+            if settings.cell != "rnn"
+            else {}
+        ),
+        **({"reset_after": settings.reset_after} if settings.cell == "gru" else {}),
+        mask_value=settings.mask_value,
+        engine=engine,
+        gates=True,
+    )
+    return run_spec(spec, x, weights)
+
+
+def explained(result: Result, step: int):
+    """The explanation of input step `step` of sequence 0, as rnnstate --explain shows it."""
+    spec = dataclasses.replace(result.spec, explain=step, gates=True)
+    return explain_render.render(explain(dataclasses.replace(result, spec=spec), 0))
+
+
+class View(Static, can_focus=True):
+    """The output: tables, heatmaps or one step explained; ←/→ move the step cursor."""
+
+    BINDINGS: ClassVar = [
+        Binding("left", "app.step(-1)", "step -1"),
+        Binding("right", "app.step(1)", "step +1"),
+    ]
+
+
+class Explorer(App):
+    """The explorer: controls on the left, the output on the right, the command line on top."""
+
+    TITLE = "rnnstate explore"
+    CSS = """
+    #command { height: auto; background: $boost; padding: 0 1; }
+    #controls { width: 34; border-right: solid $primary; }
+    #controls Label { margin-top: 1; }
+    #controls Input, #controls Select { width: 32; }
+    #output { width: 1fr; }
+    #status { height: auto; background: $boost; padding: 0 1; }
+    #small { display: none; content-align: center middle; height: 1fr; }
+    .too-small #small { display: block; }
+    .too-small #main, .too-small #command, .too-small #status { display: none; }
+    """
+    BINDINGS: ClassVar = [
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("v", "next_view", "view"),
+        Binding("s", "save", "save result"),
+        Binding("p", "picture", "save picture"),
+        Binding("c", "copy", "copy command"),
+        Binding("escape", "focus_view", "to the output", show=False),
+    ]
+
+    def __init__(self, settings: Settings, x=None, weights=None) -> None:
+        super().__init__()
+        self.settings, self.x, self.weights = settings, x, weights
+        self.result: Result | None = None  # what is shown
+        self.view_name, self.step = "tables", 0
+        self.generation = 0  # each change's number: an answer to an older one is dropped
+        self.keras_ready = threading.Event()
+        self.keras_lock = threading.Lock()
+        self.changed_at = 0.0
+        self.update_seconds: list[float] = []  # from each change to its view, for the benchmark
+        self.agreement = ""
+
+    # ---------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        s = self.settings
+        yield Static(id="command")
+        with Horizontal(id="main"):
+            with VerticalScroll(id="controls"):
+                yield Label("cell")
+                yield Select([(c, c) for c in CELLS], value=s.cell, allow_blank=False, id="cell")
+                for name, label in (("steps", "T steps"), ("features", "D features"),
+                                    ("units", "M units"), ("batch", "N sequences"),
+                                    ("seed", "seed")):  # fmt: skip
+                    yield Label(label)
+                    yield Input(str(getattr(s, name)), type="integer", id=name)
+                yield Checkbox("return_sequences", s.return_sequences, id="return_sequences")
+                yield Label("direction")
+                yield Select([(d, d) for d in DIRECTIONS], value=s.direction,
+                             allow_blank=False, id="direction")  # fmt: skip
+                yield Label("merge (bidirectional)")
+                yield Select([(m, m) for m in MERGE_MODES], value=s.merge, allow_blank=False,
+                             id="merge")  # fmt: skip
+                yield Label("activation")
+                yield Input(s.activation, id="activation")
+                yield Label("recurrent activation")
+                yield Input(s.recurrent_activation, id="recurrent_activation")
+                yield Checkbox("reset_after (GRU)", s.reset_after, id="reset_after")
+                yield Label("mask value (empty: none)")
+                yield Input("" if s.mask_value is None else f"{s.mask_value:g}", id="mask_value")
+                yield Label("engine")
+                yield Select([(e, e) for e in ("numpy", "keras")], value=s.engine,
+                             allow_blank=False, id="engine")  # fmt: skip
+            with VerticalScroll(id="output"):
+                yield View(id="view")
+        yield Static(id="status")
+        yield Static(id="small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#view", View).focus()
+        self.check_size()
+        if self.settings.engine == "keras":
+            self.load_keras()
+        self.recompute()
+
+    def on_resize(self) -> None:
+        self.check_size()
+
+    def check_size(self) -> None:
+        """Say so, instead of drawing, when the terminal is smaller than MIN_WIDTH x MIN_HEIGHT."""
+        width, height = self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.set_class(small, "too-small")
+        self.query_one("#small", Static).update(
+            f"The terminal is {width}x{height}; rnnstate explore needs at least "
+            f"{MIN_WIDTH}x{MIN_HEIGHT}. Make it larger, or press q to quit."
+        )
+
+    # ---------------------------------------------------------------- settings
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.settings_changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "engine" and event.value == "keras":
+            self.load_keras()
+        self.settings_changed()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.settings_changed()
+
+    def settings_changed(self) -> None:
+        """Read every control into the settings and run again; a value that is not yet a
+        setting (an empty number while typing) waits, saying why."""
+        try:
+            self.settings = self.read_controls()
+        except ValueError as error:
+            self.show_status(f"[b]{error}[/b]")
+            return
+        self.recompute()
+
+    def read_controls(self) -> Settings:
+        """The settings the controls say now; ValueError naming a control that says nothing."""
+        values = {}
+        for name in NUMBERS:
+            text = self.query_one(f"#{name}", Input).value.strip()
+            if not text.lstrip("-").isdigit():
+                raise ValueError(f"{name}: expected a whole number")
+            values[name] = int(text)
+        mask = self.query_one("#mask_value", Input).value.strip()
+        try:
+            mask_value = float(mask) if mask else None
+        except ValueError:
+            raise ValueError("mask value: expected a number, or nothing for no mask") from None
+        return dataclasses.replace(
+            self.settings,
+            cell=self.query_one("#cell", Select).value,
+            return_sequences=self.query_one("#return_sequences", Checkbox).value,
+            direction=self.query_one("#direction", Select).value,
+            merge=self.query_one("#merge", Select).value,
+            activation=self.query_one("#activation", Input).value.strip(),
+            recurrent_activation=self.query_one("#recurrent_activation", Input).value.strip(),
+            reset_after=self.query_one("#reset_after", Checkbox).value,
+            mask_value=mask_value,
+            engine=self.query_one("#engine", Select).value,
+            **values,
+        )
+
+    # ---------------------------------------------------------------- running
+
+    def recompute(self) -> None:
+        """Run the settings: numpy now, then Keras when it is chosen and loaded."""
+        self.generation += 1
+        self.changed_at = time.perf_counter()
+        self.run_numpy(self.generation, self.settings)
+
+    @work(thread=True, exclusive=True, group="numpy")
+    def run_numpy(self, generation: int, settings: Settings) -> None:
+        try:
+            result = compute(settings, self.x, self.weights, "numpy")
+        except RnnstateError as error:
+            self.call_from_thread(self.refused, generation, str(error))
+            return
+        self.call_from_thread(self.answer, generation, result, "numpy")
+        if settings.engine == "keras":
+            self.run_keras(generation, settings)
+
+    @work(thread=True, group="keras")
+    def run_keras(self, generation: int, settings: Settings) -> None:
+        self.keras_ready.wait()
+        with self.keras_lock:
+            if generation != self.generation:
+                return  # the settings changed again while TensorFlow loaded or ran
+            try:
+                result = compute(settings, self.x, self.weights, "keras")
+            except RnnstateError as error:
+                self.call_from_thread(self.refused, generation, str(error))
+                return
+        self.call_from_thread(self.answer, generation, result, "keras")
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_keras(self) -> None:
+        """Import TensorFlow and Keras once, in the background."""
+        if self.keras_ready.is_set():
+            return
+        self.call_from_thread(self.show_status, "loading TensorFlow in the background ...")
+        from rnnstate.engines.keras import _import_keras, stderr_silenced
+
+        with stderr_silenced():
+            _import_keras()
+        self.keras_ready.set()
+
+    def refused(self, generation: int, message: str) -> None:
+        if generation == self.generation:
+            self.show_status(f"[b]not run:[/b] {message}")
+
+    def answer(self, generation: int, result: Result, engine: str) -> None:
+        """Show the result of the latest change (an older one is dropped)."""
+        if generation != self.generation:
+            return
+        self.result = result
+        self.step = min(self.step, result.spec.steps - 1)
+        if engine == "keras":
+            check = result.cross_check
+            pair = check.pair("keras", "numpy") if check is not None else None
+            largest = max(pair.max_scaled_diff.values()) if pair is not None else float("nan")
+            verdict = "agree" if check is not None and check.agree else "DISAGREE"
+            self.agreement = f"Keras's own numbers; keras and numpy {verdict} (largest scaled " \
+                f"difference {largest:.1e}, tolerance 1e-5)"  # fmt: skip
+        elif self.settings.engine == "keras":
+            self.agreement = "numpy's numbers; Keras's follow" + (
+                "" if self.keras_ready.is_set() else " once TensorFlow has loaded"
+            )
+        else:
+            self.agreement = "numpy engine (Keras's equations in numpy)"
+        self.redraw()
+        started = self.changed_at
+        self.call_after_refresh(lambda: self.update_seconds.append(time.perf_counter() - started))
+
+    # ---------------------------------------------------------------- drawing
+
+    def redraw(self) -> None:
+        """Draw the command line, the view and the status for the result shown."""
+        if self.result is None:
+            return
+        self.query_one("#command", Static).update(
+            Text("$ " + self.settings.command(self.view_name, self.step), style="bold")
+        )
+        self.query_one("#view", View).update(self.renderable())
+        self.show_status(f"view: {self.view_name} (v)   step t={self.step} (←/→)   "
+                         f"{self.agreement}")  # fmt: skip
+
+    def renderable(self):
+        """The view's rich renderable for the result shown."""
+        result = self.result
+        if self.view_name == "heatmap":
+            return heatmap_render.render(result, 0, self.step)
+        if self.view_name == "explain":
+            return Group(table_render.header(result), explained(result, self.step))
+        return table_render.render(result, 0)
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    # ---------------------------------------------------------------- keys
+
+    def action_step(self, delta: int) -> None:
+        if self.result is not None:
+            self.step = int(np.clip(self.step + delta, 0, self.result.spec.steps - 1))
+            self.redraw()
+
+    def action_next_view(self) -> None:
+        self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
+        self.redraw()
+
+    def action_focus_view(self) -> None:
+        self.query_one("#view", View).focus()
+
+    def action_copy(self) -> None:
+        command = self.settings.command(self.view_name, self.step)
+        self.copy_to_clipboard(command)
+        self.notify(f"copied: {command}")
+
+    def saved_name(self, suffix: str) -> Path:
+        s = self.settings
+        return Path(f"rnnstate-{s.cell}-T{s.steps}-M{s.units}-seed{s.seed}{suffix}")
+
+    def action_save(self) -> None:
+        """Write the result shown as .npz, as --output writes it."""
+        self.write_file(".npz")
+
+    def action_picture(self) -> None:
+        """Write the result shown as a .png, as --plot draws it."""
+        self.write_file(".png")
+
+    def write_file(self, suffix: str) -> None:
+        from rnnstate.save import save_plot, save_result
+
+        if self.result is None:
+            return
+        path = self.saved_name(suffix)
+        try:
+            if suffix == ".png":
+                save_plot(str(path), self.result, 0, None)
+            else:
+                save_result(str(path), self.result)
+        except RnnstateError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.notify(f"wrote {path}")
