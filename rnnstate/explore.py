@@ -7,6 +7,7 @@ then each answer is Keras's own, compared with numpy's as --check compares them.
 """
 
 import dataclasses
+import io
 import shlex
 import threading
 import time
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
@@ -28,7 +31,7 @@ from rnnstate.explain import explain
 from rnnstate.render import explain as explain_render
 from rnnstate.render import heatmap as heatmap_render
 from rnnstate.render import table as table_render
-from rnnstate.result import Result
+from rnnstate.result import Result, compare_engines
 from rnnstate.spec import CELLS, MERGE_MODES
 
 VIEWS = ("tables", "heatmap", "explain")
@@ -93,9 +96,10 @@ class Settings:
         return shlex.join(words)
 
 
-def compute(settings: Settings, x, weights, engine: str) -> Result:
-    """Run the layer of `settings` on `engine`, with the gate trace (numpy's) for the heatmap and
-    the explanation; on the keras engine the result carries its comparison with numpy."""
+def compute(settings: Settings, x, weights, engine: str, traced: bool = True) -> Result:
+    """Run the layer of `settings` on `engine`; `traced`: with the numpy engine's gate trace for
+    the heatmap and the explanation (asked for as an explanation of step 0, so the tables
+    leave the trace out)."""
     spec = make_spec(
         settings.cell,
         steps=None if x is not None else settings.steps,
@@ -118,15 +122,49 @@ def compute(settings: Settings, x, weights, engine: str) -> Result:
         **({"reset_after": settings.reset_after} if settings.cell == "gru" else {}),
         mask_value=settings.mask_value,
         engine=engine,
-        gates=True,
+        explain=0 if traced else None,
     )
     return run_spec(spec, x, weights)
 
 
+def keras_beside_numpy(keras_result: Result, numpy_result: Result) -> Result:
+    """Keras's result with numpy's trace and the comparison of the two, as --check makes it."""
+    check = compare_engines({"keras": keras_result, "numpy": numpy_result})
+    spec = dataclasses.replace(numpy_result.spec, engine="keras")  # with numpy's trace, if any
+    return dataclasses.replace(keras_result, spec=spec, gates=numpy_result.gates, cross_check=check)
+
+
+def with_spec(result: Result, **changes) -> Result:
+    """The result with some settings of its spec changed (what a view asks of the trace)."""
+    return dataclasses.replace(result, spec=dataclasses.replace(result.spec, **changes))
+
+
 def explained(result: Result, step: int):
     """The explanation of input step `step` of sequence 0, as rnnstate --explain shows it."""
-    spec = dataclasses.replace(result.spec, explain=step, gates=True)
-    return explain_render.render(explain(dataclasses.replace(result, spec=spec), 0))
+    return explain_render.render(explain(with_spec(result, explain=step), 0))
+
+
+class Prerendered:
+    """Lines rich rendered once (in a worker thread), shown as they are: Textual measures and
+    draws them without rendering the tables again."""
+
+    def __init__(self, lines: list[list[Segment]], width: int) -> None:
+        self.lines, self.width = lines, width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions):
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)
+
+
+def prerender(renderable, width: int) -> Prerendered:
+    """`renderable` rendered to lines `width` cells wide, in colour."""
+    console = Console(width=width, file=io.StringIO(), color_system="truecolor",
+                      force_terminal=True, highlight=False)  # fmt: skip
+    return Prerendered(console.render_lines(renderable, console.options, pad=False), width)
 
 
 class View(Static, can_focus=True):
@@ -172,8 +210,10 @@ class Explorer(App):
         self.keras_ready = threading.Event()
         self.keras_lock = threading.Lock()
         self.changed_at = 0.0
-        self.update_seconds: list[float] = []  # from each change to its view, for the benchmark
+        self.update_seconds: list[tuple[str, float]] = []  # (engine, change to view): benchmark
         self.agreement = ""
+        self.numpy_results: dict[int, Result] = {}  # numpy's answer to each change, for Keras's
+        self.numpy_done = threading.Event()
 
     # ---------------------------------------------------------------- layout
 
@@ -285,34 +325,51 @@ class Explorer(App):
     # ---------------------------------------------------------------- running
 
     def recompute(self) -> None:
-        """Run the settings: numpy now, then Keras when it is chosen and loaded."""
+        """Run the settings: numpy now and, when chosen and loaded, Keras beside it; the trace
+        only for the views that show it."""
         self.generation += 1
         self.changed_at = time.perf_counter()
-        self.run_numpy(self.generation, self.settings)
+        self.numpy_results: dict[int, Result] = {}
+        self.numpy_done = threading.Event()
+        traced = self.view_name != "tables"
+        self.run_numpy(self.generation, self.settings, traced)
+        if self.settings.engine == "keras":
+            self.run_keras(self.generation, self.settings)
 
     @work(thread=True, exclusive=True, group="numpy")
-    def run_numpy(self, generation: int, settings: Settings) -> None:
+    def run_numpy(self, generation: int, settings: Settings, traced: bool) -> None:
+        done = self.numpy_done
         try:
-            result = compute(settings, self.x, self.weights, "numpy")
+            result = compute(settings, self.x, self.weights, "numpy", traced)
         except RnnstateError as error:
             self.call_from_thread(self.refused, generation, str(error))
             return
-        self.call_from_thread(self.answer, generation, result, "numpy")
-        if settings.engine == "keras":
-            self.run_keras(generation, settings)
+        finally:
+            done.set()
+        self.numpy_results[generation] = result
+        drawn = self.draw(result, self.view_name, self.step)
+        self.call_from_thread(self.answer, generation, result, "numpy", drawn)
 
     @work(thread=True, group="keras")
     def run_keras(self, generation: int, settings: Settings) -> None:
+        """Keras's answer (once TensorFlow has loaded), compared with numpy's for the same
+        settings, as --check compares them."""
         self.keras_ready.wait()
+        results, done = self.numpy_results, self.numpy_done
         with self.keras_lock:
             if generation != self.generation:
                 return  # the settings changed again while TensorFlow loaded or ran
             try:
-                result = compute(settings, self.x, self.weights, "keras")
+                result = compute(settings, self.x, self.weights, "keras", traced=False)
             except RnnstateError as error:
                 self.call_from_thread(self.refused, generation, str(error))
                 return
-        self.call_from_thread(self.answer, generation, result, "keras")
+        done.wait()
+        if generation not in results:
+            return  # numpy refused these settings, and said so
+        result = keras_beside_numpy(result, results[generation])
+        drawn = self.draw(result, self.view_name, self.step)
+        self.call_from_thread(self.answer, generation, result, "keras", drawn)
 
     @work(thread=True, exclusive=True, group="load")
     def load_keras(self) -> None:
@@ -330,49 +387,71 @@ class Explorer(App):
         if generation == self.generation:
             self.show_status(f"[b]not run:[/b] {message}")
 
-    def answer(self, generation: int, result: Result, engine: str) -> None:
-        """Show the result of the latest change (an older one is dropped)."""
+    def answer(self, generation: int, result: Result, engine: str, drawn) -> None:
+        """Show the result of the latest change (an older one is dropped); `drawn`: its view,
+        rendered by the worker for the view and step it saw (drawn again if they moved)."""
         if generation != self.generation:
             return
         self.result = result
-        self.step = min(self.step, result.spec.steps - 1)
+        if self.step >= result.spec.steps or drawn[1:] != (self.view_name, self.step):
+            self.step = min(self.step, result.spec.steps - 1)
+            drawn = None
         if engine == "keras":
-            check = result.cross_check
-            pair = check.pair("keras", "numpy") if check is not None else None
-            largest = max(pair.max_scaled_diff.values()) if pair is not None else float("nan")
-            verdict = "agree" if check is not None and check.agree else "DISAGREE"
+            check = result.cross_check.pair(("keras", "numpy"))
+            verdict = "agree" if check.agree else "DISAGREE"
             self.agreement = f"Keras's own numbers; keras and numpy {verdict} (largest scaled " \
-                f"difference {largest:.1e}, tolerance 1e-5)"  # fmt: skip
+                f"difference {check.largest.max_scaled_diff:.1e}, tolerance 1e-5)"  # fmt: skip
         elif self.settings.engine == "keras":
             self.agreement = "numpy's numbers; Keras's follow" + (
                 "" if self.keras_ready.is_set() else " once TensorFlow has loaded"
             )
         else:
             self.agreement = "numpy engine (Keras's equations in numpy)"
-        self.redraw()
+        self.redraw(drawn[0] if drawn else None)
         started = self.changed_at
-        self.call_after_refresh(lambda: self.update_seconds.append(time.perf_counter() - started))
+        self.call_after_refresh(
+            lambda: self.update_seconds.append((engine, time.perf_counter() - started))
+        )
 
     # ---------------------------------------------------------------- drawing
 
-    def redraw(self) -> None:
-        """Draw the command line, the view and the status for the result shown."""
+    @work(thread=True, exclusive=True, group="draw")
+    def draw_view(self, result: Result, view_name: str, step: int) -> None:
+        """Draw a view in a worker (an explanation of many units takes a while), then show it
+        if the view, step and result are still those asked for."""
+        drawn, _, _ = self.draw(result, view_name, step)
+        self.call_from_thread(self.show_drawn, result, view_name, step, drawn)
+
+    def show_drawn(self, result: Result, view_name: str, step: int, drawn) -> None:
+        if result is self.result and (view_name, step) == (self.view_name, self.step):
+            self.query_one("#view", View).update(drawn)
+
+    def draw(self, result: Result, view_name: str, step: int) -> tuple:
+        """(the view of `result` prerendered at the view's width, the view, the step)."""
+        width = max(40, self.query_one("#output").size.width - 2)
+        return prerender(self.renderable(result, view_name, step), width), view_name, step
+
+    def redraw(self, drawn: Prerendered | None = None) -> None:
+        """Draw the command line, the view (`drawn` already, or by a worker) and the status."""
         if self.result is None:
             return
         self.query_one("#command", Static).update(
             Text("$ " + self.settings.command(self.view_name, self.step), style="bold")
         )
-        self.query_one("#view", View).update(self.renderable())
+        if drawn is None:
+            self.draw_view(self.result, self.view_name, self.step)
+        else:
+            self.query_one("#view", View).update(drawn)
         self.show_status(f"view: {self.view_name} (v)   step t={self.step} (←/→)   "
                          f"{self.agreement}")  # fmt: skip
 
-    def renderable(self):
-        """The view's rich renderable for the result shown."""
-        result = self.result
-        if self.view_name == "heatmap":
-            return heatmap_render.render(result, 0, self.step)
-        if self.view_name == "explain":
-            return Group(table_render.header(result), explained(result, self.step))
+    @staticmethod
+    def renderable(result: Result, view_name: str, step: int):
+        """The rich renderable of a view of `result`, with the step cursor at `step`."""
+        if view_name == "heatmap":  # with the gates' maps, from the trace
+            return heatmap_render.render(with_spec(result, gates=True), 0, step)
+        if view_name == "explain":
+            return Group(table_render.header(result), explained(result, step))
         return table_render.render(result, 0)
 
     def show_status(self, text: str) -> None:
@@ -387,7 +466,10 @@ class Explorer(App):
 
     def action_next_view(self) -> None:
         self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
-        self.redraw()
+        if self.view_name != "tables" and self.result is not None and self.result.gates is None:
+            self.recompute()  # the heatmap and the explanation need the trace
+        else:
+            self.redraw()
 
     def action_focus_view(self) -> None:
         self.query_one("#view", View).focus()

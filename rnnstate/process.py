@@ -61,12 +61,20 @@ def check_streams() -> None:
         del os.environ["COLUMNS"]
 
 
+def quit_at_once(signum, frame) -> None:
+    """While rnnstate starts (nothing to clean up yet): end at once, 130 or 143, quietly."""
+    os._exit(ExitCode.TERMINATED if signum == signal.SIGTERM else ExitCode.INTERRUPTED)
+
+
 def main(prog_name: str = "rnnstate") -> None:
-    """The console script: prepare the process, then hand over to the command line."""
+    """The console script: prepare the process, import the command line with Ctrl-C and
+    SIGTERM ending it at once, then hand over with them raising KeyboardInterrupt and
+    Terminated (so a run cleans up)."""
+    signal.signal(signal.SIGINT, quit_at_once)
+    signal.signal(signal.SIGTERM, quit_at_once)
+    check_streams()
+    from rnnstate.cli import main as command_line
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, terminate)
-    try:
-        check_streams()
-        from rnnstate.cli import main as command_line
-    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM while the imports ran
-        os._exit(ExitCode.TERMINATED if isinstance(interrupt, Terminated) else ExitCode.INTERRUPTED)
     command_line(prog_name)

@@ -6,6 +6,8 @@ descriptor 2, so fd 2 points at /dev/null while TensorFlow loads and runs.
 """
 
 import contextlib
+import dataclasses
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -49,10 +51,18 @@ def _import_keras():
 def build_layer(keras, spec: Spec, weights: LayerWeights):
     """The Keras layer for `spec` with return_state=True (wrapped in Bidirectional when asked),
     built for x and holding `weights`."""
+    layer = new_layer(keras, spec, weights.units, weights.features, weights.use_bias)
+    layer.set_weights(weights.as_list())
+    return layer
+
+
+def new_layer(keras, spec: Spec, units: int, features: int, use_bias: bool):
+    """The Keras layer for `spec` with return_state=True (in Bidirectional when asked), built
+    for `features` inputs, its weights Keras's own until set."""
     options = {
         "return_sequences": spec.return_sequences,
         "return_state": True,
-        "use_bias": weights.use_bias,
+        "use_bias": use_bias,
         "go_backwards": spec.backwards,
         "activation": spec.activation,
     }
@@ -62,13 +72,46 @@ def build_layer(keras, spec: Spec, weights: LayerWeights):
         options["unit_forget_bias"] = spec.unit_forget_bias
     if spec.cell == "gru":
         options["reset_after"] = spec.reset_after
-    layer = getattr(keras.layers, spec.keras_layer)(weights.units, **options)
+    layer = getattr(keras.layers, spec.keras_layer)(units, **options)
     if spec.bidirectional:
         merge_mode = None if spec.merge == "none" else spec.merge
         layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode)
-    layer.build((None, None, weights.features))
-    layer.set_weights(weights.as_list())
+    layer.build((None, None, features))
     return layer
+
+
+@functools.lru_cache(maxsize=4)
+def layer_calls(layer_spec: Spec, N: int, D: int, M: int, use_bias: bool) -> tuple:
+    """(layer, call, masked call) for a layer of `layer_spec` (its layer settings only: see
+    layer_settings) on N sequences of D features with M units: the Keras layer and its
+    tf.functions, built and traced once and kept for the next run of the same shape (rnnstate
+    explore runs many), which only sets the weights."""
+    tf, keras = _import_keras()
+    layer = new_layer(keras, layer_spec, M, D, use_bias)
+    spec = layer_spec
+    masking = None if spec.mask_value is None else keras.layers.Masking(spec.mask_value)
+    signature = [
+        tf.TensorSpec((N, None, D), tf.float32),
+        *[tf.TensorSpec((N, M), tf.float32)] * len(spec.state_names),
+    ]
+
+    @tf.function(input_signature=signature, autograph=False)
+    def call(inputs, *states):
+        if masking is None:
+            return layer(inputs, initial_state=list(states))
+        return layer(masking(inputs), initial_state=list(states), mask=masking.compute_mask(inputs))
+
+    return layer, call, call_masked(tf, layer)
+
+
+def layer_settings(spec: Spec) -> Spec:
+    """`spec` with only what shapes the Keras layer and its calls kept (sizes but N, D and M,
+    the seed, what to show: set to one value), so runs that differ in those share a layer."""
+    return dataclasses.replace(
+        spec, steps=1, features=1, units=1, batch=1, seed=0, gates=False, check=False,
+        explain=None, unit=None, direction=None, initial_state=False, engine="keras", model=None,
+        use_bias=True,
+    )  # fmt: skip
 
 
 def named_outputs(spec: Spec, returned) -> LayerOutputs:
@@ -100,31 +143,16 @@ def run(
     N, T, D = x.shape
     M = weights.units
     with stderr_silenced():
-        tf, keras = _import_keras()
-        layer = build_layer(keras, spec, weights)
-        masking = None if spec.mask_value is None else keras.layers.Masking(spec.mask_value)
-        if masking is None and mask is not None:
-            states = initial_tensors(tf, spec, N, M, initial_state)
-            returned = call_interruptibly(call_masked(tf, layer), x, mask, states)
-            outputs = named_outputs(spec, returned)
+        tf, _ = _import_keras()
+        layer, call, masked_call = layer_calls(layer_settings(spec), N, D, M, weights.use_bias)
+        layer.set_weights(weights.as_list())
+        states = initial_tensors(tf, spec, N, M, initial_state)
+        if spec.mask_value is None and mask is not None:
+            outputs = named_outputs(spec, call_interruptibly(masked_call, x, mask, states))
             if progress:
                 progress("keras", T)
             return outputs
-        signature = [
-            tf.TensorSpec((N, None, D), tf.float32),
-            *[tf.TensorSpec((N, M), tf.float32)] * len(spec.state_names),
-        ]
-
-        @tf.function(input_signature=signature, autograph=False)
-        def call(inputs, *states):
-            if masking is None:
-                return layer(inputs, initial_state=list(states))
-            return layer(
-                masking(inputs), initial_state=list(states), mask=masking.compute_mask(inputs)
-            )
-
-        states = initial_tensors(tf, spec, N, M, initial_state)
-        if spec.bidirectional or masking is not None:
+        if spec.bidirectional or spec.mask_value is not None:
             outputs = named_outputs(spec, call_interruptibly(call, x, *states))
             if progress:
                 progress("keras", T)

@@ -6,8 +6,11 @@ still shows); many units are binned to MAX_ROWS the same way. Colour where the t
 (rich picks truecolor, 256 or 16 colours); with NO_COLOR or in a pipe, a ramp of characters.
 """
 
+import functools
+
 import numpy as np
 from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
@@ -44,19 +47,31 @@ def largest_magnitude_bins(values: np.ndarray, count: int, axis: int) -> tuple[n
     return np.moveaxis(np.stack(picked), 0, axis), size
 
 
-def blend(low: tuple, high: tuple, weight: float) -> tuple[int, int, int]:
-    """The colour `weight` (0..1) of the way from low to high."""
-    return tuple(round(a + (b - a) * weight) for a, b in zip(low, high, strict=True))
+def colours(values: np.ndarray, limit: float, sequential: bool) -> np.ndarray:
+    """The RGB colour of every value, (..., 3) integers: viridis over [0, 1], or
+    blue-white-red over [-limit, limit] (clipped)."""
+    values = np.asarray(values, dtype=np.float64)
+    if sequential:
+        table = np.array(VIRIDIS, dtype=np.float64)
+        position = np.clip(values, 0.0, 1.0) * (len(VIRIDIS) - 1)
+        k = np.minimum(position.astype(int), len(VIRIDIS) - 2)
+        low, high, weight = table[k], table[k + 1], (position - k)[..., None]
+    else:
+        weight = (np.minimum(np.abs(values) / limit, 1.0) if limit else 0 * values)[..., None]
+        low = np.array(WHITE, dtype=np.float64)
+        high = np.where((values > 0)[..., None], np.array(RED), np.array(BLUE))
+    return np.rint(low + (high - low) * weight).astype(int)
 
 
 def colour(value: float, limit: float, sequential: bool) -> tuple[int, int, int]:
-    """The RGB colour of a value: viridis over [0, 1], or blue-white-red over [-limit, limit]."""
-    if sequential:
-        position = min(max(value, 0.0), 1.0) * (len(VIRIDIS) - 1)
-        k = min(int(position), len(VIRIDIS) - 2)
-        return blend(VIRIDIS[k], VIRIDIS[k + 1], position - k)
-    weight = min(abs(value) / limit, 1.0) if limit else 0.0
-    return blend(WHITE, RED if value > 0 else BLUE, weight)
+    """The RGB colour of one value (see colours)."""
+    return tuple(int(c) for c in colours(np.array(value), limit, sequential))
+
+
+@functools.lru_cache(maxsize=4096)
+def background(rgb: tuple[int, int, int]) -> Style:
+    """The style of a cell of colour `rgb` (made once per colour: parsing one costs)."""
+    return Style(bgcolor=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})")
 
 
 def shade(value: float, limit: float, sequential: bool) -> str:
@@ -94,15 +109,16 @@ class Heatmap:
         yield Text(self.title, style="bold")
         yield Text(self.describe(per_column, per_row, limit, plain), style="dim")
         yield self.axis(binned.shape[1], per_column, cell)
-        for r, row in enumerate(binned):
-            line = Text(f"{self.row_prefix}{r * per_row}".ljust(LABEL_WIDTH))
-            for value in row:
-                if plain:
-                    line.append(shade(float(value), limit, self.sequential) * cell)
-                else:
-                    rgb = colour(float(value), limit, self.sequential)
-                    line.append(" " * cell, Style(bgcolor=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"))
-            yield line
+        for r, row in enumerate(binned):  # as segments: a Text of a span per cell renders slowly
+            yield Segment(f"{self.row_prefix}{r * per_row}".ljust(LABEL_WIDTH))
+            if plain:
+                yield Segment(
+                    "".join(shade(v, limit, self.sequential) * cell for v in row.tolist())
+                )
+            else:
+                for rgb in map(tuple, colours(row, limit, self.sequential).tolist()):
+                    yield Segment(" " * cell, background(rgb))
+            yield Segment.line()
         yield from self.under(binned.shape[1], per_column, cell)
 
     def describe(self, per_column: int, per_row: int, limit: float, plain: bool) -> str:

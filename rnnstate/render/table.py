@@ -80,10 +80,12 @@ class ArrayTable:
     def table(self, width: int) -> Table:
         """The rich Table for a console `width` cells wide."""
         table = Table(header_style="bold")
-        table.add_column("t", justify="right", style="dim")
+        table.add_column("t", justify="right", style="dim", no_wrap=True)
         columns = self.shown_columns(width)
         for k in columns:
-            table.add_column(ELLIPSIS if k is None else f"{self.column_prefix}{k}", justify="right")
+            table.add_column(
+                ELLIPSIS if k is None else f"{self.column_prefix}{k}", justify="right", no_wrap=True
+            )
         noted = bool(self.marks or self.notes)
         if noted:
             table.add_column("", justify="left", no_wrap=True)

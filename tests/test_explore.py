@@ -1,0 +1,167 @@
+"""rnnstate explore through Textual's headless driver (Pilot): what the widgets show against
+rnnstate.run for the same settings; keys, files, sizes, the keras engine, pipes."""
+
+import asyncio
+import os
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from rich.console import Console
+from typer.testing import CliRunner
+
+import rnnstate
+from rnnstate.cli import app as cli_app
+from rnnstate.explore import Explorer, Settings
+
+SIZE = (140, 50)
+
+
+def shown(widget) -> str:
+    """What a widget shows, as plain text."""
+    with open(os.devnull, "w") as nowhere:
+        console = Console(width=120, record=True, color_system=None, file=nowhere)
+        console.print(widget.content)
+        return console.export_text()
+
+
+async def settle(pilot, done, seconds: float = 60.0) -> None:
+    """Let the app work until done() holds (or fail after `seconds`)."""
+    for _ in range(int(seconds / 0.05)):
+        await pilot.pause(0.05)
+        if done():
+            return
+    raise AssertionError("the app did not get there in time")
+
+
+def run_app(settings: Settings, script, size=SIZE):
+    """Run the app headless with `script(app, pilot)`, then quit with q; the app's exit."""
+
+    async def main():
+        app = Explorer(settings)
+        async with app.run_test(size=size) as pilot:
+            await script(app, pilot)
+            await pilot.press("q")
+        return app
+
+    return asyncio.run(main())
+
+
+def test_shows_the_numbers_of_rnnstate_run_and_follows_a_change():
+    expected = rnnstate.run("lstm", seed=3, return_sequences=True, engine="numpy")
+    changed = rnnstate.run("lstm", seed=3, units=5, return_sequences=True, engine="numpy")
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        assert_allclose(app.result.h, expected.h, rtol=0, atol=0)
+        view = shown(app.query_one("#view"))
+        assert f"{expected.h[0, 0]: .4f}" in view and "= o[t=7]" in view
+        app.query_one("#units").value = "5"
+        await settle(pilot, lambda: app.result.spec.units == 5)
+        assert_allclose(app.result.o, changed.o, rtol=0, atol=0)
+        assert "-M 5" in shown(app.query_one("#command"))
+
+    app = run_app(Settings(seed=3, engine="numpy"), script)
+    assert app.return_code in (0, None)
+
+
+def test_cell_direction_and_sequences_controls():
+    expected = rnnstate.run("gru", seed=1, bidirectional=True, engine="numpy")
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        app.query_one("#cell").value = "gru"
+        app.query_one("#direction").value = "bidirectional"
+        app.query_one("#return_sequences").value = False
+        await settle(pilot, lambda: app.result.spec.cell == "gru" and app.result.spec.bidirectional
+                     and not app.result.spec.return_sequences)  # fmt: skip
+        for name in ("h_fw", "h_bw"):
+            assert_allclose(app.result.states[name], expected.states[name], rtol=0, atol=0)
+        command = shown(app.query_one("#command"))
+        assert "rnnstate gru" in command and "--bidirectional --merge concat" in command
+
+    run_app(Settings(seed=1, engine="numpy"), script)
+
+
+def test_step_cursor_moves_the_explanation_and_the_heatmap_mark():
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press("right", "right", "right", "v")  # to the heatmap
+        assert app.step == 3 and app.view_name == "heatmap"
+        await settle(pilot, lambda: "| t=3" in shown(app.query_one("#view")))
+        await pilot.press("v", "left")  # to the explanation, one step back
+        await settle(pilot, lambda: "Step t=2 explained" in shown(app.query_one("#view")))
+        view = shown(app.query_one("#view"))
+        assert "Step t=2 explained: sequence n=0" in view
+        assert "--explain 2" in shown(app.query_one("#command"))
+
+    run_app(Settings(seed=0, engine="numpy"), script)
+
+
+def test_a_value_that_is_not_a_setting_waits_and_says_why():
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        before = app.result
+        app.query_one("#units").value = ""
+        await pilot.pause(0.3)
+        assert "units: expected a whole number" in shown(app.query_one("#status"))
+        assert app.result is before
+        app.query_one("#activation").value = "softmax"
+        app.query_one("#units").value = "4"
+        await settle(pilot, lambda: "not run" in shown(app.query_one("#status")))
+        assert "mixes the units of a step" in shown(app.query_one("#status"))
+
+    run_app(Settings(seed=0, engine="numpy"), script)
+
+
+def test_keys_save_the_result_and_the_picture(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected = rnnstate.run("rnn", seed=2, steps=6, return_sequences=True, engine="numpy")
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press("s", "p")
+        await settle(pilot, lambda: len(list(tmp_path.iterdir())) == 2)
+
+    run_app(Settings(cell="rnn", steps=6, seed=2, engine="numpy"), script)
+    with np.load(tmp_path / "rnnstate-rnn-T6-M3-seed2.npz") as saved:
+        assert_allclose(saved["o"], expected.o, rtol=0, atol=0)
+    assert (tmp_path / "rnnstate-rnn-T6-M3-seed2.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_keras_engine_answers_with_its_agreement_once_loaded():
+    expected = rnnstate.run("lstm", seed=4, return_sequences=True, engine="keras")
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None and app.result.spec.engine == "keras",
+                     seconds=120)  # fmt: skip
+        assert_allclose(app.result.o, expected.o, rtol=0, atol=0)
+        assert "Keras's own numbers; keras and numpy agree" in shown(app.query_one("#status"))
+
+    run_app(Settings(seed=4, engine="keras"), script)
+
+
+def test_a_small_terminal_is_told_so():
+    async def script(app, pilot):
+        await pilot.pause(0.3)
+        assert app.has_class("too-small")
+        assert "needs at least 80x24" in shown(app.query_one("#small"))
+
+    run_app(Settings(seed=0, engine="numpy"), script, size=(60, 20))
+
+
+def test_explore_in_a_pipe_is_a_usage_error():
+    result = CliRunner().invoke(cli_app, ["explore", "--engine", "numpy"])
+    assert result.exit_code == 2
+    assert result.stderr == "rnnstate explore: error: explore needs a terminal (stdin and " \
+        "stdout are not one: a pipe or a file)\n"  # fmt: skip
+
+
+@pytest.mark.parametrize("view", ["tables", "heatmap", "explain"])
+def test_the_command_line_shown_prints_what_the_view_shows(view):
+    settings = Settings(seed=5, steps=4, engine="numpy")
+    command = settings.command(view, 2)
+    result = CliRunner().invoke(cli_app, command.split()[1:])
+    assert result.exit_code == 0, result.stderr
+    assert {"tables": "h  final hidden state", "heatmap": "rows: units", "explain":
+            "Step t=2 explained"}[view] in result.stdout  # fmt: skip
