@@ -20,9 +20,9 @@ async def screenshot(path: Path) -> None:
         while app.result is None:
             await pilot.pause(0.05)
         await pilot.press(*["right"] * 5, "v")
-        while app.view_name != "heatmap" or "t=5" not in str(app.query_one("#command").content):
+        while app.result is None or app.result.gates is None:  # the heatmap's trace
             await pilot.pause(0.05)
-        await pilot.pause(0.5)  # the worker's drawing reaches the screen
+        await pilot.pause(1.0)  # the worker's drawing reaches the screen
         app.save_screenshot(filename=path.name, path=str(path.parent))
         await pilot.press("q")
 
