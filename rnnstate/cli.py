@@ -124,7 +124,7 @@ def examples(*lines: str) -> str:
 app = typer.Typer(
     cls=OneLineErrors,
     help="Run a Keras recurrent layer and show what it returns: o, h and (LSTM) c. "
-    "Docs: README.md and docs/ (concepts, files, pictures, pytorch, json, cli).",
+    "Docs: README.md and docs/ (concepts, files, models, pictures, explore, pytorch, json, cli).",
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
