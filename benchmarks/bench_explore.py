@@ -5,9 +5,9 @@
 
 Runs the app headless (Textual's Pilot). Each press appends a digit to the seed or takes it
 away again, which changes every number shown. Two figures per press: the app's own (from
-handling the change to the refreshed view) and the wall time from the press until the view is refreshed; for the keras
-engine the time to Keras's answer, TensorFlow already loaded (warm). Goals: numpy under 100 ms,
-keras under 200 ms. Prints medians.
+handling the change to the refreshed view) and the wall time from the press until the view
+is refreshed; for the keras engine the time to Keras's answer, TensorFlow already loaded
+(warm). Goals: numpy under 100 ms, keras under 200 ms. Prints medians.
 """
 
 import argparse
