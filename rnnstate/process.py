@@ -77,4 +77,8 @@ def main(prog_name: str = "rnnstate") -> None:
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, terminate)
-    command_line(prog_name)
+    try:
+        command_line(prog_name)
+    except KeyboardInterrupt as interrupt:  # outside a run (while typer reads the options)
+        sys.stdout.flush()
+        os._exit(ExitCode.TERMINATED if isinstance(interrupt, Terminated) else ExitCode.INTERRUPTED)
