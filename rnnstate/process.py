@@ -7,6 +7,7 @@ the command line takes over.
 """
 
 import codecs
+import contextlib
 import os
 import signal
 import sys
@@ -80,5 +81,6 @@ def main(prog_name: str = "rnnstate") -> None:
     try:
         command_line(prog_name)
     except KeyboardInterrupt as interrupt:  # outside a run (while typer reads the options)
-        sys.stdout.flush()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
         os._exit(ExitCode.TERMINATED if isinstance(interrupt, Terminated) else ExitCode.INTERRUPTED)
