@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from rich.console import Console, ConsoleOptions, Group
-from rich.measure import Measurement
+from rich.console import Console, Group
 from rich.segment import Segment
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 
 from rnnstate.api import make_spec, run_spec
@@ -145,19 +146,14 @@ def explained(result: Result, step: int):
 
 
 class Prerendered:
-    """Lines rich rendered once (in a worker thread), shown as they are: Textual measures and
-    draws them without rendering the tables again."""
+    """A view rendered once by rich (in a worker thread) into lines of segments, `width` wide."""
 
     def __init__(self, lines: list[list[Segment]], width: int) -> None:
         self.lines, self.width = lines, width
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions):
-        for line in self.lines:
-            yield from line
-            yield Segment.line()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.width, self.width)
+    def text(self) -> str:
+        """The lines as plain text."""
+        return "\n".join("".join(segment.text for segment in line) for line in self.lines)
 
 
 def prerender(renderable, width: int) -> Prerendered:
@@ -167,13 +163,29 @@ def prerender(renderable, width: int) -> Prerendered:
     return Prerendered(console.render_lines(renderable, console.options, pad=False), width)
 
 
-class View(Static, can_focus=True):
-    """The output: tables, heatmaps or one step explained; ←/→ move the step cursor."""
+class View(Widget, can_focus=True):
+    """The output: tables, heatmaps or one step explained, drawn line by line from lines
+    rendered beforehand (Textual renders nothing again); ←/→ move the step cursor."""
 
     BINDINGS: ClassVar = [
         Binding("left", "app.step(-1)", "step -1"),
         Binding("right", "app.step(1)", "step +1"),
     ]
+    DEFAULT_CSS = "View { height: auto; width: auto; }"
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.shown = Prerendered([], 1)
+        self.strips: list[Strip] = []
+
+    def update(self, drawn: Prerendered) -> None:
+        """Show `drawn`."""
+        self.shown, self.strips = drawn, [Strip(line) for line in drawn.lines]
+        self.styles.height, self.styles.width = max(1, len(self.strips)), drawn.width
+        self.refresh(layout=True)
+
+    def render_line(self, y: int) -> Strip:
+        return self.strips[y] if y < len(self.strips) else Strip.blank(self.size.width)
 
 
 class Explorer(App):

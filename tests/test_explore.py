@@ -12,13 +12,15 @@ from typer.testing import CliRunner
 
 import rnnstate
 from rnnstate.cli import app as cli_app
-from rnnstate.explore import Explorer, Settings
+from rnnstate.explore import Explorer, Settings, View
 
 SIZE = (140, 50)
 
 
 def shown(widget) -> str:
     """What a widget shows, as plain text."""
+    if isinstance(widget, View):
+        return widget.shown.text()
     with open(os.devnull, "w") as nowhere:
         console = Console(width=120, record=True, color_system=None, file=nowhere)
         console.print(widget.content)
