@@ -142,6 +142,8 @@ def with_spec(result: Result, **changes) -> Result:
 
 def explained(result: Result, step: int):
     """The explanation of input step `step` of sequence 0, as rnnstate --explain shows it."""
+    if result.gates is None:
+        return Text("This layer cannot be explained step by step: numpy cannot compute it.")
     return explain_render.render(explain(with_spec(result, explain=step), 0))
 
 
@@ -359,6 +361,8 @@ class Explorer(App):
         finally:
             done.set()
         self.numpy_results[generation] = result
+        if settings.engine == "keras" and self.keras_ready.is_set():
+            return  # Keras answers: numpy's run is its trace and its comparison
         drawn = self.draw(result, self.view_name, self.step)
         self.call_from_thread(self.answer, generation, result, "numpy", drawn)
 
@@ -377,9 +381,8 @@ class Explorer(App):
                 self.call_from_thread(self.refused, generation, str(error))
                 return
         done.wait()
-        if generation not in results:
-            return  # numpy refused these settings, and said so
-        result = keras_beside_numpy(result, results[generation])
+        if generation in results:  # else numpy cannot run this layer (softmax): Keras alone
+            result = keras_beside_numpy(result, results[generation])
         drawn = self.draw(result, self.view_name, self.step)
         self.call_from_thread(self.answer, generation, result, "keras", drawn)
 
@@ -408,7 +411,9 @@ class Explorer(App):
         if self.step >= result.spec.steps or drawn[1:] != (self.view_name, self.step):
             self.step = min(self.step, result.spec.steps - 1)
             drawn = None
-        if engine == "keras":
+        if engine == "keras" and result.cross_check is None:
+            self.agreement = "Keras's own numbers (numpy cannot compute this layer to compare)"
+        elif engine == "keras":
             check = result.cross_check.pair(("keras", "numpy"))
             verdict = "agree" if check.agree else "DISAGREE"
             self.agreement = f"Keras's own numbers; keras and numpy {verdict} (largest scaled " \
@@ -461,7 +466,8 @@ class Explorer(App):
     def renderable(result: Result, view_name: str, step: int):
         """The rich renderable of a view of `result`, with the step cursor at `step`."""
         if view_name == "heatmap":  # with the gates' maps, from the trace
-            return heatmap_render.render(with_spec(result, gates=True), 0, step)
+            shown = result if result.gates is None else with_spec(result, gates=True)
+            return heatmap_render.render(shown, 0, step)
         if view_name == "explain":
             return Group(table_render.header(result), explained(result, step))
         return table_render.render(result, 0)

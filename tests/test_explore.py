@@ -167,3 +167,17 @@ def test_the_command_line_shown_prints_what_the_view_shows(view):
     assert result.exit_code == 0, result.stderr
     assert {"tables": "h  final hidden state", "heatmap": "rows: units", "explain":
             "Step t=2 explained"}[view] in result.stdout  # fmt: skip
+
+
+def test_keras_alone_runs_what_numpy_cannot():
+    expected = rnnstate.run("gru", seed=6, activation="softmax", return_sequences=True)
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None and app.result.spec.engine == "keras",
+                     seconds=120)  # fmt: skip
+        assert_allclose(app.result.o, expected.o, rtol=0, atol=0)
+        assert "numpy cannot compute this layer to compare" in shown(app.query_one("#status"))
+        await pilot.press("v", "v")  # the explanation needs numpy's trace: said, not crashed
+        await settle(pilot, lambda: "cannot be explained" in shown(app.query_one("#view")))
+
+    run_app(Settings(cell="gru", seed=6, activation="softmax", engine="keras"), script)
