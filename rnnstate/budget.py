@@ -63,8 +63,7 @@ def output_copies(spec: Spec, engine: str) -> int:
 def call_share(spec: Spec, engine: str) -> float:
     """The share of the steps one call of `engine` holds: a chunk's for the keras engine on a
     plain layer (it runs in chunks of steps), else all of them."""
-    masked = spec.mask_value is not None or spec.model_masked
-    if engine == "keras" and not (spec.bidirectional or masked):
+    if engine == "keras" and not (spec.bidirectional or spec.masked):
         return min(spec.steps, STEPS_PER_CHUNK) / spec.steps
     return 1.0
 
@@ -83,8 +82,9 @@ def estimate_parts(
     recurrent = FLOAT_BYTES * directions * M * k * M
     o = FLOAT_BYTES * directions * (N * T * M if spec.return_sequences else N * M)
     trace = FLOAT_BYTES * directions * 6 * N * T * M if spec.traced else 0  # at most 6
-    masked = spec.mask_value is not None or spec.model_masked
-    x_extra = max((X_EXTRA[e] + masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines)
+    x_extra = max(
+        (X_EXTRA[e] + spec.masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines
+    )
     o_extra = max(output_copies(spec, e) * call_share(spec, e) for e in engines)
     parts = {
         "input": int(x * (2 + x_extra)),  # x, and the draw it is transposed from

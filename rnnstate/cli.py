@@ -168,9 +168,14 @@ def flush_stdout() -> None:
     except BrokenPipeError:
         silence_stdout()
     except OSError as error:
-        silence_stdout()
-        typer.echo(f"rnnstate: error: cannot write to stdout: {error.strerror or error}", err=True)
+        stdout_failed(error)
         sys.exit(ExitCode.BAD_DATA)
+
+
+def stdout_failed(error: OSError) -> None:
+    """Say in one line that stdout could not be written, and stop writing to it."""
+    silence_stdout()
+    typer.echo(f"rnnstate: error: cannot write to stdout: {error.strerror or error}", err=True)
 
 
 def silence_stdout() -> None:
@@ -198,8 +203,7 @@ def user_errors() -> Iterator[None]:
         silence_stdout()
         raise typer.Exit(ExitCode.OK) from None
     except OSError as error:  # files are InputErrors by now: this is stdout (a full disk, ...)
-        silence_stdout()
-        typer.echo(f"rnnstate: error: cannot write to stdout: {error.strerror or error}", err=True)
+        stdout_failed(error)
         raise typer.Exit(ExitCode.BAD_DATA) from None
 
 
@@ -241,13 +245,7 @@ def progress_bar(spec: Spec) -> Iterator[Progress | None]:
     if not sys.stderr.isatty() or expected_seconds(spec) < LONG_RUN_SECONDS:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress as ProgressDisplay
-
-    with (
-        os.fdopen(os.dup(2), "w") as terminal,
-        ProgressDisplay(console=Console(file=terminal), transient=True) as display,
-    ):
+    with terminal_progress() as display:
         tasks: dict[str, int] = {}
 
         def report(engine: str, steps_done: int) -> None:
@@ -256,6 +254,19 @@ def progress_bar(spec: Spec) -> Iterator[Progress | None]:
             display.update(tasks[engine], completed=steps_done)
 
         yield report
+
+
+@contextlib.contextmanager
+def terminal_progress() -> Iterator:
+    """A rich progress display on the terminal, through its own copy of file descriptor 2."""
+    from rich.console import Console
+    from rich.progress import Progress as ProgressDisplay
+
+    with (
+        os.fdopen(os.dup(2), "w") as terminal,
+        ProgressDisplay(console=Console(file=terminal), transient=True) as display,
+    ):
+        yield display
 
 
 def parse_units(text: str | None) -> list[int] | None:
@@ -813,13 +824,7 @@ def model_progress(layer, sequences: int) -> Iterator:
     if not sys.stderr.isatty() or sequences <= SEQUENCES_PER_CALL:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import Progress as ProgressDisplay
-
-    with (
-        os.fdopen(os.dup(2), "w") as terminal,
-        ProgressDisplay(console=Console(file=terminal), transient=True) as display,
-    ):
+    with terminal_progress() as display:
         task = display.add_task(f"layers before {layer.path}", total=sequences)
         yield lambda done, total: display.update(task, completed=done)
 

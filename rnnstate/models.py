@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnstate.data import first_line, read_bytes
+from rnnstate.data import extension, first_line
 from rnnstate.engines.keras import _import_keras, call_interruptibly, stderr_silenced
 from rnnstate.errors import InputError, SpecError
+from rnnstate.spec import state_names
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
 MODEL_FORMATS = (".keras", ".h5", ".hdf5")
@@ -59,6 +60,11 @@ class ModelLayer:
     unused: tuple[str, ...]  # settings that do nothing when rnnstate runs it, in words
     chain: tuple = field(repr=False, compare=False)
 
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Its states in Keras's order, as Spec.state_names names them."""
+        return state_names(self.cell, self.settings["bidirectional"])
+
     def listing(self) -> dict:
         """The JSON form of this layer in `rnnstate model PATH --json`."""
         return {
@@ -94,7 +100,7 @@ def load(path: str) -> LoadedModel:
     if suffix not in MODEL_FORMATS:
         shown = f"'{suffix}'" if suffix else "no extension"
         raise InputError(path, f"has {shown}; expected a saved Keras model: .keras, .h5 or .hdf5")
-    head = read_bytes(path)[:8]
+    head = file_head(path)
     if suffix == ".keras":
         check_keras_archive(path)
     elif not head.startswith(HDF5_SIGNATURE):
@@ -108,6 +114,19 @@ def load(path: str) -> LoadedModel:
     if not isinstance(model, keras.Model):
         raise InputError(path, f"holds a {type(model).__name__}, not a Keras model")
     return LoadedModel(path, model, keras)
+
+
+def file_head(path: str) -> bytes:
+    """The first bytes of the file (its signature), refusing a missing, folder or empty one."""
+    extension(path, MODEL_FORMATS)  # exists and is a file
+    try:
+        with open(path, "rb") as file:
+            head = file.read(len(HDF5_SIGNATURE))
+    except OSError as error:
+        raise InputError(path, f"cannot be read: {error.strerror or error}") from None
+    if not head:
+        raise InputError(path, "is empty")
+    return head
 
 
 def check_keras_archive(path: str) -> None:
@@ -375,13 +394,12 @@ def fit_input(path: str, name: str, array: np.ndarray, tensor) -> np.ndarray:
             path, f"holds {name!r} of shape {array.shape}; the model's input {name!r} is {shown}"
         )
     dtype = np.dtype(str(tensor.dtype))
-    if dtype.kind in "iu":
-        if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
-            raise InputError(
-                path, f"holds {name!r} with fractions; the model's input {name!r} takes "
-                "integers (token ids)",
-            )  # fmt: skip
-        return np.ascontiguousarray(array.astype(dtype))
+    fractions = array.dtype.kind == "f" and not np.array_equal(array, np.round(array))
+    if dtype.kind in "iu" and fractions:
+        raise InputError(
+            path, f"holds {name!r} with fractions; the model's input {name!r} takes "
+            "integers (token ids)",
+        )  # fmt: skip
     return np.ascontiguousarray(array.astype(dtype))
 
 
@@ -443,7 +461,7 @@ def layer_input(
     mask = mask.astype(bool) if mask.ndim == 2 else None
     initial = None
     if states:
-        initial = dict(zip(state_names(layer), [s.astype(np.float32) for s in states], strict=True))
+        initial = dict(zip(layer.state_names, [s.astype(np.float32) for s in states], strict=True))
     return LayerInput(
         np.ascontiguousarray(x, dtype=np.float32),
         mask,
@@ -462,7 +480,7 @@ def zero_outputs(tf, layer: ModelLayer, target, sequences):
     shape = (N, T, width) if layer.settings["return_sequences"] else (N, width)
     outputs = [tf.zeros(shape), tf.zeros(shape)] if halves else [tf.zeros(shape)]
     if getattr(target, "return_state", False):
-        outputs += [tf.zeros((N, M)) for _ in state_names(layer)]
+        outputs += [tf.zeros((N, M)) for _ in layer.state_names]
     return outputs if len(outputs) > 1 else outputs[0]
 
 
@@ -489,11 +507,3 @@ def all_layers(keras, model) -> Iterator:
         yield layer
         if isinstance(layer, keras.Model):
             yield from all_layers(keras, layer)
-
-
-def state_names(layer: ModelLayer) -> tuple[str, ...]:
-    """The layer's state names in Keras's order (as Spec.state_names gives them)."""
-    names = ("h", "c") if layer.cell == "lstm" else ("h",)
-    if layer.settings["bidirectional"]:
-        return tuple(f"{name}_{side}" for side in ("fw", "bw") for name in names)
-    return names

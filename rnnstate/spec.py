@@ -45,6 +45,14 @@ class ModelSource:
     seeded: bool = False  # x is drawn from the seed (otherwise the seed draws nothing)
 
 
+def state_names(cell: str, bidirectional: bool) -> tuple[str, ...]:
+    """A layer's states in the order Keras returns them: h (c), or h_fw (c_fw) h_bw (c_bw)."""
+    names = ("h", "c") if cell == "lstm" else ("h",)
+    if bidirectional:
+        return tuple(f"{name}_{side}" for side in ("fw", "bw") for name in names)
+    return names
+
+
 def torch_installed() -> bool:
     """Whether PyTorch can be imported (found without importing it)."""
     return importlib.util.find_spec("torch") is not None
@@ -196,9 +204,14 @@ class Spec:
             )
         if self.bidirectional and self.merge != "concat":
             return f"a bidirectional PyTorch layer concatenates its halves, not merge {self.merge}"
-        if self.mask_value is not None or self.model_masked:
+        if self.masked:
             return "PyTorch has no step masks (packed sequences drop padding, a different rule)"
         return None
+
+    @property
+    def masked(self) -> bool:
+        """Whether the layer's steps are masked: by --mask-value or by its model."""
+        return self.mask_value is not None or self.model_masked
 
     @property
     def model_masked(self) -> bool:
@@ -218,10 +231,7 @@ class Spec:
     @property
     def state_names(self) -> tuple[str, ...]:
         """The states in the order Keras returns them: h (c), or h_fw (c_fw) h_bw (c_bw)."""
-        names = ("h", "c") if self.cell == "lstm" else ("h",)
-        if self.bidirectional:
-            return tuple(f"{name}_{side}" for side in ("fw", "bw") for name in names)
-        return names
+        return state_names(self.cell, self.bidirectional)
 
     @property
     def output_names(self) -> tuple[str, ...]:

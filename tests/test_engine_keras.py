@@ -53,9 +53,8 @@ def test_no_cell_state_outside_lstm(cell):
 
 @pytest.mark.parametrize(("cell", "reset_after"), CASES)
 def test_layer_holds_exactly_the_given_weights(cell, reset_after):
-    _, keras = keras_engine._import_keras()
     weights = fixed_weights(cell, reset_after)
-    layer = keras_engine.build_layer(keras, spec_for(cell, reset_after, False), weights)
+    layer = keras_engine.layer_with_weights(spec_for(cell, reset_after, False), weights, 1)[0]
     loaded = layer.get_weights()
     assert len(loaded) == 3
     for got, given in zip(loaded, weights.as_list(), strict=True):
@@ -63,10 +62,9 @@ def test_layer_holds_exactly_the_given_weights(cell, reset_after):
 
 
 def test_layer_without_bias_when_weights_have_none():
-    _, keras = keras_engine._import_keras()
     weights = fixed_weights("lstm")
     no_bias = type(weights)(weights.kernel, weights.recurrent_kernel, None)
-    layer = keras_engine.build_layer(keras, spec_for("lstm", True, False), no_bias)
+    layer = keras_engine.layer_with_weights(spec_for("lstm", True, False), no_bias, 1)[0]
     assert layer.cell.use_bias is False
     assert len(layer.get_weights()) == 2
 

@@ -48,14 +48,6 @@ def _import_keras():
     return tf, keras
 
 
-def build_layer(keras, spec: Spec, weights: LayerWeights):
-    """The Keras layer for `spec` with return_state=True (wrapped in Bidirectional when asked),
-    built for x and holding `weights`."""
-    layer = new_layer(keras, spec, weights.units, weights.features, weights.use_bias)
-    layer.set_weights(weights.as_list())
-    return layer
-
-
 def new_layer(keras, spec: Spec, units: int, features: int, use_bias: bool):
     """The Keras layer for `spec` with return_state=True (in Bidirectional when asked), built
     for `features` inputs, its weights Keras's own until set."""
@@ -104,6 +96,13 @@ def layer_calls(layer_spec: Spec, N: int, D: int, M: int, use_bias: bool) -> tup
     return layer, call, call_masked(tf, layer)
 
 
+def layer_with_weights(spec: Spec, weights: LayerWeights, N: int) -> tuple:
+    """layer_calls for `spec` on N sequences, the layer now holding `weights`."""
+    calls = layer_calls(layer_settings(spec), N, weights.features, weights.units, weights.use_bias)
+    calls[0].set_weights(weights.as_list())
+    return calls
+
+
 def layer_settings(spec: Spec) -> Spec:
     """`spec` with only what shapes the Keras layer and its calls kept (sizes but N, D and M,
     the seed, what to show: set to one value), so runs that differ in those share a layer."""
@@ -140,12 +139,11 @@ def run(
     in one call. One tf.function, traced once for any chunk length, runs the loop inside
     TensorFlow (an eager call would loop in Python, step by step).
     """
-    N, T, D = x.shape
+    N, T, _ = x.shape
     M = weights.units
     with stderr_silenced():
         tf, _ = _import_keras()
-        layer, call, masked_call = layer_calls(layer_settings(spec), N, D, M, weights.use_bias)
-        layer.set_weights(weights.as_list())
+        _, call, masked_call = layer_with_weights(spec, weights, N)
         states = initial_tensors(tf, spec, N, M, initial_state)
         if spec.mask_value is None and mask is not None:
             outputs = named_outputs(spec, call_interruptibly(masked_call, x, mask, states))

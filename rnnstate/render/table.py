@@ -226,7 +226,7 @@ def note_lines(result: Result, only: int | None = None) -> list[Text]:
                 "so o's last row belongs to t=0"
             )
         )
-    if spec.mask_value is not None or spec.model_masked:
+    if spec.masked:
         if spec.bidirectional and spec.return_sequences:
             outputs = "o is zeros there (Bidirectional sets zero_output_for_mask)"
         else:
