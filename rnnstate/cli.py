@@ -47,6 +47,7 @@ from rnnstate.options import (
     MaskValue,
     Merge,
     MergeMode,
+    ModelOption,
     ModelPath,
     Only,
     Output,
@@ -597,6 +598,8 @@ def rnn(
         "rnnstate explore                              # an LSTM; change anything on the left",
         "rnnstate explore --cell gru -T 50 -M 8 --engine keras   # Keras's numbers once loaded",
         "rnnstate explore --input x.npy --weights w.npz          # your data moves",
+        "rnnstate explore --model docs/example/sentiment.keras --layer lstm "
+        "--input docs/example/reviews.npy",
     ),
 )
 def explore(
@@ -617,29 +620,33 @@ def explore(
     engine: EngineOption = EngineName.keras,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
+    model_path: ModelOption = None,
+    layer: LayerName = None,
+    layer_input: LayerInputPath = None,
 ) -> None:
     """Change a setting, see the states change at once: a full-screen terminal app."""
     from rnnstate.api import draw_seed
 
+    options = locals()
     with user_errors():
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        check_explore_options(options)
+        if not is_terminal():
             typer.echo("rnnstate explore: error: explore needs a terminal (stdin and stdout are "
                        "not one: a pipe or a file)", err=True)  # fmt: skip
             raise typer.Exit(ExitCode.BAD_USAGE)
-        if engine == EngineName.torch:
-            raise SpecError("--engine", "explore runs the numpy or the keras engine")
-        if backwards and bidirectional:
-            raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
-        direction = "bidirectional" if bidirectional else "backwards" if backwards else "forward"
-        given = {"steps": steps, "features": features, "units": units, "batch": batch}
-        from rnnstate.explore import Explorer, Settings
+        seed = draw_seed() if seed is None else seed
+        if model_path is not None:
+            explore_model(options, seed)
+            return
+        from rnnstate.explore import Explorer, Settings, direction_name
 
+        given = {"steps": steps, "features": features, "units": units, "batch": batch}
         settings = Settings(
             cell=cell.value,
             **{name: value for name, value in given.items() if value is not None},
-            seed=draw_seed() if seed is None else seed,
+            seed=seed,
             return_sequences=True if sequences is None else sequences,
-            direction=direction,
+            direction=direction_name(bidirectional, backwards),
             merge=(merge or MergeMode.concat).value,
             activation=activation,
             recurrent_activation=recurrent_activation,
@@ -650,7 +657,73 @@ def explore(
             weights_path=None if weights_path is None else str(weights_path),
         )
         x, weights = explore_files(settings)
-        Explorer(settings, x, weights).run()
+        Explorer(settings.sized(x, weights), x, weights).run()
+
+
+# explore's options that set the layer, and their defaults: a saved model's layer has its own
+LAYER_OPTIONS = {
+    "cell": ("--cell", CellName.lstm),
+    "features": ("-D", None),
+    "units": ("-M", None),
+    "activation": ("--activation", "tanh"),
+    "recurrent_activation": ("--recurrent-activation", "sigmoid"),
+    "reset_after": ("--reset-before", True),
+    "backwards": ("--backwards", False),
+    "bidirectional": ("--bidirectional", False),
+    "merge": ("--merge", None),
+    "mask_value": ("--mask-value", None),
+    "weights_path": ("--weights", None),
+}
+
+
+def is_terminal() -> bool:
+    """Whether stdin and stdout are both a terminal (explore needs one)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def check_explore_options(options: dict) -> None:
+    """SpecError for explore's options that do not go together."""
+    if options["engine"] == EngineName.torch:
+        raise SpecError("--engine", "explore runs the numpy or the keras engine")
+    if options["backwards"] and options["bidirectional"]:
+        raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
+    if options["model_path"] is None:
+        for name, option in (("layer", "--layer"), ("layer_input", "--layer-input")):
+            if options[name] is not None:
+                raise SpecError(option, "goes with a saved model: give --model PATH too")
+        return
+    for name, (option, default) in LAYER_OPTIONS.items():
+        if options[name] != default:
+            raise SpecError(option, "the model's layer has its own (--model): leave it out")
+
+
+def explore_model(options: dict, seed: int) -> None:
+    """rnnstate explore --model PATH --layer NAME: the explorer on a saved model's layer, with
+    its settings and trained weights, on the model's input run up to it (--input), its own
+    input (--layer-input) or input drawn from the seed."""
+    from rnnstate import models
+    from rnnstate.explore import Explorer, Settings
+
+    path, name = str(options["model_path"]), options["layer"]
+    loaded = models.load(path)
+    layers = models.recurrent_layers(loaded)
+    if name is None:
+        raise SpecError("--layer", f"name the layer of {path} to explore; its recurrent "
+                        f"layers: {models.listed(layers)}")  # fmt: skip
+    chosen = models.find_layer(layers, name, path)
+    data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"], None)
+    settings = Settings.of_layer(
+        data,
+        steps=options["steps"],
+        batch=options["batch"],
+        seed=seed,
+        return_sequences=options["sequences"],
+        engine=options["engine"].value,
+        model_path=path,
+        input_path=options["input_path"] and str(options["input_path"]),
+        layer_input_path=options["layer_input"] and str(options["layer_input"]),
+    )
+    Explorer(settings, model=data).run()
 
 
 def explore_files(settings):
@@ -751,26 +824,49 @@ def inspect_model(options: dict) -> None:
 def run_model_layer(loaded, chosen, options: dict) -> bool:
     """Run the model's layer `chosen` with its trained weights and settings on the input the
     options say; whether the engines agreed (see run_and_show)."""
+    shown = take_shown(options, chosen.cell, chosen.settings.get("reset_after", True))
+    data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"],
+                            options["initial_state"])  # fmt: skip
+    direction = options["direction"]
+    spec = data.spec(
+        options["sequences"],
+        options["steps"],
+        batch=options["batch"],
+        seed=options["seed"],
+        engine=options["engine"].value,
+        gates=options["gates"],
+        check=options["check"],
+        explain=options["explain"],
+        unit=options["unit"],
+        direction=None if direction is None else direction.value,
+    )
+    read = {
+        "PATH": loaded.path,
+        "--input": options["input_path"] and str(options["input_path"]),
+        "--layer-input": options["layer_input"] and str(options["layer_input"]),
+        "--initial-state": options["initial_state"] and str(options["initial_state"]),
+    }
+    return run_and_show(spec, data.x, data.weights, data.initial_state, data.mask, shown, read)
+
+
+def model_layer_data(loaded, chosen, input_path, layer_input, state_path):
+    """What the model's layer `chosen` runs on (models.LayerData): the model's input run
+    through the layers before it (`input_path`), the layer's own input, or none (the seed's);
+    initial states from `state_path` if given."""
     from rnnstate import models
-    from rnnstate.api import make_spec
     from rnnstate.data import read_initial_state, read_input, read_model_input
     from rnnstate.spec import ModelSource
 
-    settings = dict(chosen.settings)
-    if options["sequences"] is not None:
-        settings["return_sequences"] = options["sequences"]
-    shown = take_shown(options, chosen.cell, settings.get("reset_after", True))
-    input_path, layer_input = options["input_path"], options["layer_input"]
     if input_path and layer_input:
         raise SpecError("--layer-input", "give --input (the model's) or --layer-input, not both")
-    weights = models.layer_weights(chosen)
-    x = mask = states = None
+    x = mask = states = mask_from = None
     if input_path:
         input_name = str(input_path)
         inputs = models.model_inputs(loaded, read_model_input(input_name), input_name)
         with model_progress(chosen, inputs[0].shape[0]) as progress:
             received = models.layer_input(loaded, chosen, inputs, input_name, progress)
         x, mask, states = received.x, received.mask, received.initial_state
+        mask_from = received.mask_from
         input_from = f"{input_name}, through the model's layers before it"
         if states is not None:
             input_from += "; initial states from the model"
@@ -780,39 +876,13 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
         input_from = f"{input_name}, as the layer's own input"
     else:
         input_name, input_from = "", "drawn from the seed (give --input for the model's)"
-    state_path = options["initial_state"]
     if state_path is not None:
         states = read_initial_state(str(state_path))
-    mask_from = None if mask is None else received.mask_from
     source = ModelSource(loaded.path, chosen.path, input_from, mask_from, chosen.unused, x is None)
-    direction = options["direction"]
-    spec = make_spec(
-        chosen.cell,
-        steps=options["steps"] if x is not None or options["steps"] else chosen.steps,
-        batch=options["batch"],
-        seed=0 if x is not None and options["seed"] is None else options["seed"],  # draws nothing
-        x=x,
-        weights=weights,
-        initial_state=states,
-        input_name=input_name,
-        weights_name=f"layer {chosen.path!r} of {loaded.path}",
-        state_name=str(state_path or "the model's initial states"),
-        engine=options["engine"].value,
-        gates=options["gates"],
-        check=options["check"],
-        explain=options["explain"],
-        unit=options["unit"],
-        direction=None if direction is None else direction.value,
-        model=source,
-        **settings,
-    )
-    read = {
-        "PATH": loaded.path,
-        "--input": input_path and str(input_path),
-        "--layer-input": layer_input and str(layer_input),
-        "--initial-state": state_path and str(state_path),
-    }
-    return run_and_show(spec, x, weights, states, mask, shown, read)
+    return models.LayerData(
+        chosen, models.layer_weights(chosen), x, mask, states, source, input_name,
+        str(state_path or "the model's initial states"),
+    )  # fmt: skip
 
 
 @contextlib.contextmanager

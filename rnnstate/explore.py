@@ -29,6 +29,7 @@ from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from rnnstate.api import make_spec, run_spec
 from rnnstate.errors import RnnstateError
 from rnnstate.explain import explain
+from rnnstate.models import LayerData
 from rnnstate.render import explain as explain_render
 from rnnstate.render import heatmap as heatmap_render
 from rnnstate.render import table as table_render
@@ -40,6 +41,13 @@ DIRECTIONS = ("forward", "backwards", "bidirectional")
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 NUMBERS = ("steps", "features", "units", "batch", "seed")
 SIZE_FLAGS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N", "seed": "--seed"}
+LAYER_CONTROLS = ("cell", "features", "units", "direction", "merge", "activation",
+                  "recurrent_activation", "reset_after", "mask_value")  # fmt: skip
+
+
+def direction_name(bidirectional: bool, backwards: bool) -> str:
+    """The direction control's value for a layer: forward, backwards or bidirectional."""
+    return "bidirectional" if bidirectional else "backwards" if backwards else "forward"
 
 
 @dataclasses.dataclass
@@ -60,11 +68,83 @@ class Settings:
     reset_after: bool = True
     mask_value: float | None = None
     engine: str = "numpy"
-    input_path: str | None = None
+    input_path: str | None = None  # x, or the model's input with model_path
     weights_path: str | None = None
+    model_path: str | None = None  # a saved model whose layer `layer` is explored
+    layer: str | None = None
+    layer_input_path: str | None = None  # the model's layer's own input
+    sequence: int = 0  # the sequence n of the batch shown
+
+    @classmethod
+    def of_layer(cls, data: LayerData, **chosen) -> "Settings":
+        """The settings of a saved model's layer (models.LayerData), with `chosen` (engine,
+        seed, the model's file names ...) and, without input from a file, steps and batch."""
+        layer, settings = data.layer, data.layer.settings
+        if data.x is not None:
+            chosen.update(batch=data.x.shape[0], steps=data.x.shape[1])
+        elif chosen.get("steps") is None:
+            chosen["steps"] = layer.steps or cls.steps
+        return cls(
+            cell=layer.cell,
+            features=layer.features,
+            units=layer.units,
+            return_sequences=settings["return_sequences"],
+            direction=direction_name(settings["bidirectional"], settings["backwards"]),
+            merge=settings.get("merge", "concat"),
+            activation=settings["activation"],
+            recurrent_activation=settings.get("recurrent_activation", "sigmoid"),
+            reset_after=settings.get("reset_after", True),
+            layer=layer.path,
+            **{name: value for name, value in chosen.items() if value is not None},
+        )
+
+    def sized(self, x, weights) -> "Settings":
+        """The settings with the sizes that x (N, T, D) and the weights (from files) decide."""
+        sizes = {}
+        if x is not None:
+            sizes.update(batch=x.shape[0], steps=x.shape[1], features=x.shape[2])
+        if weights is not None:
+            sizes.update(features=weights.features, units=weights.units)
+        return dataclasses.replace(self, **sizes)
+
+    def fixed(self) -> set[str]:
+        """The controls a file decides (the model's layer, the input, the weights)."""
+        fixed = set()
+        if self.model_path:
+            fixed.update(LAYER_CONTROLS)
+        if self.input_path or self.layer_input_path:
+            fixed.update(("steps", "batch") if self.model_path else ("steps", "features", "batch"))
+            if self.model_path:
+                fixed.add("seed")  # x and the weights are the model's: the seed draws nothing
+        if self.weights_path:
+            fixed.update(("features", "units"))
+        return fixed
 
     def command(self, view: str, step: int) -> str:
         """The command line that shows what the app shows (the view at the step cursor)."""
+        words = self.model_words() if self.model_path else self.cell_words()
+        if self.batch > 1:
+            words += ["--only", str(self.sequence)]
+        words += ["--engine", self.engine]
+        if view == "heatmap":
+            words.append("--heatmap")
+        if view == "explain":
+            words += ["--explain", str(step)]
+        return shlex.join(words)
+
+    def model_words(self) -> list[str]:
+        """rnnstate model PATH --layer NAME with the input and what the controls change."""
+        words = ["rnnstate", "model", self.model_path, "--layer", self.layer]
+        if self.input_path:
+            words += ["--input", self.input_path]
+        elif self.layer_input_path:
+            words += ["--layer-input", self.layer_input_path]
+        else:
+            words += ["-T", str(self.steps), "-N", str(self.batch), "--seed", str(self.seed)]
+        return [*words, "--sequences" if self.return_sequences else "--no-sequences"]
+
+    def cell_words(self) -> list[str]:
+        """rnnstate CELL with every setting the controls give."""
         words = ["rnnstate", self.cell]
         for name in NUMBERS:
             if name in ("steps", "features", "batch") and self.input_path:
@@ -89,18 +169,25 @@ class Settings:
         for option, path in (("--input", self.input_path), ("--weights", self.weights_path)):
             if path:
                 words += [option, path]
-        words += ["--engine", self.engine]
-        if view == "heatmap":
-            words.append("--heatmap")
-        if view == "explain":
-            words += ["--explain", str(step)]
-        return shlex.join(words)
+        return words
 
 
-def compute(settings: Settings, x, weights, engine: str, traced: bool = True) -> Result:
-    """Run the layer of `settings` on `engine`; `traced`: with the numpy engine's gate trace for
-    the heatmap and the explanation (asked for as an explanation of step 0, so the tables
-    leave the trace out)."""
+def compute(settings: Settings, x, weights, engine: str, traced: bool = True,
+            model: LayerData | None = None) -> Result:  # fmt: skip
+    """Run the layer of `settings` on `engine` (a saved model's layer with `model`); `traced`:
+    with the numpy engine's gate trace for the heatmap and the explanation (asked for as an
+    explanation of step 0, so the tables leave the trace out)."""
+    if model is not None:
+        seeded = model.x is None
+        spec = model.spec(
+            settings.return_sequences,
+            settings.steps if seeded else None,
+            batch=settings.batch if seeded else None,
+            seed=settings.seed,
+            engine=engine,
+            explain=0 if traced else None,
+        )
+        return run_spec(spec, model.x, model.weights, model.initial_state, mask=model.mask)
     spec = make_spec(
         settings.cell,
         steps=None if x is not None else settings.steps,
@@ -140,11 +227,11 @@ def with_spec(result: Result, **changes) -> Result:
     return dataclasses.replace(result, spec=dataclasses.replace(result.spec, **changes))
 
 
-def explained(result: Result, step: int):
-    """The explanation of input step `step` of sequence 0, as rnnstate --explain shows it."""
+def explained(result: Result, step: int, sequence: int):
+    """The explanation of input step `step` of sequence `sequence`, as --explain shows it."""
     if result.gates is None:
         return Text("This layer cannot be explained step by step: numpy cannot compute it.")
-    return explain_render.render(explain(with_spec(result, explain=step), 0))
+    return explain_render.render(explain(with_spec(result, explain=step), sequence))
 
 
 class Prerendered:
@@ -215,9 +302,12 @@ class Explorer(App):
         Binding("escape", "focus_view", "to the output", show=False),
     ]
 
-    def __init__(self, settings: Settings, x=None, weights=None) -> None:
+    def __init__(self, settings: Settings, x=None, weights=None,
+                 model: LayerData | None = None) -> None:  # fmt: skip
+        """x (N, T, D) and weights from files (None: drawn from the seed); `model`: a saved
+        model's layer, with what it runs on, instead."""
         super().__init__()
-        self.settings, self.x, self.weights = settings, x, weights
+        self.settings, self.x, self.weights, self.model = settings, x, weights, model
         self.result: Result | None = None  # what is shown
         self.view_name, self.step = "tables", 0
         self.generation = 0  # each change's number: an answer to an older one is dropped
@@ -232,34 +322,47 @@ class Explorer(App):
     # ---------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        s = self.settings
+        s, fixed = self.settings, self.settings.fixed()
+
+        def select(name: str, choices) -> Select:
+            return Select([(c, c) for c in choices], value=getattr(s, name), allow_blank=False,
+                          id=name, disabled=name in fixed)  # fmt: skip
+
+        def text(name: str, value: str, **options) -> Input:
+            return Input(value, id=name, disabled=name in fixed, **options)
+
+        def checkbox(name: str, label: str) -> Checkbox:
+            return Checkbox(label, getattr(s, name), id=name, disabled=name in fixed)
+
         yield Static(id="command")
         with Horizontal(id="main"):
             with VerticalScroll(id="controls"):
+                if self.model is not None:
+                    yield Label(f"[b]{s.layer}[/b] of {Path(s.model_path).name}: its "
+                                "settings and trained weights", id="model")  # fmt: skip
                 yield Label("cell")
-                yield Select([(c, c) for c in CELLS], value=s.cell, allow_blank=False, id="cell")
+                yield select("cell", CELLS)
                 for name, label in (("steps", "T steps"), ("features", "D features"),
                                     ("units", "M units"), ("batch", "N sequences"),
                                     ("seed", "seed")):  # fmt: skip
                     yield Label(label)
-                    yield Input(str(getattr(s, name)), type="integer", id=name)
-                yield Checkbox("return_sequences", s.return_sequences, id="return_sequences")
+                    yield text(name, str(getattr(s, name)), type="integer")
+                yield Label("sequence shown (n)")
+                yield text("sequence", str(s.sequence), type="integer")
+                yield checkbox("return_sequences", "return_sequences")
                 yield Label("direction")
-                yield Select([(d, d) for d in DIRECTIONS], value=s.direction,
-                             allow_blank=False, id="direction")  # fmt: skip
+                yield select("direction", DIRECTIONS)
                 yield Label("merge (bidirectional)")
-                yield Select([(m, m) for m in MERGE_MODES], value=s.merge, allow_blank=False,
-                             id="merge")  # fmt: skip
+                yield select("merge", MERGE_MODES)
                 yield Label("activation")
-                yield Input(s.activation, id="activation")
+                yield text("activation", s.activation)
                 yield Label("recurrent activation")
-                yield Input(s.recurrent_activation, id="recurrent_activation")
-                yield Checkbox("reset_after (GRU)", s.reset_after, id="reset_after")
+                yield text("recurrent_activation", s.recurrent_activation)
+                yield checkbox("reset_after", "reset_after (GRU)")
                 yield Label("mask value (empty: none)")
-                yield Input("" if s.mask_value is None else f"{s.mask_value:g}", id="mask_value")
+                yield text("mask_value", "" if s.mask_value is None else f"{s.mask_value:g}")
                 yield Label("engine")
-                yield Select([(e, e) for e in ("numpy", "keras")], value=s.engine,
-                             allow_blank=False, id="engine")  # fmt: skip
+                yield select("engine", ("numpy", "keras"))
             with VerticalScroll(id="output"):
                 yield View(id="view")
         yield Static(id="status")
@@ -303,20 +406,28 @@ class Explorer(App):
         """Read every control into the settings and run again; a value that is not yet a
         setting (an empty number while typing) waits, saying why."""
         try:
-            self.settings = self.read_controls()
+            settings = self.read_controls()
         except ValueError as error:
             self.show_status(f"[b]{error}[/b]")
             return
-        self.recompute()
+        same_run = dataclasses.replace(settings, sequence=self.settings.sequence) == self.settings
+        self.settings = settings
+        if same_run and self.result is not None:
+            self.redraw()  # another sequence of the same result
+        else:
+            self.recompute()
 
     def read_controls(self) -> Settings:
         """The settings the controls say now; ValueError naming a control that says nothing."""
         values = {}
-        for name in NUMBERS:
+        for name in (*NUMBERS, "sequence"):
             text = self.query_one(f"#{name}", Input).value.strip()
             if not text.lstrip("-").isdigit():
                 raise ValueError(f"{name}: expected a whole number")
             values[name] = int(text)
+        if not 0 <= values["sequence"] < values["batch"]:
+            raise ValueError(f"sequence shown: expected 0 to {values['batch'] - 1} (N is "
+                             f"{values['batch']})")  # fmt: skip
         mask = self.query_one("#mask_value", Input).value.strip()
         try:
             mask_value = float(mask) if mask else None
@@ -354,7 +465,7 @@ class Explorer(App):
     def run_numpy(self, generation: int, settings: Settings, traced: bool) -> None:
         done = self.numpy_done
         try:
-            result = compute(settings, self.x, self.weights, "numpy", traced)
+            result = compute(settings, self.x, self.weights, "numpy", traced, self.model)
         except RnnstateError as error:
             self.call_from_thread(self.refused, generation, str(error))
             return
@@ -363,7 +474,7 @@ class Explorer(App):
         self.numpy_results[generation] = result
         if settings.engine == "keras" and self.keras_ready.is_set():
             return  # Keras answers: numpy's run is its trace and its comparison
-        drawn = self.draw(result, self.view_name, self.step)
+        drawn = self.draw(result, self.look())
         self.call_from_thread(self.answer, generation, result, "numpy", drawn)
 
     @work(thread=True, group="keras")
@@ -376,14 +487,14 @@ class Explorer(App):
             if generation != self.generation:
                 return  # the settings changed again while TensorFlow loaded or ran
             try:
-                result = compute(settings, self.x, self.weights, "keras", traced=False)
+                result = compute(settings, self.x, self.weights, "keras", False, self.model)
             except RnnstateError as error:
                 self.call_from_thread(self.refused, generation, str(error))
                 return
         done.wait()
         if generation in results:  # else numpy cannot run this layer (softmax): Keras alone
             result = keras_beside_numpy(result, results[generation])
-        drawn = self.draw(result, self.view_name, self.step)
+        drawn = self.draw(result, self.look())
         self.call_from_thread(self.answer, generation, result, "keras", drawn)
 
     @work(thread=True, exclusive=True, group="load")
@@ -408,7 +519,7 @@ class Explorer(App):
         if generation != self.generation:
             return
         self.result = result
-        if self.step >= result.spec.steps or drawn[1:] != (self.view_name, self.step):
+        if self.step >= result.spec.steps or drawn[1] != self.look():
             self.step = min(self.step, result.spec.steps - 1)
             drawn = None
         if engine == "keras" and result.cross_check is None:
@@ -433,20 +544,24 @@ class Explorer(App):
     # ---------------------------------------------------------------- drawing
 
     @work(thread=True, exclusive=True, group="draw")
-    def draw_view(self, result: Result, view_name: str, step: int) -> None:
+    def draw_view(self, result: Result, look: tuple) -> None:
         """Draw a view in a worker (an explanation of many units takes a while), then show it
-        if the view, step and result are still those asked for."""
-        drawn, _, _ = self.draw(result, view_name, step)
-        self.call_from_thread(self.show_drawn, result, view_name, step, drawn)
+        if the result and what is looked at (self.look) are still those asked for."""
+        drawn, _ = self.draw(result, look)
+        self.call_from_thread(self.show_drawn, result, look, drawn)
 
-    def show_drawn(self, result: Result, view_name: str, step: int, drawn) -> None:
-        if result is self.result and (view_name, step) == (self.view_name, self.step):
+    def show_drawn(self, result: Result, look: tuple, drawn: Prerendered) -> None:
+        if result is self.result and look == self.look():
             self.query_one("#view", View).update(drawn)
 
-    def draw(self, result: Result, view_name: str, step: int) -> tuple:
-        """(the view of `result` prerendered at the view's width, the view, the step)."""
+    def look(self) -> tuple[str, int, int]:
+        """What is shown of a result: (the view, the step cursor, the sequence)."""
+        return self.view_name, self.step, self.settings.sequence
+
+    def draw(self, result: Result, look: tuple) -> tuple:
+        """(the view of `result` that `look` says, prerendered at the view's width, `look`)."""
         width = max(40, self.query_one("#output").size.width - 2)
-        return prerender(self.renderable(result, view_name, step), width), view_name, step
+        return prerender(self.renderable(result, *look), width), look
 
     def redraw(self, drawn: Prerendered | None = None) -> None:
         """Draw the command line, the view (`drawn` already, or by a worker) and the status."""
@@ -456,21 +571,22 @@ class Explorer(App):
             Text("$ " + self.settings.command(self.view_name, self.step), style="bold")
         )
         if drawn is None:
-            self.draw_view(self.result, self.view_name, self.step)
+            self.draw_view(self.result, self.look())
         else:
             self.query_one("#view", View).update(drawn)
         self.show_status(f"view: {self.view_name} (v)   step t={self.step} (←/→)   "
                          f"{self.agreement}")  # fmt: skip
 
     @staticmethod
-    def renderable(result: Result, view_name: str, step: int):
-        """The rich renderable of a view of `result`, with the step cursor at `step`."""
+    def renderable(result: Result, view_name: str, step: int, sequence: int):
+        """The rich renderable of a view of sequence `sequence` of `result`, with the step
+        cursor at `step`."""
         if view_name == "heatmap":  # with the gates' maps, from the trace
             shown = result if result.gates is None else with_spec(result, gates=True)
-            return heatmap_render.render(shown, 0, step)
+            return heatmap_render.render(shown, sequence, step)
         if view_name == "explain":
-            return Group(table_render.header(result), explained(result, step))
-        return table_render.render(result, 0)
+            return Group(table_render.header(result), explained(result, step, sequence))
+        return table_render.render(result, sequence)
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnstate.api import make_spec
 from rnnstate.data import extension, first_line
 from rnnstate.engines.keras import _import_keras, call_interruptibly, stderr_silenced
 from rnnstate.errors import InputError, SpecError
-from rnnstate.spec import state_names
+from rnnstate.spec import ModelSource, Spec, state_names
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
 MODEL_FORMATS = (".keras", ".h5", ".hdf5")
@@ -321,10 +322,14 @@ def find_layer(layers: list[ModelLayer], name: str, path: str) -> ModelLayer:
     for layer in layers:
         if name in (layer.path, str(layer.index)):
             return layer
-    there = ", ".join(f"{layer.index}: {layer.path}" for layer in layers) or "none"
     raise SpecError(
-        "--layer", f"{path} has no recurrent layer {name!r}; its recurrent layers: {there}"
+        "--layer", f"{path} has no recurrent layer {name!r}; its recurrent layers: {listed(layers)}"
     )
+
+
+def listed(layers: list[ModelLayer]) -> str:
+    """The layers as "0: lstm, 1: outer/gru" ("none" if there are none)."""
+    return ", ".join(f"{layer.index}: {layer.path}" for layer in layers) or "none"
 
 
 def layer_weights(layer: ModelLayer) -> LayerWeights:
@@ -355,6 +360,44 @@ class LayerInput:
     mask: np.ndarray | None
     initial_state: dict[str, np.ndarray] | None
     mask_from: str | None  # the layer that made the mask
+
+
+@dataclass(frozen=True)
+class LayerData:
+    """What a model's layer runs on in rnnstate: its trained weights, x (N, T, D) (None: drawn
+    from the seed), the mask (N, T) and initial states (each (N, M)) the model sends it, where
+    they all came from, and the names messages give the input and the states."""
+
+    layer: ModelLayer
+    weights: LayerWeights
+    x: np.ndarray | None
+    mask: np.ndarray | None
+    initial_state: dict[str, np.ndarray] | None
+    source: ModelSource
+    input_name: str = ""
+    state_name: str = "the model's initial states"
+
+    def spec(self, sequences: bool | None = None, steps: int | None = None, **choices) -> Spec:
+        """The Spec of a run of the layer with its own settings (return_sequences overridden
+        by `sequences` unless None); `choices`: batch, seed, engine, gates, check, explain ..."""
+        settings = dict(self.layer.settings)
+        if sequences is not None:
+            settings["return_sequences"] = sequences
+        if self.x is not None:
+            choices["seed"] = 0 if choices.get("seed") is None else choices["seed"]  # draws nothing
+        return make_spec(
+            self.layer.cell,
+            steps=steps if self.x is not None or steps else self.layer.steps,
+            x=self.x,
+            weights=self.weights,
+            initial_state=self.initial_state,
+            input_name=self.input_name,
+            weights_name=f"layer {self.layer.path!r} of {self.source.path}",
+            state_name=self.state_name,
+            model=self.source,
+            **choices,
+            **settings,
+        )
 
 
 def model_inputs(loaded: LoadedModel, arrays: dict[str, np.ndarray], path: str) -> list[np.ndarray]:

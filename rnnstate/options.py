@@ -110,12 +110,18 @@ InputPath = Annotated[
         rich_help_panel=DATA,
     ),
 ]
+MODEL_FILE = "A saved Keras model: .keras, or a full-model .h5 / .hdf5 (model.save)."
 ModelPath = Annotated[
     Path,
-    typer.Argument(
+    typer.Argument(metavar="PATH", help=MODEL_FILE, show_default=False),
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
         metavar="PATH",
-        help="A saved Keras model: .keras, or a full-model .h5 / .hdf5 (model.save).",
-        show_default=False,
+        help=f"{MODEL_FILE} Explore its layer --layer, with its trained weights and settings.",
+        rich_help_panel=DATA,
     ),
 ]
 LayerName = Annotated[
@@ -124,7 +130,7 @@ LayerName = Annotated[
         "--layer",
         metavar="NAME",
         help="The recurrent layer to inspect: its name as listed (outer/inner inside a nested "
-        "model) or its index. Without it, the recurrent layers are listed.",
+        "model) or its index. Without it, `model` lists the recurrent layers.",
         rich_help_panel=LAYER,
     ),
 ]

@@ -2,6 +2,7 @@
 rnnstate.run for the same settings; keys, files, sizes, the keras engine, pipes."""
 
 import asyncio
+import json
 import os
 
 import numpy as np
@@ -11,6 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import rnnstate
+from rnnstate import cli, models
 from rnnstate.cli import app as cli_app
 from rnnstate.explore import Explorer, Settings, View
 
@@ -36,11 +38,12 @@ async def settle(pilot, done, seconds: float = 60.0) -> None:
     raise AssertionError("the app did not get there in time")
 
 
-def run_app(settings: Settings, script, size=SIZE):
-    """Run the app headless with `script(app, pilot)`, then quit with q; the app's exit."""
+def run_app(settings: Settings, script, size=SIZE, **files):
+    """Run the app headless with `script(app, pilot)`, then quit with q; the app. `files`: the
+    Explorer's x, weights or model."""
 
     async def main():
-        app = Explorer(settings)
+        app = Explorer(settings, **files)
         async with app.run_test(size=size) as pilot:
             await script(app, pilot)
             await pilot.press("q")
@@ -181,3 +184,91 @@ def test_keras_alone_runs_what_numpy_cannot():
         await settle(pilot, lambda: "cannot be explained" in shown(app.query_one("#view")))
 
     run_app(Settings(cell="gru", seed=6, activation="softmax", engine="keras"), script)
+
+
+# ------------------------------------------------------------------ a saved model's layer
+
+MODEL, REVIEWS = "docs/example/sentiment.keras", "docs/example/reviews.npy"
+
+
+def example_layer() -> tuple[Settings, models.LayerData]:
+    """The explorer's settings and data for layer lstm of the example model on its reviews."""
+    loaded = models.load(MODEL)
+    chosen = models.find_layer(models.recurrent_layers(loaded), "lstm", MODEL)
+    data = cli.model_layer_data(loaded, chosen, REVIEWS, None, None)
+    settings = Settings.of_layer(data, seed=0, engine="numpy", model_path=MODEL,
+                                 input_path=REVIEWS)  # fmt: skip
+    return settings, data
+
+
+def test_a_saved_models_layer_runs_on_the_models_input_with_its_own_weights():
+    keras = pytest.importorskip("keras")
+    model = keras.saving.load_model(MODEL, compile=False)
+    reviews = np.load(REVIEWS)
+    expected_h = keras.Model(model.inputs, model.get_layer("lstm").output)([reviews]).numpy()
+    settings, data = example_layer()
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        assert_allclose(app.result.h, expected_h, rtol=0, atol=1e-5)
+        assert app.result.spec.batch == 4 and app.result.spec.steps == 12
+        for name in ("cell", "units", "features", "activation", "direction", "steps", "seed"):
+            assert app.query_one(f"#{name}").disabled, name
+        assert not app.query_one("#return_sequences").disabled
+        assert " ".join(shown(app.query_one("#command")).split()) == (
+            f"$ rnnstate model {MODEL} --layer lstm --input {REVIEWS} --no-sequences --only 0 "
+            "--engine numpy"
+        )
+        assert "masked" in shown(app.query_one("#view"))  # the Embedding's mask_zero
+        app.query_one("#return_sequences").value = True
+        await settle(pilot, lambda: app.result.spec.return_sequences)
+        assert app.result.o.shape == (4, 12, 8)
+        assert_allclose(app.result.h, expected_h, rtol=0, atol=1e-5)
+
+    run_app(settings, script, model=data)
+
+
+def test_the_sequence_control_shows_another_sequence_of_the_same_run():
+    settings, data = example_layer()
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        before = app.result
+        app.query_one("#sequence").value = "2"
+        await settle(pilot, lambda: "sequence n=2 of N=4" in shown(app.query_one("#view")))
+        assert app.result is before  # drawn again, not run again
+        assert "--only 2" in shown(app.query_one("#command"))
+        app.query_one("#sequence").value = "4"
+        await settle(pilot, lambda: "sequence shown: expected 0 to 3" in
+                     shown(app.query_one("#status")))  # fmt: skip
+
+    run_app(settings, script, model=data)
+
+
+def test_a_model_layers_command_line_prints_the_numbers_shown():
+    settings, data = example_layer()
+    app = run_app(settings, lambda app, pilot: settle(pilot, lambda: app.result is not None),
+                  model=data)  # fmt: skip
+    words = settings.command("tables", 0).split()[1:]
+    result = CliRunner().invoke(cli_app, [*words, "--json"])
+    assert result.exit_code == 0, result.stderr
+    shown_h = np.array(json.loads(result.stdout)["h"], dtype=np.float32)  # float32 round trip
+    assert_allclose(shown_h, app.result.h, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["--layer", "lstm"], "'--layer': goes with a saved model: give --model PATH too"),
+        (["--model", MODEL, "--layer", "lstm", "--activation", "relu"],
+         "'--activation': the model's layer has its own (--model): leave it out"),
+        (["--model", MODEL], f"'--layer': name the layer of {MODEL} to explore; its recurrent "
+         "layers: 0: lstm"),
+        (["--model", MODEL, "--layer", "gru"], f"'--layer': {MODEL} has no recurrent layer 'gru'"),
+    ],
+)  # fmt: skip
+def test_explore_refuses_model_options_that_do_not_fit(monkeypatch, words, message):
+    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    result = CliRunner().invoke(cli_app, ["explore", "--engine", "numpy", *words])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
