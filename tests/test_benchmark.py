@@ -1,22 +1,33 @@
-"""The benchmark script runs end to end (on tiny sizes: its figures are not asserted here)."""
+"""The benchmark scripts run end to end (on tiny sizes: their figures are not asserted here)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).parent.parent / "benchmarks" / "bench.py"
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 
-def test_benchmark_script_runs_on_tiny_sizes():
+def quick(script: str) -> list[str]:
+    """The lines a benchmark script prints with --quick (asserting it exits 0)."""
     process = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
+        [sys.executable, str(BENCHMARKS / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert process.returncode == 0, process.stderr
-    lines = process.stdout.splitlines()
+    return process.stdout.splitlines()
+
+
+def test_explore_benchmark_runs_on_tiny_sizes():
+    lines = quick("bench_explore.py")
+    assert lines[0].startswith("| engine | T | M | presses | key to view (ms) |")
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| numpy", "| keras"]
+
+
+def test_benchmark_script_runs_on_tiny_sizes():
+    lines = quick("bench.py")
     assert lines[0].startswith("machine: ")
     assert sum(line.startswith("| `") for line in lines) == 8  # one row per case
     assert any(line.startswith("| keras (s) |") for line in lines)

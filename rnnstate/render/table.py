@@ -38,6 +38,11 @@ def format_value(value: float) -> str:
     return f"{value: .4f}"
 
 
+def cell_width(cell: str | Text) -> int:
+    """The cells a table cell takes on screen."""
+    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+
+
 class ArrayTable:
     """A titled table of `rows` (R, K): one row per step label in `steps`, columns prefix0...
 
@@ -78,25 +83,29 @@ class ArrayTable:
         return shown_indices(count, head=max(1, (available - 4) // (2 * cell)))
 
     def table(self, width: int) -> Table:
-        """The rich Table for a console `width` cells wide."""
-        table = Table(header_style="bold")
-        table.add_column("t", justify="right", style="dim", no_wrap=True)
+        """The rich Table for a console `width` cells wide. Every column's width is given, so
+        rich does not measure each cell again (the explorer draws these on every change)."""
         columns = self.shown_columns(width)
-        for k in columns:
-            table.add_column(
-                ELLIPSIS if k is None else f"{self.column_prefix}{k}", justify="right", no_wrap=True
-            )
         noted = bool(self.marks or self.notes)
-        if noted:
-            table.add_column("", justify="left", no_wrap=True)
+        rows = []  # (cells, style)
         for r in shown_indices(self.rows.shape[0], HEAD_ROWS):
             if r is None:
-                table.add_row(ELLIPSIS, *(ELLIPSIS for _ in columns), *([""] if noted else []))
+                ellipses = [ELLIPSIS, *(ELLIPSIS for _ in columns)]
+                rows.append(([*ellipses, *([""] if noted else [])], None))
                 continue
             cells = ["…" if k is None else self.cell(self.rows[r, k]) for k in columns]
             note = [Text(self.note(r), style="" if r in self.marks else "dim")] if noted else []
             style = MATCH_STYLE if r in self.marks else None
-            table.add_row(str(self.steps[r]), *cells, *note, style=style)
+            rows.append(([str(self.steps[r]), *cells, *note], style))
+        headers = ["t", *(ELLIPSIS if k is None else f"{self.column_prefix}{k}" for k in columns)]
+        table = Table(header_style="bold")
+        for i, header in enumerate([*headers, *([""] if noted else [])]):
+            widest = max(cell_width(header), *(cell_width(cells[i]) for cells, _ in rows))
+            justify = "left" if noted and i == len(headers) else "right"
+            table.add_column(header, justify=justify, style="dim" if i == 0 else "",
+                             no_wrap=True, width=widest)  # fmt: skip
+        for cells, style in rows:
+            table.add_row(*cells, style=style)
         return table
 
     def note(self, row: int) -> str:
