@@ -310,6 +310,7 @@ class Explorer(App):
         self.settings, self.x, self.weights, self.model = settings, x, weights, model
         self.result: Result | None = None  # what is shown
         self.view_name, self.step = "tables", 0
+        self.drawn_look: tuple | None = None  # what the output shows (self.look when drawn)
         self.generation = 0  # each change's number: an answer to an older one is dropped
         self.keras_ready = threading.Event()
         self.keras_lock = threading.Lock()
@@ -552,7 +553,12 @@ class Explorer(App):
 
     def show_drawn(self, result: Result, look: tuple, drawn: Prerendered) -> None:
         if result is self.result and look == self.look():
-            self.query_one("#view", View).update(drawn)
+            self.show_view(drawn, look)
+
+    def show_view(self, drawn: Prerendered, look: tuple) -> None:
+        """Put `drawn`, the view of self.result that `look` says, on screen."""
+        self.query_one("#view", View).update(drawn)
+        self.drawn_look = look
 
     def look(self) -> tuple[str, int, int]:
         """What is shown of a result: (the view, the step cursor, the sequence)."""
@@ -573,7 +579,7 @@ class Explorer(App):
         if drawn is None:
             self.draw_view(self.result, self.look())
         else:
-            self.query_one("#view", View).update(drawn)
+            self.show_view(drawn, self.look())
         self.show_status(f"view: {self.view_name} (v)   step t={self.step} (←/→)   "
                          f"{self.agreement}")  # fmt: skip
 

@@ -2,12 +2,16 @@
 rnnstate.run for the same settings; keys, files, sizes, the keras engine, pipes."""
 
 import asyncio
+import dataclasses
 import json
 import os
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from rich.color import ColorSystem
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -272,3 +276,71 @@ def test_explore_refuses_model_options_that_do_not_fit(monkeypatch, words, messa
     result = CliRunner().invoke(cli_app, ["explore", "--engine", "numpy", *words])
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------ snapshots
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+# differences of float32 rounding (1e-8), which the order of a sum on another CPU can change
+ROUNDING = re.compile(r"(largest difference) \d\.\d\de-\d\d")
+
+
+def styled(view: View) -> str:
+    """The output view's lines with their colours and styles, as ANSI escape codes (a
+    heatmap is its colours): `cat` a snapshot in a terminal to see it."""
+    return "\n".join(
+        "".join(
+            segment.style.render(segment.text, color_system=ColorSystem.TRUECOLOR)
+            if segment.style
+            else segment.text
+            for segment in line
+        ).rstrip()
+        for line in view.shown.lines
+    )
+
+
+SCREENS = {  # name: (settings, keys pressed on the output, whether it is the example model's)
+    "lstm_tables": (Settings(seed=0, steps=6, engine="numpy"), (), False),
+    "gru_heatmap_t3": (Settings(cell="gru", seed=1, steps=6, units=4, engine="numpy"),
+                       ("right", "right", "right", "v"), False),
+    "rnn_bidirectional_explain_t2": (
+        Settings(cell="rnn", seed=2, steps=5, direction="bidirectional", engine="numpy"),
+        ("right", "right", "v", "v"), False),
+    "model_lstm_sequence_1": (None, (), True),
+}  # fmt: skip
+
+
+def screen_text(name: str) -> str:
+    """What screen `name` of SCREENS shows of rnnstate's own: the command line, the output
+    view (with its colours) and the status line. Textual's drawing of its own widgets is left
+    out: it changes with Textual's versions; rnnstate's does not."""
+    settings, keys, of_model = SCREENS[name]
+    files = {}
+    if of_model:
+        settings, files["model"] = example_layer()
+        settings = dataclasses.replace(settings, sequence=1)
+    parts = []
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press(*keys)
+        look = app.look()
+        await settle(pilot, lambda: app.drawn_look == look)
+        view = styled(app.query_one("#view"))
+        parts.extend([shown(app.query_one("#command")).rstrip(), view,
+                      shown(app.query_one("#status")).rstrip()])  # fmt: skip
+
+    run_app(settings, script, **files)
+    return ROUNDING.sub(r"\1 …", "\n\n".join(parts)) + "\n"
+
+
+@pytest.mark.parametrize("name", SCREENS)
+def test_screens_match_their_snapshots(name):
+    expected = (SNAPSHOTS / f"explore_{name}.txt").read_text()
+    assert screen_text(name) == expected, f"refresh with: python {Path(__file__).name}"
+
+
+if __name__ == "__main__":  # write the snapshots again (look at their diff before committing)
+    SNAPSHOTS.mkdir(exist_ok=True)
+    for screen in SCREENS:
+        (SNAPSHOTS / f"explore_{screen}.txt").write_text(screen_text(screen))
