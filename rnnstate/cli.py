@@ -368,10 +368,7 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict)
     from rnnstate.save import AllOrNothing, save_plot, save_result, save_weights
 
     only, units_shown = shown.only, shown.units_shown
-    if only is not None and only >= spec.batch:
-        raise SpecError(
-            "--only", f"{only} is not a sequence: N={spec.batch} (0 to {spec.batch - 1})"
-        )
+    check_only(only, spec.batch)
     if units_shown and max(units_shown) >= spec.units:
         raise SpecError(
             "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
@@ -613,16 +610,24 @@ def explore(
     activation: ActivationOption = "tanh",
     recurrent_activation: RecurrentActivation = "sigmoid",
     reset_after: ResetAfter = True,
+    unit_forget_bias: UnitForgetBias = True,
+    bias: Bias = True,
     backwards: Backwards = False,
     bidirectional: BidirectionalOption = False,
     merge: Merge = None,
     mask_value: MaskValue = None,
+    initial_state: InitialState = None,
     engine: EngineOption = EngineName.keras,
     input_path: InputPath = None,
     weights_path: WeightsPath = None,
+    prefix: Prefix = None,
+    torch_layer: TorchLayer = None,
     model_path: ModelOption = None,
     layer: LayerName = None,
     layer_input: LayerInputPath = None,
+    heatmap: HeatmapOption = False,
+    explain: ExplainStep = None,
+    only: Only = None,
 ) -> None:
     """Change a setting, see the states change at once: a full-screen terminal app."""
     from rnnstate.api import draw_seed
@@ -651,13 +656,36 @@ def explore(
             activation=activation,
             recurrent_activation=recurrent_activation,
             reset_after=reset_after,
+            use_bias=bias,
+            unit_forget_bias=unit_forget_bias,
             mask_value=mask_value,
             engine=engine.value,
             input_path=None if input_path is None else str(input_path),
             weights_path=None if weights_path is None else str(weights_path),
+            prefix=prefix,
+            torch_layer=torch_layer,
+            initial_state_path=None if initial_state is None else str(initial_state),
+            sequence=only or 0,
         )
-        x, weights = explore_files(settings)
-        Explorer(settings.sized(x, weights), x, weights).run()
+        data = explore_files(settings)
+        settings = settings.sized(data)
+        check_only(only, settings.batch)
+        Explorer(settings, data, explore_view(options)).run()
+
+
+def check_only(only: int | None, batch: int) -> None:
+    """SpecError when --only names no sequence of the N=`batch` there are."""
+    if only is not None and only >= batch:
+        raise SpecError("--only", f"{only} is not a sequence: N={batch} (0 to {batch - 1})")
+
+
+def explore_view(options: dict) -> tuple[str, int]:
+    """The view explore opens on and its step cursor: --heatmap, --explain T, or the tables."""
+    if options["heatmap"] and options["explain"] is not None:
+        raise SpecError("--explain", "explore opens one view: --heatmap or --explain, not both")
+    if options["explain"] is not None:
+        return "explain", options["explain"]
+    return ("heatmap" if options["heatmap"] else "tables"), 0
 
 
 # explore's options that set the layer, and their defaults: a saved model's layer has its own
@@ -671,8 +699,12 @@ LAYER_OPTIONS = {
     "backwards": ("--backwards", False),
     "bidirectional": ("--bidirectional", False),
     "merge": ("--merge", None),
+    "unit_forget_bias": ("--no-unit-forget-bias", True),
+    "bias": ("--no-bias", True),
     "mask_value": ("--mask-value", None),
     "weights_path": ("--weights", None),
+    "prefix": ("--prefix", None),
+    "torch_layer": ("--torch-layer", None),
 }
 
 
@@ -687,6 +719,9 @@ def check_explore_options(options: dict) -> None:
         raise SpecError("--engine", "explore runs the numpy or the keras engine")
     if options["backwards"] and options["bidirectional"]:
         raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
+    for name, option in (("input_path", "--input"), ("layer_input", "--layer-input")):
+        if str(options[name]) == "-":
+            raise SpecError(option, "explore reads its keys from stdin: give a file, not -")
     if options["model_path"] is None:
         for name, option in (("layer", "--layer"), ("layer_input", "--layer-input")):
             if options[name] is not None:
@@ -711,7 +746,8 @@ def explore_model(options: dict, seed: int) -> None:
         raise SpecError("--layer", f"name the layer of {path} to explore; its recurrent "
                         f"layers: {models.listed(layers)}")  # fmt: skip
     chosen = models.find_layer(layers, name, path)
-    data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"], None)
+    data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"],
+                            options["initial_state"])  # fmt: skip
     settings = Settings.of_layer(
         data,
         steps=options["steps"],
@@ -722,20 +758,27 @@ def explore_model(options: dict, seed: int) -> None:
         model_path=path,
         input_path=options["input_path"] and str(options["input_path"]),
         layer_input_path=options["layer_input"] and str(options["layer_input"]),
+        initial_state_path=options["initial_state"] and str(options["initial_state"]),
+        sequence=options["only"],
     )
-    Explorer(settings, model=data).run()
+    check_only(options["only"], settings.batch)
+    Explorer(settings, data, explore_view(options)).run()
 
 
 def explore_files(settings):
-    """The --input and --weights of rnnstate explore, read (None where not given)."""
-    from rnnstate.data import read_input, read_weights
+    """The files of rnnstate explore, read: explore.UserData (None where not given)."""
+    from rnnstate.data import read_initial_state, read_input, read_weights
+    from rnnstate.explore import UserData
 
     x = read_input(settings.input_path) if settings.input_path else None
-    weights = None
+    weights = states = None
     if settings.weights_path:
         weights = read_weights(settings.weights_path, settings.cell, settings.reset_after,
-                               settings.direction == "bidirectional")  # fmt: skip
-    return x, weights
+                               settings.direction == "bidirectional", settings.prefix,
+                               settings.torch_layer)  # fmt: skip
+    if settings.initial_state_path:
+        states = read_initial_state(settings.initial_state_path)
+    return UserData(x, weights, states)
 
 
 RUN_OPTIONS = {  # options that need --layer, by parameter name

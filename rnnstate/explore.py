@@ -35,6 +35,7 @@ from rnnstate.render import heatmap as heatmap_render
 from rnnstate.render import table as table_render
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import CELLS, MERGE_MODES
+from rnnstate.weights import LayerWeights
 
 VIEWS = ("tables", "heatmap", "explain")
 DIRECTIONS = ("forward", "backwards", "bidirectional")
@@ -42,12 +43,23 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 NUMBERS = ("steps", "features", "units", "batch", "seed")
 SIZE_FLAGS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N", "seed": "--seed"}
 LAYER_CONTROLS = ("cell", "features", "units", "direction", "merge", "activation",
-                  "recurrent_activation", "reset_after", "mask_value")  # fmt: skip
+                  "recurrent_activation", "reset_after", "use_bias", "unit_forget_bias",
+                  "mask_value")  # fmt: skip
 
 
 def direction_name(bidirectional: bool, backwards: bool) -> str:
     """The direction control's value for a layer: forward, backwards or bidirectional."""
     return "bidirectional" if bidirectional else "backwards" if backwards else "forward"
+
+
+@dataclasses.dataclass(frozen=True)
+class UserData:
+    """What the user's files give the explorer (None: drawn from the seed, or zeros): x
+    (N, T, D), the weights, and the initial states by name (each (N, M))."""
+
+    x: np.ndarray | None = None
+    weights: LayerWeights | None = None
+    initial_state: dict[str, np.ndarray] | None = None
 
 
 @dataclasses.dataclass
@@ -66,10 +78,15 @@ class Settings:
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
     reset_after: bool = True
+    use_bias: bool = True
+    unit_forget_bias: bool = True
     mask_value: float | None = None
     engine: str = "numpy"
     input_path: str | None = None  # x, or the model's input with model_path
     weights_path: str | None = None
+    prefix: str | None = None  # which layer of a PyTorch state dict in weights_path
+    torch_layer: int | None = None
+    initial_state_path: str | None = None
     model_path: str | None = None  # a saved model whose layer `layer` is explored
     layer: str | None = None
     layer_input_path: str | None = None  # the model's layer's own input
@@ -80,6 +97,8 @@ class Settings:
         """The settings of a saved model's layer (models.LayerData), with `chosen` (engine,
         seed, the model's file names ...) and, without input from a file, steps and batch."""
         layer, settings = data.layer, data.layer.settings
+        if data.initial_state:
+            chosen["batch"] = len(next(iter(data.initial_state.values())))
         if data.x is not None:
             chosen.update(batch=data.x.shape[0], steps=data.x.shape[1])
         elif chosen.get("steps") is None:
@@ -98,13 +117,17 @@ class Settings:
             **{name: value for name, value in chosen.items() if value is not None},
         )
 
-    def sized(self, x, weights) -> "Settings":
-        """The settings with the sizes that x (N, T, D) and the weights (from files) decide."""
+    def sized(self, data: UserData) -> "Settings":
+        """The settings with the sizes and the bias that the user's files decide."""
         sizes = {}
-        if x is not None:
-            sizes.update(batch=x.shape[0], steps=x.shape[1], features=x.shape[2])
-        if weights is not None:
-            sizes.update(features=weights.features, units=weights.units)
+        state = next(iter(data.initial_state.values())) if data.initial_state else None
+        if state is not None and state.ndim == 2:  # (N, M); another shape is said by the run
+            sizes.update(batch=state.shape[0], units=state.shape[1])
+        if data.x is not None:
+            sizes.update(batch=data.x.shape[0], steps=data.x.shape[1], features=data.x.shape[2])
+        if data.weights is not None:
+            weights = data.weights
+            sizes.update(features=weights.features, units=weights.units, use_bias=weights.use_bias)
         return dataclasses.replace(self, **sizes)
 
     def fixed(self) -> set[str]:
@@ -117,7 +140,9 @@ class Settings:
             if self.model_path:
                 fixed.add("seed")  # x and the weights are the model's: the seed draws nothing
         if self.weights_path:
-            fixed.update(("features", "units"))
+            fixed.update(("features", "units", "use_bias", "unit_forget_bias"))
+        if self.initial_state_path:
+            fixed.update(("batch", "units"))
         return fixed
 
     def command(self, view: str, step: int) -> str:
@@ -141,6 +166,8 @@ class Settings:
             words += ["--layer-input", self.layer_input_path]
         else:
             words += ["-T", str(self.steps), "-N", str(self.batch), "--seed", str(self.seed)]
+        if self.initial_state_path:
+            words += ["--initial-state", self.initial_state_path]
         return [*words, "--sequences" if self.return_sequences else "--no-sequences"]
 
     def cell_words(self) -> list[str]:
@@ -164,22 +191,28 @@ class Settings:
             words += ["--recurrent-activation", self.recurrent_activation]
         if self.cell == "gru" and not self.reset_after:
             words.append("--reset-before")
+        if not (self.use_bias or self.weights_path):
+            words.append("--no-bias")
+        if self.cell == "lstm" and not (self.unit_forget_bias or self.weights_path):
+            words.append("--no-unit-forget-bias")
         if self.mask_value is not None:
             words += ["--mask-value", f"{self.mask_value:g}"]
-        for option, path in (("--input", self.input_path), ("--weights", self.weights_path)):
-            if path:
-                words += [option, path]
+        for option, value in (("--input", self.input_path), ("--weights", self.weights_path),
+                              ("--prefix", self.prefix), ("--torch-layer", self.torch_layer),
+                              ("--initial-state", self.initial_state_path)):  # fmt: skip
+            if value is not None:
+                words += [option, str(value)]
         return words
 
 
-def compute(settings: Settings, x, weights, engine: str, traced: bool = True,
-            model: LayerData | None = None) -> Result:  # fmt: skip
-    """Run the layer of `settings` on `engine` (a saved model's layer with `model`); `traced`:
-    with the numpy engine's gate trace for the heatmap and the explanation (asked for as an
-    explanation of step 0, so the tables leave the trace out)."""
-    if model is not None:
-        seeded = model.x is None
-        spec = model.spec(
+def compute(settings: Settings, data: UserData | LayerData, engine: str,
+            traced: bool = True) -> Result:  # fmt: skip
+    """Run the layer of `settings` on `data` (the user's files, or a saved model's layer) on
+    `engine`; `traced`: with the numpy engine's gate trace for the heatmap and the explanation
+    (asked for as an explanation of step 0, so the tables leave the trace out)."""
+    if isinstance(data, LayerData):
+        seeded = data.x is None
+        spec = data.spec(
             settings.return_sequences,
             settings.steps if seeded else None,
             batch=settings.batch if seeded else None,
@@ -187,32 +220,33 @@ def compute(settings: Settings, x, weights, engine: str, traced: bool = True,
             engine=engine,
             explain=0 if traced else None,
         )
-        return run_spec(spec, model.x, model.weights, model.initial_state, mask=model.mask)
+        return run_spec(spec, data.x, data.weights, data.initial_state, mask=data.mask)
+    x, weights, states = data.x, data.weights, data.initial_state
+    cell = settings.cell
     spec = make_spec(
-        settings.cell,
+        cell,
         steps=None if x is not None else settings.steps,
         features=None if x is not None or weights is not None else settings.features,
-        units=None if weights is not None else settings.units,
-        batch=None if x is not None else settings.batch,
+        units=None if weights is not None or states is not None else settings.units,
+        batch=None if x is not None or states is not None else settings.batch,
         seed=settings.seed,
         x=x,
         weights=weights,
+        initial_state=states,
         return_sequences=settings.return_sequences,
         backwards=settings.direction == "backwards",
         bidirectional=settings.direction == "bidirectional",
         merge=settings.merge,
         activation=settings.activation,
-        **(
-            {"recurrent_activation": settings.recurrent_activation}
-            if settings.cell != "rnn"
-            else {}
-        ),
-        **({"reset_after": settings.reset_after} if settings.cell == "gru" else {}),
+        **({"recurrent_activation": settings.recurrent_activation} if cell != "rnn" else {}),
+        **({"reset_after": settings.reset_after} if cell == "gru" else {}),
+        **({"unit_forget_bias": settings.unit_forget_bias} if cell == "lstm" else {}),
+        use_bias=settings.use_bias,
         mask_value=settings.mask_value,
         engine=engine,
         explain=0 if traced else None,
     )
-    return run_spec(spec, x, weights)
+    return run_spec(spec, x, weights, states)
 
 
 def keras_beside_numpy(keras_result: Result, numpy_result: Result) -> Result:
@@ -302,14 +336,15 @@ class Explorer(App):
         Binding("escape", "focus_view", "to the output", show=False),
     ]
 
-    def __init__(self, settings: Settings, x=None, weights=None,
-                 model: LayerData | None = None) -> None:  # fmt: skip
-        """x (N, T, D) and weights from files (None: drawn from the seed); `model`: a saved
-        model's layer, with what it runs on, instead."""
+    def __init__(self, settings: Settings, data: UserData | LayerData | None = None,
+                 view: tuple[str, int] = ("tables", 0)) -> None:  # fmt: skip
+        """`data`: the user's files (UserData), or a saved model's layer with what it runs on
+        (models.LayerData); None: everything drawn from the seed. `view`: the view to open
+        and its step cursor."""
         super().__init__()
-        self.settings, self.x, self.weights, self.model = settings, x, weights, model
+        self.settings, self.data = settings, UserData() if data is None else data
         self.result: Result | None = None  # what is shown
-        self.view_name, self.step = "tables", 0
+        self.view_name, self.step = view
         self.drawn_look: tuple | None = None  # what the output shows (self.look when drawn)
         self.generation = 0  # each change's number: an answer to an older one is dropped
         self.keras_ready = threading.Event()
@@ -338,7 +373,7 @@ class Explorer(App):
         yield Static(id="command")
         with Horizontal(id="main"):
             with VerticalScroll(id="controls"):
-                if self.model is not None:
+                if isinstance(self.data, LayerData):
                     yield Label(f"[b]{s.layer}[/b] of {Path(s.model_path).name}: its "
                                 "settings and trained weights", id="model")  # fmt: skip
                 yield Label("cell")
@@ -360,6 +395,8 @@ class Explorer(App):
                 yield Label("recurrent activation")
                 yield text("recurrent_activation", s.recurrent_activation)
                 yield checkbox("reset_after", "reset_after (GRU)")
+                yield checkbox("use_bias", "use_bias")
+                yield checkbox("unit_forget_bias", "unit_forget_bias (LSTM)")
                 yield Label("mask value (empty: none)")
                 yield text("mask_value", "" if s.mask_value is None else f"{s.mask_value:g}")
                 yield Label("engine")
@@ -443,6 +480,8 @@ class Explorer(App):
             activation=self.query_one("#activation", Input).value.strip(),
             recurrent_activation=self.query_one("#recurrent_activation", Input).value.strip(),
             reset_after=self.query_one("#reset_after", Checkbox).value,
+            use_bias=self.query_one("#use_bias", Checkbox).value,
+            unit_forget_bias=self.query_one("#unit_forget_bias", Checkbox).value,
             mask_value=mask_value,
             engine=self.query_one("#engine", Select).value,
             **values,
@@ -466,7 +505,7 @@ class Explorer(App):
     def run_numpy(self, generation: int, settings: Settings, traced: bool) -> None:
         done = self.numpy_done
         try:
-            result = compute(settings, self.x, self.weights, "numpy", traced, self.model)
+            result = compute(settings, self.data, "numpy", traced)
         except RnnstateError as error:
             self.call_from_thread(self.refused, generation, str(error))
             return
@@ -488,7 +527,7 @@ class Explorer(App):
             if generation != self.generation:
                 return  # the settings changed again while TensorFlow loaded or ran
             try:
-                result = compute(settings, self.x, self.weights, "keras", False, self.model)
+                result = compute(settings, self.data, "keras", traced=False)
             except RnnstateError as error:
                 self.call_from_thread(self.refused, generation, str(error))
                 return

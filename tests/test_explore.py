@@ -44,7 +44,7 @@ async def settle(pilot, done, seconds: float = 60.0) -> None:
 
 def run_app(settings: Settings, script, size=SIZE, **files):
     """Run the app headless with `script(app, pilot)`, then quit with q; the app. `files`: the
-    Explorer's x, weights or model."""
+    Explorer's data and view."""
 
     async def main():
         app = Explorer(settings, **files)
@@ -190,6 +190,55 @@ def test_keras_alone_runs_what_numpy_cannot():
     run_app(Settings(cell="gru", seed=6, activation="softmax", engine="keras"), script)
 
 
+def test_files_decide_their_controls_and_the_command_line_runs_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    made = CliRunner().invoke(cli_app, ["lstm", "-T", "5", "-M", "4", "-N", "2", "--seed", "3",
+                                        "--no-bias", "--save-weights", "w.npz", "--output",
+                                        "run.npz", "--engine", "numpy"])  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    settings = Settings(seed=0, engine="numpy", input_path="run.npz", weights_path="w.npz",
+                        initial_state_path="run.npz")  # fmt: skip
+    data = cli.explore_files(settings)
+    settings = settings.sized(data)
+    assert (settings.batch, settings.steps, settings.units, settings.use_bias) == (2, 5, 4, False)
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        for name in ("steps", "features", "batch", "units", "use_bias", "unit_forget_bias"):
+            assert app.query_one(f"#{name}").disabled, name
+        assert not app.query_one("#seed").disabled and not app.query_one("#cell").disabled
+
+    app = run_app(settings, script, data=data)
+    command = settings.command("tables", 0)
+    assert command == "rnnstate lstm --seed 0 --sequences --input run.npz --weights w.npz " \
+        "--initial-state run.npz --only 0 --engine numpy"  # fmt: skip
+    shown_run = CliRunner().invoke(cli_app, [*command.split()[1:], "--json"])
+    assert shown_run.exit_code == 0, shown_run.stderr
+    document = json.loads(shown_run.stdout)
+    for name in ("h", "c"):
+        expected = np.array(document[name], dtype=np.float32)
+        assert_allclose(app.result.states[name], expected, rtol=0, atol=0)
+
+
+def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
+    opened = []
+    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(Explorer, "run", lambda app: opened.append(app))
+    words = ["--cell", "gru", "-N", "3", "--only", "1", "--explain", "2", "--no-bias"]
+    result = CliRunner().invoke(cli_app, ["explore", *words, "--engine", "numpy"])
+    assert result.exit_code == 0, result.stderr
+    (app,) = opened
+    assert (app.view_name, app.step, app.settings.sequence) == ("explain", 2, 1)
+    assert (app.settings.cell, app.settings.use_bias, app.settings.batch) == ("gru", False, 3)
+    both = CliRunner().invoke(cli_app, ["explore", "--heatmap", "--explain", "1"])
+    assert both.exit_code == 2 and "--heatmap or --explain, not both" in both.stderr
+    beyond = CliRunner().invoke(cli_app, ["explore", "-N", "2", "--only", "2"])
+    assert beyond.exit_code == 2 and "2 is not a sequence: N=2 (0 to 1)" in beyond.stderr
+    piped = CliRunner().invoke(cli_app, ["explore", "--input", "-"])
+    assert piped.exit_code == 2 and "explore reads its keys from stdin" in piped.stderr
+    assert len(opened) == 1
+
+
 # ------------------------------------------------------------------ a saved model's layer
 
 MODEL, REVIEWS = "docs/example/sentiment.keras", "docs/example/reviews.npy"
@@ -229,7 +278,7 @@ def test_a_saved_models_layer_runs_on_the_models_input_with_its_own_weights():
         assert app.result.o.shape == (4, 12, 8)
         assert_allclose(app.result.h, expected_h, rtol=0, atol=1e-5)
 
-    run_app(settings, script, model=data)
+    run_app(settings, script, data=data)
 
 
 def test_the_sequence_control_shows_another_sequence_of_the_same_run():
@@ -246,13 +295,13 @@ def test_the_sequence_control_shows_another_sequence_of_the_same_run():
         await settle(pilot, lambda: "sequence shown: expected 0 to 3" in
                      shown(app.query_one("#status")))  # fmt: skip
 
-    run_app(settings, script, model=data)
+    run_app(settings, script, data=data)
 
 
 def test_a_model_layers_command_line_prints_the_numbers_shown():
     settings, data = example_layer()
     app = run_app(settings, lambda app, pilot: settle(pilot, lambda: app.result is not None),
-                  model=data)  # fmt: skip
+                  data=data)  # fmt: skip
     words = settings.command("tables", 0).split()[1:]
     result = CliRunner().invoke(cli_app, [*words, "--json"])
     assert result.exit_code == 0, result.stderr
@@ -317,7 +366,7 @@ def screen_text(name: str) -> str:
     settings, keys, of_model = SCREENS[name]
     files = {}
     if of_model:
-        settings, files["model"] = example_layer()
+        settings, files["data"] = example_layer()
         settings = dataclasses.replace(settings, sequence=1)
     parts = []
 
