@@ -179,8 +179,7 @@ class Settings:
             if name in ("features", "units") and self.weights_path:
                 continue
             words += [SIZE_FLAGS[name], str(getattr(self, name))]
-        if self.return_sequences:
-            words.append("--sequences")
+        words.append("--sequences" if self.return_sequences else "--no-sequences")
         if self.direction == "backwards":
             words.append("--backwards")
         if self.direction == "bidirectional":

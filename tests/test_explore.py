@@ -239,6 +239,22 @@ def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
     assert len(opened) == 1
 
 
+def test_the_command_line_shown_opens_the_same_screen_in_explore(monkeypatch):
+    opened = []
+    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(Explorer, "run", lambda app: opened.append(app))
+    settings = Settings(cell="gru", steps=5, features=3, units=4, batch=3, seed=9,
+                        return_sequences=False, direction="bidirectional", merge="sum",
+                        activation="relu", recurrent_activation="hard_sigmoid",
+                        reset_after=False, use_bias=False, mask_value=0.5, sequence=2)  # fmt: skip
+    words = settings.command("explain", 4).split()
+    assert words[:2] == ["rnnstate", "gru"]
+    result = CliRunner().invoke(cli_app, ["explore", "--cell", *words[1:]])
+    assert result.exit_code == 0, result.stderr
+    (app,) = opened
+    assert app.settings == settings and (app.view_name, app.step) == ("explain", 4)
+
+
 # ------------------------------------------------------------------ a saved model's layer
 
 MODEL, REVIEWS = "docs/example/sentiment.keras", "docs/example/reviews.npy"
