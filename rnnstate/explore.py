@@ -195,7 +195,7 @@ class Settings:
         if self.cell == "lstm" and not (self.unit_forget_bias or self.weights_path):
             words.append("--no-unit-forget-bias")
         if self.mask_value is not None:
-            words += ["--mask-value", f"{self.mask_value:g}"]
+            words += ["--mask-value", repr(self.mask_value)]  # the float exactly
         for option, value in (("--input", self.input_path), ("--weights", self.weights_path),
                               ("--prefix", self.prefix), ("--torch-layer", self.torch_layer),
                               ("--initial-state", self.initial_state_path)):  # fmt: skip
@@ -397,7 +397,7 @@ class Explorer(App):
                 yield checkbox("use_bias", "use_bias")
                 yield checkbox("unit_forget_bias", "unit_forget_bias (LSTM)")
                 yield Label("mask value (empty: none)")
-                yield text("mask_value", "" if s.mask_value is None else f"{s.mask_value:g}")
+                yield text("mask_value", "" if s.mask_value is None else repr(s.mask_value))
                 yield Label("engine")
                 yield select("engine", ("numpy", "keras"))
             with VerticalScroll(id="output"):

@@ -297,6 +297,21 @@ def test_a_saved_models_layer_runs_on_the_models_input_with_its_own_weights():
     run_app(settings, script, data=data)
 
 
+def test_a_saved_models_layer_on_the_keras_engine_is_keras_own_and_agrees():
+    keras = pytest.importorskip("keras")
+    model = keras.saving.load_model(MODEL, compile=False)
+    expected_h = keras.Model(model.inputs, model.get_layer("lstm").output)([np.load(REVIEWS)])
+    settings, data = example_layer()
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None and app.result.spec.engine == "keras",
+                     seconds=120)  # fmt: skip
+        assert_allclose(app.result.h, expected_h.numpy(), rtol=0, atol=1e-5)
+        assert "Keras's own numbers; keras and numpy agree" in shown(app.query_one("#status"))
+
+    run_app(dataclasses.replace(settings, engine="keras"), script, data=data)
+
+
 def test_the_sequence_control_shows_another_sequence_of_the_same_run():
     settings, data = example_layer()
 
