@@ -27,6 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 
 from rnnstate.api import make_spec, run_spec
+from rnnstate.engines import Progress
 from rnnstate.errors import RnnstateError
 from rnnstate.explain import explain
 from rnnstate.models import LayerData
@@ -204,11 +205,16 @@ class Settings:
         return words
 
 
-def compute(settings: Settings, data: UserData | LayerData, engine: str,
-            traced: bool = True) -> Result:  # fmt: skip
+class Superseded(Exception):
+    """A run given up between two chunks of steps: the settings changed while it ran."""
+
+
+def compute(settings: Settings, data: UserData | LayerData, engine: str, traced: bool = True,
+            progress: Progress | None = None) -> Result:  # fmt: skip
     """Run the layer of `settings` on `data` (the user's files, or a saved model's layer) on
     `engine`; `traced`: with the numpy engine's gate trace for the heatmap and the explanation
-    (asked for as an explanation of step 0, so the tables leave the trace out)."""
+    (asked for as an explanation of step 0, so the tables leave the trace out). `progress` is
+    called after each chunk of steps (it may raise Superseded)."""
     if isinstance(data, LayerData):
         seeded = data.x is None
         spec = data.spec(
@@ -219,7 +225,7 @@ def compute(settings: Settings, data: UserData | LayerData, engine: str,
             engine=engine,
             explain=0 if traced else None,
         )
-        return run_spec(spec, data.x, data.weights, data.initial_state, mask=data.mask)
+        return run_spec(spec, data.x, data.weights, data.initial_state, progress, data.mask)
     x, weights, states = data.x, data.weights, data.initial_state
     cell = settings.cell
     spec = make_spec(
@@ -245,7 +251,7 @@ def compute(settings: Settings, data: UserData | LayerData, engine: str,
         engine=engine,
         explain=0 if traced else None,
     )
-    return run_spec(spec, x, weights, states)
+    return run_spec(spec, x, weights, states, progress)
 
 
 def keras_beside_numpy(keras_result: Result, numpy_result: Result) -> Result:
@@ -353,6 +359,7 @@ class Explorer(App):
         self.agreement = ""
         self.numpy_results: dict[int, Result] = {}  # numpy's answer to each change, for Keras's
         self.numpy_done = threading.Event()
+        self.superseded = 0  # runs given up because the settings changed while they ran
 
     # ---------------------------------------------------------------- layout
 
@@ -502,11 +509,13 @@ class Explorer(App):
 
     @work(thread=True, exclusive=True, group="numpy")
     def run_numpy(self, generation: int, settings: Settings, traced: bool) -> None:
-        done = self.numpy_done
+        done, stale = self.numpy_done, self.give_up_if_stale(generation)
         try:
-            result = compute(settings, self.data, "numpy", traced)
+            result = compute(settings, self.data, "numpy", traced, stale)
         except RnnstateError as error:
             self.call_from_thread(self.refused, generation, str(error))
+            return
+        except Superseded:
             return
         finally:
             done.set()
@@ -526,15 +535,29 @@ class Explorer(App):
             if generation != self.generation:
                 return  # the settings changed again while TensorFlow loaded or ran
             try:
-                result = compute(settings, self.data, "keras", traced=False)
+                result = compute(settings, self.data, "keras", False,
+                                 self.give_up_if_stale(generation))  # fmt: skip
             except RnnstateError as error:
                 self.call_from_thread(self.refused, generation, str(error))
+                return
+            except Superseded:
                 return
         done.wait()
         if generation in results:  # else numpy cannot run this layer (softmax): Keras alone
             result = keras_beside_numpy(result, results[generation])
         drawn = self.draw(result, self.look())
         self.call_from_thread(self.answer, generation, result, "keras", drawn)
+
+    def give_up_if_stale(self, generation: int) -> Progress:
+        """A progress callback that raises Superseded once the settings of `generation` are
+        no longer the latest: a long run stops within a chunk of steps of a change."""
+
+        def progress(engine: str, steps_done: int) -> None:
+            if generation != self.generation:
+                self.superseded += 1
+                raise Superseded
+
+        return progress
 
     @work(thread=True, exclusive=True, group="load")
     def load_keras(self) -> None:

@@ -92,6 +92,18 @@ def test_cell_direction_and_sequences_controls():
     run_app(Settings(seed=1, engine="numpy"), script)
 
 
+def test_a_long_run_is_given_up_when_the_settings_change():
+    async def script(app, pilot):
+        await pilot.pause(0.5)  # T=2,000,000: about 20 s on numpy, were it run to the end
+        app.query_one("#steps").value = "5"
+        await settle(pilot, lambda: app.result is not None and not any(
+            worker.group == "numpy" and not worker.is_finished for worker in app.workers
+        ), seconds=10)  # fmt: skip
+        assert app.result.spec.steps == 5 and app.superseded >= 1
+
+    run_app(Settings(steps=2_000_000, seed=0, engine="numpy"), script)
+
+
 def test_step_cursor_moves_the_explanation_and_the_heatmap_mark():
     async def script(app, pilot):
         await settle(pilot, lambda: app.result is not None)
