@@ -324,6 +324,7 @@ class Explorer(App):
     #command { height: auto; background: $boost; padding: 0 1; }
     #controls { width: 34; border-right: solid $primary; }
     #controls Label { margin-top: 1; }
+    #controls #model { width: 100%; }
     #controls Input, #controls Select { width: 32; }
     #output { width: 1fr; }
     #status { height: auto; background: $boost; padding: 0 1; }
