@@ -226,3 +226,11 @@ def test_committed_pictures_show_what_their_command_draws(tmp_path, name):
     committed = matplotlib.image.imread(script.HERE / name)
     assert fresh.shape == committed.shape
     assert float(np.abs(fresh - committed).mean()) < 0.01  # fonts may differ by a pixel
+
+
+def test_a_large_batch_draws_the_maps_of_its_first_sequences():
+    result = rnnstate.run("gru", seed=0, engine="numpy", batch=9, steps=3)
+    text = heatmap_text(result, width=120)
+    assert sum(line.startswith("sequence n=") for line in text.splitlines()) == 8
+    assert "... 1 more sequence, n=8, not drawn: --only I draws sequence I; --json and " \
+        "--output hold them all" in text  # fmt: skip

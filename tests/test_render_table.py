@@ -103,6 +103,18 @@ def test_batch_shows_one_block_per_sequence():
     assert "sequence n=0" in text and "sequence n=1" in text
 
 
+def test_a_large_batch_draws_its_first_sequences_and_says_how_to_see_the_rest():
+    text = text_of(render(make_result(batch=11)), width=200)
+    assert [line for line in text.splitlines() if line.startswith("sequence n=")] == [
+        f"sequence n={n} of N=11" for n in range(8)
+    ]
+    assert "... 3 more sequences, n=8 to 10, not drawn: --only I draws sequence I; --json and " \
+        "--output hold them all" in text  # fmt: skip
+    assert "the states of all 11 sequences:\n✓ h equals o[t=7] in 11" in text
+    only = text_of(render(make_result(batch=11), only=10))
+    assert "sequence n=10 of N=11" in only and "more sequences" not in only
+
+
 def traced_result(cell="lstm", saturated=False):
     """A Result with a gate trace: values 0.5 everywhere, or 0.99 (saturated) if asked."""
     result = make_result(cell, steps=4)

@@ -18,7 +18,9 @@ from rnnstate.render.plot import unit_scale
 from rnnstate.render.table import (
     VERDICTS_PER_SEQUENCE,
     header,
+    more_sequences,
     note_lines,
+    shown_sequences,
     summary_lines,
     trace_legend,
     verdict_line,
@@ -238,7 +240,7 @@ def render(result: Result, only: int | None = None, cursor: int | None = None) -
     N = result.spec.batch
     checks = result.checks()  # measured once, for the marks and the lines
     each = only is not None or N <= VERDICTS_PER_SEQUENCE
-    for n in range(N) if only is None else [only]:
+    for n in shown_sequences(N, only):
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
@@ -247,6 +249,7 @@ def render(result: Result, only: int | None = None, cursor: int | None = None) -
         parts.append(states_text(result, n, mine))
         if each:
             parts.extend(verdict_line(check, label=N > 1) for check in mine)
+    parts.extend(more_sequences(N, only))
     if not each:
         parts.extend(summary_lines(checks))
     parts.extend(note_lines(result, only))

@@ -163,6 +163,7 @@ def header(result: Result) -> Text:
 
 
 VERDICTS_PER_SEQUENCE = 4  # up to this batch size, each sequence gets its own verdict lines
+TABLE_SEQUENCES = 8  # without --only, the tables (and heatmaps) show this many sequences at most
 SHOWN_SEQUENCES = 5  # sequences named in a summary line before it says how many more
 
 
@@ -533,6 +534,23 @@ def cross_check_table(result: Result) -> Group:
     )
 
 
+def shown_sequences(N: int, only: int | None) -> list[int]:
+    """The sequences of a batch of N that tables and heatmaps show: `only`, or the first
+    TABLE_SEQUENCES (a batch of thousands would print for minutes)."""
+    return list(range(min(N, TABLE_SEQUENCES))) if only is None else [only]
+
+
+def more_sequences(N: int, only: int | None) -> list[Text]:
+    """A line saying which sequences shown_sequences left out, and how to see them."""
+    if only is not None or N <= TABLE_SEQUENCES:
+        return []
+    more = N - TABLE_SEQUENCES
+    which = f"{more} more sequences, n={TABLE_SEQUENCES} to {N - 1}" if more > 1 else \
+        f"1 more sequence, n={TABLE_SEQUENCES}"  # fmt: skip
+    return [Text(f"\n... {which}, not drawn: --only I draws sequence I; --json and --output "
+                 "hold them all", style="dim")]  # fmt: skip
+
+
 def render(result: Result, only: int | None = None) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
     sequence of the batch."""
@@ -540,7 +558,7 @@ def render(result: Result, only: int | None = None) -> Group:
     checks = result.checks()  # measured once, for the marks and the lines under the tables
     N = result.spec.batch
     each = only is not None or N <= VERDICTS_PER_SEQUENCE  # verdicts per sequence shown
-    for n in range(N) if only is None else [only]:
+    for n in shown_sequences(N, only):
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
@@ -550,6 +568,7 @@ def render(result: Result, only: int | None = None) -> Group:
             parts.extend(trace_tables(result, n))
         if each:
             parts.extend(verdict_line(check, label=N > 1) for check in mine)
+    parts.extend(more_sequences(N, only))
     if not each:
         parts.append(Text(f"\nthe states of all {N} sequences:", style="bold"))
         parts.extend(summary_lines(checks))
