@@ -682,7 +682,11 @@ class Explorer(App):
         self.notify(f"copied: {command}")
 
     def saved_name(self, suffix: str) -> Path:
+        """The file `s` or `p` writes in the current folder: named by the cell and its sizes,
+        or by the model's layer (its path with / as -)."""
         s = self.settings
+        if s.model_path:
+            return Path(f"rnnstate-{s.layer.replace('/', '-')}-T{s.steps}{suffix}")
         return Path(f"rnnstate-{s.cell}-T{s.steps}-M{s.units}-seed{s.seed}{suffix}")
 
     def action_save(self) -> None:

@@ -341,6 +341,20 @@ def test_the_sequence_control_shows_another_sequence_of_the_same_run():
     run_app(settings, script, data=data)
 
 
+def test_a_model_layers_result_is_saved_under_the_layers_name(tmp_path, monkeypatch):
+    settings, data = example_layer()
+    monkeypatch.chdir(tmp_path)
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press("s")
+        await settle(pilot, lambda: (tmp_path / "rnnstate-lstm-T12.npz").exists())
+        with np.load(tmp_path / "rnnstate-lstm-T12.npz") as saved:
+            assert_allclose(saved["h"], app.result.h, rtol=0, atol=0)
+
+    run_app(settings, script, data=data)
+
+
 def test_a_model_layers_command_line_prints_the_numbers_shown():
     settings, data = example_layer()
     app = run_app(settings, lambda app, pilot: settle(pilot, lambda: app.result is not None),
