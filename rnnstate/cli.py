@@ -740,6 +740,8 @@ def explore_model(options: dict, seed: int) -> None:
     from rnnstate.explore import Explorer, Settings
 
     path, name = str(options["model_path"]), options["layer"]
+    if sys.stderr.isatty():  # TensorFlow and the model take seconds before the app opens
+        typer.echo(f"rnnstate explore: loading {path} ...", err=True)
     loaded = models.load(path)
     layers = models.recurrent_layers(loaded)
     if name is None:
