@@ -16,8 +16,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import rnnstate
-from rnnstate import cli, models
+from rnnstate import models
 from rnnstate.cli import app as cli_app
+from rnnstate.cli import explore as explore_command
+from rnnstate.cli.model import model_layer_data
 from rnnstate.explore import Explorer, Settings, View
 
 SIZE = (140, 50)
@@ -210,7 +212,7 @@ def test_files_decide_their_controls_and_the_command_line_runs_them(tmp_path, mo
     assert made.exit_code == 0, made.stderr
     settings = Settings(seed=0, engine="numpy", input_path="run.npz", weights_path="w.npz",
                         initial_state_path="run.npz")  # fmt: skip
-    data = cli.explore_files(settings)
+    data = explore_command.explore_files(settings)
     settings = settings.sized(data)
     assert (settings.batch, settings.steps, settings.units, settings.use_bias) == (2, 5, 4, False)
 
@@ -234,7 +236,7 @@ def test_files_decide_their_controls_and_the_command_line_runs_them(tmp_path, mo
 
 def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
     opened = []
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(explore_command, "is_terminal", lambda: True)
     monkeypatch.setattr(Explorer, "run", lambda app: opened.append(app))
     words = ["--cell", "gru", "-N", "3", "--only", "1", "--explain", "2", "--no-bias"]
     result = CliRunner().invoke(cli_app, ["explore", *words, "--engine", "numpy"])
@@ -253,7 +255,7 @@ def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
 
 def test_the_command_line_shown_opens_the_same_screen_in_explore(monkeypatch):
     opened = []
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(explore_command, "is_terminal", lambda: True)
     monkeypatch.setattr(Explorer, "run", lambda app: opened.append(app))
     settings = Settings(cell="gru", steps=5, features=3, units=4, batch=3, seed=9,
                         return_sequences=False, direction="bidirectional", merge="sum",
@@ -276,7 +278,7 @@ def example_layer() -> tuple[Settings, models.LayerData]:
     """The explorer's settings and data for layer lstm of the example model on its reviews."""
     loaded = models.load(MODEL)
     chosen = models.find_layer(models.recurrent_layers(loaded), "lstm", MODEL)
-    data = cli.model_layer_data(loaded, chosen, REVIEWS, None, None)
+    data = model_layer_data(loaded, chosen, REVIEWS, None, None)
     settings = Settings.of_layer(data, seed=0, engine="numpy", model_path=MODEL,
                                  input_path=REVIEWS)  # fmt: skip
     return settings, data
@@ -378,7 +380,7 @@ def test_a_model_layers_command_line_prints_the_numbers_shown():
     ],
 )  # fmt: skip
 def test_explore_refuses_model_options_that_do_not_fit(monkeypatch, words, message):
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(explore_command, "is_terminal", lambda: True)
     result = CliRunner().invoke(cli_app, ["explore", "--engine", "numpy", *words])
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr

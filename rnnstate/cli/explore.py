@@ -1,0 +1,234 @@
+"""rnnstate explore: its options read and checked, then the app (rnnstate.explore) opened on a
+terminal.
+"""
+
+import sys
+
+import typer
+
+from rnnstate.cli.app import GroupedHelp, app, examples
+from rnnstate.cli.show import check_only
+from rnnstate.cli.streams import user_errors
+from rnnstate.errors import ExitCode, SpecError
+from rnnstate.options import (
+    ActivationOption,
+    Backwards,
+    Batch,
+    Bias,
+    BidirectionalOption,
+    CellName,
+    CellOption,
+    EngineName,
+    EngineOption,
+    ExplainStep,
+    Features,
+    HeatmapOption,
+    InitialState,
+    InputPath,
+    LayerInputPath,
+    LayerName,
+    MaskValue,
+    Merge,
+    MergeMode,
+    ModelOption,
+    Only,
+    Prefix,
+    RecurrentActivation,
+    ResetAfter,
+    Seed,
+    Sequences,
+    Steps,
+    TorchLayer,
+    UnitForgetBias,
+    Units,
+    WeightsPath,
+)
+
+
+@app.command(
+    cls=GroupedHelp,
+    epilog=examples(
+        "rnnstate explore                              # an LSTM; change anything on the left",
+        "rnnstate explore --cell gru -T 50 -M 8 --engine keras   # Keras's numbers once loaded",
+        "rnnstate explore --input x.npy --weights w.npz          # your data moves",
+        "rnnstate explore --model docs/example/sentiment.keras --layer lstm "
+        "--input docs/example/reviews.npy",
+    ),
+)
+def explore(
+    cell: CellOption = CellName.lstm,
+    steps: Steps = None,
+    features: Features = None,
+    units: Units = None,
+    batch: Batch = None,
+    seed: Seed = None,
+    sequences: Sequences = None,
+    activation: ActivationOption = "tanh",
+    recurrent_activation: RecurrentActivation = "sigmoid",
+    reset_after: ResetAfter = True,
+    unit_forget_bias: UnitForgetBias = True,
+    bias: Bias = True,
+    backwards: Backwards = False,
+    bidirectional: BidirectionalOption = False,
+    merge: Merge = None,
+    mask_value: MaskValue = None,
+    initial_state: InitialState = None,
+    engine: EngineOption = EngineName.keras,
+    input_path: InputPath = None,
+    weights_path: WeightsPath = None,
+    prefix: Prefix = None,
+    torch_layer: TorchLayer = None,
+    model_path: ModelOption = None,
+    layer: LayerName = None,
+    layer_input: LayerInputPath = None,
+    heatmap: HeatmapOption = False,
+    explain: ExplainStep = None,
+    only: Only = None,
+) -> None:
+    """Change a setting, see the states change at once: a full-screen terminal app."""
+    from rnnstate.api import draw_seed
+
+    options = locals()
+    with user_errors():
+        check_explore_options(options)
+        if not is_terminal():
+            typer.echo("rnnstate explore: error: explore needs a terminal (stdin and stdout are "
+                       "not one: a pipe or a file)", err=True)  # fmt: skip
+            raise typer.Exit(ExitCode.BAD_USAGE)
+        seed = draw_seed() if seed is None else seed
+        if model_path is not None:
+            explore_model(options, seed)
+            return
+        from rnnstate.explore import Explorer, Settings, direction_name
+
+        given = {"steps": steps, "features": features, "units": units, "batch": batch}
+        settings = Settings(
+            cell=cell.value,
+            **{name: value for name, value in given.items() if value is not None},
+            seed=seed,
+            return_sequences=True if sequences is None else sequences,
+            direction=direction_name(bidirectional, backwards),
+            merge=(merge or MergeMode.concat).value,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            reset_after=reset_after,
+            use_bias=bias,
+            unit_forget_bias=unit_forget_bias,
+            mask_value=mask_value,
+            engine=engine.value,
+            input_path=None if input_path is None else str(input_path),
+            weights_path=None if weights_path is None else str(weights_path),
+            prefix=prefix,
+            torch_layer=torch_layer,
+            initial_state_path=None if initial_state is None else str(initial_state),
+            sequence=only or 0,
+        )
+        data = explore_files(settings)
+        settings = settings.sized(data)
+        check_only(only, settings.batch)
+        Explorer(settings, data, explore_view(options)).run()
+
+
+def explore_view(options: dict) -> tuple[str, int]:
+    """The view explore opens on and its step cursor: --heatmap, --explain T, or the tables."""
+    if options["heatmap"] and options["explain"] is not None:
+        raise SpecError("--explain", "explore opens one view: --heatmap or --explain, not both")
+    if options["explain"] is not None:
+        return "explain", options["explain"]
+    return ("heatmap" if options["heatmap"] else "tables"), 0
+
+
+# explore's options that set the layer, and their defaults: a saved model's layer has its own
+LAYER_OPTIONS = {
+    "cell": ("--cell", CellName.lstm),
+    "features": ("-D", None),
+    "units": ("-M", None),
+    "activation": ("--activation", "tanh"),
+    "recurrent_activation": ("--recurrent-activation", "sigmoid"),
+    "reset_after": ("--reset-before", True),
+    "backwards": ("--backwards", False),
+    "bidirectional": ("--bidirectional", False),
+    "merge": ("--merge", None),
+    "unit_forget_bias": ("--no-unit-forget-bias", True),
+    "bias": ("--no-bias", True),
+    "mask_value": ("--mask-value", None),
+    "weights_path": ("--weights", None),
+    "prefix": ("--prefix", None),
+    "torch_layer": ("--torch-layer", None),
+}
+
+
+def is_terminal() -> bool:
+    """Whether stdin and stdout are both a terminal (explore needs one)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def check_explore_options(options: dict) -> None:
+    """SpecError for explore's options that do not go together."""
+    if options["engine"] == EngineName.torch:
+        raise SpecError("--engine", "explore runs the numpy or the keras engine")
+    if options["backwards"] and options["bidirectional"]:
+        raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
+    for name, option in (("input_path", "--input"), ("layer_input", "--layer-input")):
+        if str(options[name]) == "-":
+            raise SpecError(option, "explore reads its keys from stdin: give a file, not -")
+    if options["model_path"] is None:
+        for name, option in (("layer", "--layer"), ("layer_input", "--layer-input")):
+            if options[name] is not None:
+                raise SpecError(option, "goes with a saved model: give --model PATH too")
+        return
+    for name, (option, default) in LAYER_OPTIONS.items():
+        if options[name] != default:
+            raise SpecError(option, "the model's layer has its own (--model): leave it out")
+
+
+def explore_model(options: dict, seed: int) -> None:
+    """rnnstate explore --model PATH --layer NAME: the explorer on a saved model's layer, with
+    its settings and trained weights, on the model's input run up to it (--input), its own
+    input (--layer-input) or input drawn from the seed."""
+    from rnnstate import models
+    from rnnstate.cli.model import model_layer_data  # here: `model` is listed after explore
+    from rnnstate.explore import Explorer, Settings
+
+    path, name = str(options["model_path"]), options["layer"]
+    if sys.stderr.isatty():  # TensorFlow and the model take seconds before the app opens
+        typer.echo(f"rnnstate explore: loading {path} ...", err=True)
+    loaded = models.load(path)
+    layers = models.recurrent_layers(loaded)
+    if name is None:
+        raise SpecError("--layer", f"name the layer of {path} to explore; its recurrent "
+                        f"layers: {models.listed(layers)}")  # fmt: skip
+    chosen = models.find_layer(layers, name, path)
+    data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"],
+                            options["initial_state"])  # fmt: skip
+    settings = Settings.of_layer(
+        data,
+        steps=options["steps"],
+        batch=options["batch"],
+        seed=seed,
+        return_sequences=options["sequences"],
+        engine=options["engine"].value,
+        model_path=path,
+        input_path=options["input_path"] and str(options["input_path"]),
+        layer_input_path=options["layer_input"] and str(options["layer_input"]),
+        initial_state_path=options["initial_state"] and str(options["initial_state"]),
+        sequence=options["only"],
+    )
+    check_only(options["only"], settings.batch)
+    Explorer(settings, data, explore_view(options)).run()
+
+
+def explore_files(settings):
+    """The files of rnnstate explore, read: explore.UserData (None where not given)."""
+    from rnnstate.data import read_initial_state, read_input, read_weights
+    from rnnstate.explore import UserData
+
+    x = read_input(settings.input_path) if settings.input_path else None
+    weights = states = None
+    if settings.weights_path:
+        weights = read_weights(settings.weights_path, settings.cell, settings.reset_after,
+                               settings.direction == "bidirectional", settings.prefix,
+                               settings.torch_layer)  # fmt: skip
+    if settings.initial_state_path:
+        states = read_initial_state(settings.initial_state_path)
+    return UserData(x, weights, states)
