@@ -298,6 +298,8 @@ class View(Widget, can_focus=True):
     BINDINGS: ClassVar = [
         Binding("left", "app.step(-1)", "step -1"),
         Binding("right", "app.step(1)", "step +1"),
+        Binding("left_square_bracket", "app.sequence(-1)", "sequence -1"),
+        Binding("right_square_bracket", "app.sequence(1)", "sequence +1"),
     ]
     DEFAULT_CSS = "View { height: auto; width: auto; }"
 
@@ -336,7 +338,8 @@ class Explorer(App):
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("v", "next_view", "view"),
-        Binding("s", "save", "save result"),
+        Binding("s", "save", "save .npz"),
+        Binding("j", "save_json", "save .json"),
         Binding("p", "picture", "save picture"),
         Binding("c", "copy", "copy command"),
         Binding("escape", "focus_view", "to the output", show=False),
@@ -666,6 +669,12 @@ class Explorer(App):
             self.step = int(np.clip(self.step + delta, 0, self.result.spec.steps - 1))
             self.redraw()
 
+    def action_sequence(self, delta: int) -> None:
+        """Show the sequence `delta` after the one shown (through its control, which redraws)."""
+        if self.result is not None:
+            n = int(np.clip(self.settings.sequence + delta, 0, self.result.spec.batch - 1))
+            self.query_one("#sequence", Input).value = str(n)
+
     def action_next_view(self) -> None:
         self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
         if self.view_name != "tables" and self.result is not None and self.result.gates is None:
@@ -692,6 +701,10 @@ class Explorer(App):
     def action_save(self) -> None:
         """Write the result shown as .npz, as --output writes it."""
         self.write_file(".npz")
+
+    def action_save_json(self) -> None:
+        """Write the result shown as .json, the document --json prints."""
+        self.write_file(".json")
 
     def action_picture(self) -> None:
         """Write the result shown as a .png, as --plot draws it."""

@@ -152,6 +152,34 @@ def test_keys_save_the_result_and_the_picture(tmp_path, monkeypatch):
     assert (tmp_path / "rnnstate-rnn-T6-M3-seed2.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_brackets_step_through_the_sequences_of_the_batch():
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        before = app.result
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await settle(pilot, lambda: "sequence n=2 of N=3" in shown(app.query_one("#view")))
+        await pilot.press("left_square_bracket")
+        await settle(pilot, lambda: "sequence n=1 of N=3" in shown(app.query_one("#view")))
+        assert app.result is before and app.settings.sequence == 1
+
+    run_app(Settings(batch=3, seed=0, engine="numpy"), script)
+
+
+def test_j_saves_the_json_document(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    saved = tmp_path / "rnnstate-gru-T8-M3-seed4.json"
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press("j")
+        await settle(pilot, saved.exists)
+        document = json.loads(saved.read_text())
+        assert document["config"]["seed"] == 4
+        assert_allclose(np.array(document["h"], dtype=np.float32), app.result.h, rtol=0, atol=0)
+
+    run_app(Settings(cell="gru", seed=4, engine="numpy"), script)
+
+
 def test_keras_engine_answers_with_its_agreement_once_loaded():
     expected = rnnstate.run("lstm", seed=4, return_sequences=True, engine="keras")
 
