@@ -296,10 +296,10 @@ class View(Widget, can_focus=True):
     rendered beforehand (Textual renders nothing again); ←/→ move the step cursor."""
 
     BINDINGS: ClassVar = [
-        Binding("left", "app.step(-1)", "step -1"),
-        Binding("right", "app.step(1)", "step +1"),
-        Binding("left_square_bracket", "app.sequence(-1)", "sequence -1"),
-        Binding("right_square_bracket", "app.sequence(1)", "sequence +1"),
+        Binding("left", "app.step(-1)", "step"),
+        Binding("right", "app.step(1)", "step"),
+        Binding("left_square_bracket", "app.sequence(-1)", "sequence"),
+        Binding("right_square_bracket", "app.sequence(1)", "sequence"),
     ]
     DEFAULT_CSS = "View { height: auto; width: auto; }"
 
@@ -322,6 +322,7 @@ class Explorer(App):
     """The explorer: controls on the left, the output on the right, the command line on top."""
 
     TITLE = "rnnstate explore"
+    ENABLE_COMMAND_PALETTE = False  # every action has its key in the footer
     CSS = """
     #command { height: auto; background: $boost; padding: 0 1; }
     #controls { width: 34; border-right: solid $primary; }
@@ -339,8 +340,8 @@ class Explorer(App):
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("v", "next_view", "view"),
         Binding("s", "save", "save .npz"),
-        Binding("j", "save_json", "save .json"),
-        Binding("p", "picture", "save picture"),
+        Binding("j", "save_json", ".json"),
+        Binding("p", "picture", ".png"),
         Binding("c", "copy", "copy command"),
         Binding("escape", "focus_view", "to the output", show=False),
     ]
