@@ -96,15 +96,11 @@ class Settings:
     @classmethod
     def of_layer(cls, data: LayerData, **chosen) -> "Settings":
         """The settings of a saved model's layer (models.LayerData), with `chosen` (engine,
-        seed, the model's file names ...) and, without input from a file, steps and batch."""
+        seed, the model's file names ...), sized by the input and initial states it runs on."""
         layer, settings = data.layer, data.layer.settings
-        if data.initial_state:
-            chosen["batch"] = len(next(iter(data.initial_state.values())))
-        if data.x is not None:
-            chosen.update(batch=data.x.shape[0], steps=data.x.shape[1])
-        elif chosen.get("steps") is None:
+        if chosen.get("steps") is None:
             chosen["steps"] = layer.steps or cls.steps
-        return cls(
+        drawn = cls(
             cell=layer.cell,
             features=layer.features,
             units=layer.units,
@@ -117,6 +113,7 @@ class Settings:
             layer=layer.path,
             **{name: value for name, value in chosen.items() if value is not None},
         )
+        return drawn.sized(UserData(data.x, None, data.initial_state))
 
     def sized(self, data: UserData) -> "Settings":
         """The settings with the sizes and the bias that the user's files decide."""

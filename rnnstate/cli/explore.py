@@ -2,6 +2,7 @@
 terminal.
 """
 
+import inspect
 import sys
 
 import typer
@@ -138,23 +139,23 @@ def explore_view(options: dict) -> tuple[str, int]:
     return ("heatmap" if options["heatmap"] else "tables"), 0
 
 
-# explore's options that set the layer, and their defaults: a saved model's layer has its own
+# explore's options that set the layer (a saved model's layer has its own), by parameter name
 LAYER_OPTIONS = {
-    "cell": ("--cell", CellName.lstm),
-    "features": ("-D", None),
-    "units": ("-M", None),
-    "activation": ("--activation", "tanh"),
-    "recurrent_activation": ("--recurrent-activation", "sigmoid"),
-    "reset_after": ("--reset-before", True),
-    "backwards": ("--backwards", False),
-    "bidirectional": ("--bidirectional", False),
-    "merge": ("--merge", None),
-    "unit_forget_bias": ("--no-unit-forget-bias", True),
-    "bias": ("--no-bias", True),
-    "mask_value": ("--mask-value", None),
-    "weights_path": ("--weights", None),
-    "prefix": ("--prefix", None),
-    "torch_layer": ("--torch-layer", None),
+    "cell": "--cell",
+    "features": "-D",
+    "units": "-M",
+    "activation": "--activation",
+    "recurrent_activation": "--recurrent-activation",
+    "reset_after": "--reset-before",
+    "backwards": "--backwards",
+    "bidirectional": "--bidirectional",
+    "merge": "--merge",
+    "unit_forget_bias": "--no-unit-forget-bias",
+    "bias": "--no-bias",
+    "mask_value": "--mask-value",
+    "weights_path": "--weights",
+    "prefix": "--prefix",
+    "torch_layer": "--torch-layer",
 }
 
 
@@ -177,8 +178,9 @@ def check_explore_options(options: dict) -> None:
             if options[name] is not None:
                 raise SpecError(option, "goes with a saved model: give --model PATH too")
         return
-    for name, (option, default) in LAYER_OPTIONS.items():
-        if options[name] != default:
+    defaults = inspect.signature(explore).parameters  # each option's default, defined once
+    for name, option in LAYER_OPTIONS.items():
+        if options[name] != defaults[name].default:
             raise SpecError(option, "the model's layer has its own (--model): leave it out")
 
 

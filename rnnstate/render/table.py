@@ -8,6 +8,7 @@ Long arrays show their head and tail around an ellipsis row.
 from collections import Counter
 
 import numpy as np
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
@@ -40,7 +41,7 @@ def format_value(value: float) -> str:
 
 def cell_width(cell: str | Text) -> int:
     """The cells a table cell takes on screen."""
-    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 class ArrayTable:
