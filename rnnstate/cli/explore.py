@@ -132,8 +132,6 @@ def explore(
 
 def explore_view(options: dict) -> tuple[str, int]:
     """The view explore opens on and its step cursor: --heatmap, --explain T, or the tables."""
-    if options["heatmap"] and options["explain"] is not None:
-        raise SpecError("--explain", "explore opens one view: --heatmap or --explain, not both")
     if options["explain"] is not None:
         return "explain", options["explain"]
     return ("heatmap" if options["heatmap"] else "tables"), 0
@@ -170,6 +168,8 @@ def check_explore_options(options: dict) -> None:
         raise SpecError("--engine", "explore runs the numpy or the keras engine")
     if options["backwards"] and options["bidirectional"]:
         raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
+    if options["heatmap"] and options["explain"] is not None:
+        raise SpecError("--explain", "explore opens one view: --heatmap or --explain, not both")
     for name, option in (("input_path", "--input"), ("layer_input", "--layer-input")):
         if str(options[name]) == "-":
             raise SpecError(option, "explore reads its keys from stdin: give a file, not -")
