@@ -383,8 +383,8 @@ class LayerData:
         settings = dict(self.layer.settings)
         if sequences is not None:
             settings["return_sequences"] = sequences
-        if self.x is not None:
-            choices["seed"] = 0 if choices.get("seed") is None else choices["seed"]  # draws nothing
+        if self.x is not None and choices.get("seed") is None:
+            choices["seed"] = 0  # it draws nothing: x and the weights are given
         return make_spec(
             self.layer.cell,
             steps=steps if self.x is not None or steps else self.layer.steps,
