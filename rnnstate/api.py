@@ -13,9 +13,12 @@ from rnnstate.data import (
 )
 from rnnstate.engines import LayerOutputs, Progress, run_layer
 from rnnstate.errors import NumericError, SpecError
+from rnnstate.render.notebook import show_in_notebooks
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Spec, torch_installed
 from rnnstate.weights import LayerWeights, initial_weights
+
+show_in_notebooks(Result)  # result.plot() and the tables in Jupyter, from the renderers
 
 DEFAULT_SIZES = {"steps": 8, "features": 2, "units": 3, "batch": 1}
 SIZE_OPTIONS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N"}

@@ -1,7 +1,6 @@
 """Result: what one run produced, the checks that each h equals its row of o, and the
 comparison of the two engines."""
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,7 +112,8 @@ class Result(NamedArrays):
     cross_check: the engines compared pairwise, whenever more than one ran (--check, or a
     trace beside another engine).
     initial_state: the states the run started from, if given; mask (N, T): True where a step
-    counts, with --mask-value.
+    counts, with --mask-value. plot() and the notebook display are attached by rnnstate.api
+    (rnnstate.render.notebook): this module knows no renderer.
     """
 
     spec: Spec
@@ -130,23 +130,6 @@ class Result(NamedArrays):
         """The input step t that row `row` of o belongs to (rows run backwards with
         --backwards, which returns o in processing order)."""
         return self.spec.steps - 1 - row if self.spec.backwards else row
-
-    def plot(self, sequence: int | None = None, units_shown: list[int] | None = None):
-        """The run as one matplotlib Figure, the one --plot saves: x, o with the rows the states
-        equal marked, the final states, the gates (with --gates) and a few units through time."""
-        from rnnstate.render.plot import figure
-
-        return figure(self, sequence, units_shown)
-
-    def _repr_html_(self) -> str:
-        """The tables as HTML, so a Result shows itself at the end of a Jupyter cell."""
-        from rich.console import Console
-
-        from rnnstate.render.table import render
-
-        console = Console(record=True, width=100, file=io.StringIO(), force_jupyter=False)
-        console.print(render(self))
-        return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
 
     def largest_state(self) -> tuple[str, float]:
         """The state with the largest magnitude anywhere in the batch, and that magnitude."""

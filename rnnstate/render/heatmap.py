@@ -1,8 +1,9 @@
 """--heatmap: the run's arrays as heatmaps in the terminal, time along the wide axis.
 
 Rows are units (features for x), columns are steps t. A long sequence is binned to fit the
-terminal's width, each cell showing the value of largest magnitude among its steps (so saturation
-still shows); many units are binned to MAX_ROWS the same way. Colour where the terminal takes it
+terminal's width, each cell showing the value among its steps furthest from the centre of its
+scale (rnnstate.bins: 0.5 for a gate, else 0), so a gate that shuts for one step still shows; many
+units are binned to MAX_ROWS the same way. Colour where the terminal takes it
 (rich picks truecolor, 256 or 16 colours); with NO_COLOR or in a pipe, a ramp of characters.
 """
 
@@ -14,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from rnnstate.render.plot import unit_scale
+from rnnstate.bins import extreme_bins, scale_centre, unit_scale
 from rnnstate.render.table import (
     VERDICTS_PER_SEQUENCE,
     header,
@@ -34,19 +35,6 @@ DIVERGING_RAMP = "=-.+#"  # most negative ... most positive, without colour
 SEQUENTIAL_RAMP = " .:*#"  # 0 ... 1, without colour
 BLUE, WHITE, RED = (33, 102, 172), (247, 247, 247), (178, 24, 43)
 VIRIDIS = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
-
-
-def largest_magnitude_bins(values: np.ndarray, count: int, axis: int) -> tuple[np.ndarray, int]:
-    """values binned along `axis` into at most `count` bins of equal size (the last may be
-    shorter), each the element of largest magnitude; returns (binned, size of a bin)."""
-    length = values.shape[axis]
-    size = max(1, -(-length // max(1, count)))  # ceil
-    if size == 1:
-        return values, 1
-    moved = np.moveaxis(values, axis, 0)
-    pieces = [moved[start : start + size] for start in range(0, length, size)]
-    picked = [np.take_along_axis(p, np.abs(p).argmax(axis=0)[None], axis=0)[0] for p in pieces]
-    return np.moveaxis(np.stack(picked), 0, axis), size
 
 
 def colours(values: np.ndarray, limit: float, sequential: bool) -> np.ndarray:
@@ -103,8 +91,9 @@ class Heatmap:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width - LABEL_WIDTH
-        binned, per_column = largest_magnitude_bins(self.values, width, 1)
-        binned, per_row = largest_magnitude_bins(binned, MAX_ROWS, 0)
+        centre = scale_centre(self.sequential)
+        binned, per_column = extreme_bins(self.values, width, 1, centre)
+        binned, per_row = extreme_bins(binned, MAX_ROWS, 0, centre)
         cell = max(1, min(CELL_WIDTH, width // binned.shape[1]))  # short runs: wider cells
         limit = 1.0 if self.sequential else float(np.max(np.abs(self.values))) or 1.0
         plain = console.no_color or console.color_system is None
@@ -129,7 +118,8 @@ class Heatmap:
         if per_row > 1:
             cells += f", {per_row} {'units' if self.row_prefix == 'u' else 'features'} per row"
         if per_column > 1 or per_row > 1:
-            cells += " (each cell: the value of largest magnitude)"
+            centre = f"{scale_centre(self.sequential):g}"
+            cells += f" (each cell: the value furthest from {centre})"
         what = "units" if self.row_prefix == "u" else "features d"
         if self.sequential:
             ends = (SEQUENTIAL_RAMP[0], SEQUENTIAL_RAMP[-1]) if plain else ("purple", "yellow")

@@ -1,182 +1,291 @@
 """The run as one matplotlib figure (--plot, Result.plot()): x, o with the step each state equals
-marked, the final states, the gates with --gates, and a few units through time.
+marked, the gates with --gates, the final states (h and c each on its own scale), and a few units
+through time.
 
-matplotlib is imported here and only here, with the Agg backend (no display needed). Saved .svg
-and .pdf files carry no dates or random ids, so the same run gives the same bytes.
+matplotlib is imported here and only here, and pyplot never: the figure is a Figure of its own
+(no global state, the user's backend untouched), drawn by Agg, and it shows itself in Jupyter as
+a PNG. Saved .svg and .pdf files carry no dates or random ids, so the same run gives the same
+bytes; SVG text stays text. A run longer than a heatmap is wide is binned (rnnstate.bins): each
+column shows the value of its steps furthest from the centre of its scale.
 """
 
+import functools
 import io
+import textwrap
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnstate.render.table import trace_legend
-from rnnstate.result import Result
+from rnnstate.bins import extreme_bins, scale_centre, unit_scale
+from rnnstate.render.table import header, trace_legend
+from rnnstate.result import Result, StateCheck
 
-SEQUENTIAL_ACTIVATIONS = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # values in [0, 1]
-GATE_PRODUCERS = {"i": "rec", "f": "rec", "o": "rec", "z": "rec", "r": "rec"}
 LINES_SHOWN = 4  # units drawn through time unless units_shown says which
+FIGURE_WIDTH = 10.0  # inches; figures are drawn at DPI dots per inch
+DPI = 100
+HEATMAP_HEIGHT = 1.55  # inches per heatmap panel
+STATES_HEIGHT = 0.75  # inches per final-state panel (h; c)
+LINES_HEIGHT = 1.6  # inches for the lines through time
+TITLE_LINE_HEIGHT = 0.19  # inches per line of the figure's title
+MAX_COLUMNS = 500  # a heatmap is at least ~700 dots wide: a bin per column keeps every one seen
+MAX_ROWS = 120  # a heatmap is at least ~100 dots high: more units than this are binned
+TITLE_WIDTH = 125  # characters per line of the figure's title at its font size
+SAVE_SETTINGS = {
+    "svg.hashsalt": "rnnstate",  # fixed ids in SVG, not random ones
+    "svg.fonttype": "none",  # text stays text in SVG: searchable, editable
+    "pdf.fonttype": 42,  # TrueType in PDF: text stays text there too
+}
+STATE_KINDS = {"h": "final hidden state", "c": "final cell state"}
 
 
-def unit_scale(result: Result, base: str) -> bool:
-    """Whether traced quantity `base` (i, f, z, ...) lies in [0, 1]: a gate made by a
-    sigmoid-like recurrent activation, drawn on a 0..1 scale instead of one around 0."""
-    producer = GATE_PRODUCERS.get(base)
-    functions = {"rec": result.spec.recurrent_activation, "act": result.spec.activation}
-    return producer is not None and functions[producer] in SEQUENTIAL_ACTIVATIONS
+@dataclass
+class Panel:
+    """One heatmap: name (its colour bar's label), title, values (rows, T), whether it is on
+    the 0..1 scale, the input step of each column, which states equal one of its columns, and
+    the columns masked."""
+
+    name: str
+    title: str
+    values: np.ndarray
+    sequential: bool
+    steps: list[int]
+    row_label: str = "unit"
+    marked: tuple[str, ...] = ()
+    masked: list[int] = field(default_factory=list)
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend, with settings that keep saved bytes stable."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "rnnstate"  # fixed ids in SVG, not random ones
-    return plt
-
-
-def panels(result: Result, n: int) -> list[tuple[str, np.ndarray, bool]]:
-    """(title, values (rows, T), sequential) for each heatmap of sequence n: x, the halves of
-    o or o, then the traced quantities with --gates."""
-    spec, M = result.spec, result.spec.units
-    found = [("x  input (rows: features d)", result.x[n].T, False)]
+def panels(result: Result, n: int) -> list[Panel]:
+    """The heatmaps of sequence n: x, o or its halves, then the traced quantities with
+    --gates. x and a bidirectional layer's arrays are in input order; the rest, in reading
+    order (rows of o run backwards with --backwards)."""
+    spec, M, T = result.spec, result.spec.units, result.spec.steps
+    inputs = list(range(T))
+    reading = [result.step_of_row(r) for r in range(T)]
+    masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
+    found = [Panel("x", "x  input", result.x[n].T, False, inputs, "feature d")]
     if spec.return_sequences:
-        order = " (rows of o in reading order)" if spec.backwards else ""
         if spec.bidirectional and spec.merge == "concat":
-            found.append(("o[:, :M]  forward half", result.o[n][:, :M].T, False))
-            found.append(("o[:, M:]  backward half", result.o[n][:, M:].T, False))
+            found.append(Panel("o[:, :M]", "o[:, :M]  forward half of o", result.o[n][:, :M].T,
+                               False, inputs, marked=("h_fw",)))  # fmt: skip
+            found.append(Panel("o[:, M:]", "o[:, M:]  backward half of o", result.o[n][:, M:].T,
+                               False, inputs, marked=("h_bw",)))  # fmt: skip
         elif spec.bidirectional and spec.merge == "none":
-            found += [(f"{name}", result.outputs[name][n].T, False) for name in ("o_fw", "o_bw")]
+            for name, state in (("o_fw", "h_fw"), ("o_bw", "h_bw")):
+                found.append(Panel(name, f"{name}  {state[-2:]} half of o",
+                                   result.outputs[name][n].T, False, inputs,
+                                   marked=(state,)))  # fmt: skip
+        elif spec.bidirectional:
+            found.append(Panel("o", f"o  merge_mode {spec.merge} of both halves",
+                               result.o[n].T, False, inputs))  # fmt: skip
         else:
-            found.append((f"o  output at every step{order}", result.o[n].T, False))
+            order = " (in reading order: go_backwards)" if spec.backwards else ""
+            found.append(Panel("o", f"o  output at every step{order}", result.o[n].T, False,
+                               reading, marked=("h",)))  # fmt: skip
     if spec.gates and result.gates:
         for name, values in result.gates.items():
             base = name[:-3] if spec.bidirectional else name
             meaning, _ = trace_legend(result, base)
-            found.append((f"{name}  {meaning}", values[n].T, unit_scale(result, base)))
+            steps = inputs if spec.bidirectional else reading
+            found.append(Panel(name, f"{name}  {meaning}", values[n].T, unit_scale(result, base),
+                               steps))  # fmt: skip
+    for panel in found:
+        panel.masked = [panel.steps.index(t) for t in masked]
     return found
 
 
-def draw_heatmap(figure, axis, title: str, values: np.ndarray, sequential: bool, steps: list[int]):
-    """One (rows, T) heatmap with its own colour bar: a 0..1 scale for gates in [0, 1], else a
-    scale symmetric around 0."""
-    if sequential:
-        image = axis.imshow(values, aspect="auto", interpolation="nearest", cmap="viridis",
-                            vmin=0.0, vmax=1.0)  # fmt: skip
-    else:
-        limit = float(np.max(np.abs(values))) or 1.0
-        image = axis.imshow(values, aspect="auto", interpolation="nearest", cmap="RdBu_r",
-                            vmin=-limit, vmax=limit)  # fmt: skip
-    axis.set_title(title, loc="left", fontsize=9)
-    axis.set_ylabel("unit" if not title.startswith("x") else "d", fontsize=8)
-    rows = values.shape[0]
-    axis.set_yticks(range(rows) if rows <= 16 else np.linspace(0, rows - 1, 5).astype(int))
-    T = values.shape[1]
-    ticks = range(T) if T <= 16 else np.linspace(0, T - 1, 9).astype(int)
-    axis.set_xticks(list(ticks), [str(steps[t]) for t in ticks], fontsize=7)
-    axis.tick_params(axis="y", labelsize=7)
-    figure.colorbar(image, ax=axis, fraction=0.025, pad=0.01)
+@functools.cache
+def figure_class():
+    """A matplotlib Figure that shows itself as a PNG in Jupyter (a Figure made without pyplot
+    has no display of its own there), drawn by Agg whatever the user's backend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
+    class RunFigure(Figure):
+        """The figure of one run."""
 
-def shade_masked(axis, masked: list[int]) -> None:
-    """Grey hatching over the masked steps (columns)."""
-    for t in masked:
-        axis.axvspan(t - 0.5, t + 0.5, facecolor="none", edgecolor="0.4", hatch="///", lw=0)
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            FigureCanvasAgg(self)
+
+        def _repr_png_(self) -> bytes:
+            return image_bytes(self, ".png")
+
+    return RunFigure
 
 
 def figure(result: Result, n: int | None = None, units_shown: list[int] | None = None):
-    """The figure of sequence n (--only; the first by default, with a note for a batch)."""
-    plt = pyplot()
+    """The figure of sequence n (--only; the first by default, said in the title for a
+    batch): a matplotlib Figure, FIGURE_WIDTH x (panels' heights) inches."""
     spec = result.spec
     n = 0 if n is None else n
     maps = panels(result, n)
-    T = spec.steps
-    steps = [result.step_of_row(r) for r in range(T)]
-    rows = len(maps) + 2  # + the final states and the lines through time
-    fig, axes = plt.subplots(rows, 1, figsize=(10, 1.7 * rows + 0.6))
-    fig.subplots_adjust(left=0.11, right=0.93, top=1 - 0.75 / (1.7 * rows + 0.6), bottom=0.05,
-                        hspace=0.55)  # fmt: skip
-    layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
-    settings = f"activation={spec.activation}"
-    if spec.cell != "rnn":
-        settings += f", recurrent_activation={spec.recurrent_activation}"
-    batch = f"; sequence n={n} of N={spec.batch}" if spec.batch > 1 else ""
-    fig.suptitle(
-        f"{layer} on the {spec.engine} engine, T={T} D={spec.features} M={spec.units} "
-        f"N={spec.batch}, seed={spec.seed}\nreturn_sequences={spec.return_sequences}, "
-        f"{settings}{batch}",
-        fontsize=10,
+    lines = line_values(result, n)
+    kinds = [kind for kind in STATE_KINDS if any(name[0] == kind for name in result.states)]
+    heights = [HEATMAP_HEIGHT] * len(maps) + [STATES_HEIGHT] * len(kinds)
+    heights += [LINES_HEIGHT] if lines is not None else []
+    title = title_text(result, n, maps)
+    fig = figure_class()(
+        figsize=(FIGURE_WIDTH, sum(heights) + TITLE_LINE_HEIGHT * (title.count("\n") + 1) + 0.35),
+        dpi=DPI,
+        layout="constrained",
     )
-    masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
+    fig.get_layout_engine().set(h_pad=0.04, hspace=0.04)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=9, linespacing=1.3)
+    axes = fig.subplots(len(heights), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
+    axes = list(axes[:, 0])
     checks = [c for c in result.checks() if c.sequence == n]
-    for axis, (title, values, sequential) in zip(axes, maps, strict=False):
-        # x and a bidirectional layer's arrays are in input order; the rest in reading order
-        labels = list(range(T)) if title.startswith("x") or spec.bidirectional else steps
-        draw_heatmap(fig, axis, title, values, sequential, labels)
-        shade_masked(axis, [labels.index(t) for t in masked])
-        mark_equal_rows(axis, title, checks)
-    draw_states(fig, axes[len(maps)], result, n, checks)
-    draw_lines(axes[len(maps) + 1], result, n, units_shown)
-    axes[-1].set_xlabel("t (input step)" if not spec.backwards else "row of o (reading order)")
+    for axis, panel in zip(axes, maps, strict=False):
+        draw_heatmap(fig, axis, panel, checks)
+    for axis, kind in zip(axes[len(maps) :], kinds, strict=False):
+        draw_states(fig, axis, result, n, kind, checks)
+    if lines is not None:
+        draw_lines(axes[-1], lines, units_shown)
+        axes[-1].set_xlabel("t (input step)" if not spec.backwards else "row of o (reading order)",
+                            fontsize=8)  # fmt: skip
+    else:
+        axes[len(maps) - 1].set_xlabel("t (input step)", fontsize=8)
     return fig
 
 
-def mark_equal_rows(axis, title: str, checks) -> None:
-    """A triangle above the column of o each state equals exactly, named."""
-    for check in checks:
-        if not check.equal or check.row is None:
-            continue
-        parts = {"h": ("o  output at",), "h_fw": ("o[:, :M]", "o_fw"), "h_bw": ("o[:, M:]", "o_bw")}
-        if title.startswith(parts[check.state]):
-            axis.plot([check.row], [-0.5], marker="v", color="black", clip_on=False, markersize=7)
-            axis.annotate(f"= {check.state}", (check.row, -0.5), xytext=(4, 2),
-                          textcoords="offset points", fontsize=7)  # fmt: skip
-
-
-def draw_states(fig, axis, result: Result, n: int, checks) -> None:
-    """The final states side by side, one column each, with what each equals in its label."""
-    equals = {c.state: c.output for c in checks if c.equal}
-    names = list(result.states)
-    values = np.stack([result.states[name][n] for name in names], axis=1)  # (M, states)
-    limit = float(np.max(np.abs(values))) or 1.0
-    image = axis.imshow(values.T, aspect="auto", interpolation="nearest", cmap="RdBu_r",
-                        vmin=-limit, vmax=limit)  # fmt: skip
-    axis.set_yticks(range(len(names)),
-                    [f"{name} = {equals[name]}" if name in equals else name for name in names],
-                    fontsize=7)  # fmt: skip
-    axis.set_xticks(range(values.shape[0]) if values.shape[0] <= 16 else [])
-    axis.tick_params(axis="x", labelsize=7)
-    axis.set_title("final states (columns: units)", loc="left", fontsize=9)
-    fig.colorbar(image, ax=axis, fraction=0.025, pad=0.01)
-
-
-def draw_lines(axis, result: Result, n: int, units_shown: list[int] | None) -> None:
-    """A few units of o (or of h_t, without return_sequences but with a trace) through time."""
+def title_text(result: Result, n: int, maps: list[Panel]) -> str:
+    """The run's description as the header of the tables says it (rnnstate.render.table),
+    the sequence drawn for a batch, and how long runs were binned; wrapped to the figure."""
     spec = result.spec
-    if spec.return_sequences and "o" in result.outputs:
-        values, name = result.o[n], "o"
-    elif result.gates is not None and "h_t" in result.gates:
-        values, name = result.gates["h_t"][n], "h_t"
+    lines = header(result).plain.splitlines()
+    if spec.batch > 1:
+        lines.append(f"sequence n={n} of N={spec.batch} drawn")
+    per_column = bin_size(spec.steps, MAX_COLUMNS)
+    per_row = max(bin_size(panel.values.shape[0], MAX_ROWS) for panel in maps)
+    if per_column > 1 or per_row > 1:
+        cells = [f"{per_column} steps per column"] if per_column > 1 else []
+        cells += [f"up to {per_row} units per row"] if per_row > 1 else []
+        lines.append(f"binned, {' and '.join(cells)}: each cell shows the value furthest from "
+                     "its scale's centre (0, or 0.5 for a gate in 0..1)")  # fmt: skip
+    return "\n".join(
+        wrapped for line in lines for wrapped in textwrap.wrap(line, TITLE_WIDTH) or [""]
+    )
+
+
+def bin_size(length: int, count: int) -> int:
+    """How many of `length` steps (or units) share a bin when at most `count` bins are drawn."""
+    return max(1, -(-length // count))
+
+
+def step_locator():
+    """Where the ticks of an axis of steps go: round numbers, about ten of them."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=10, integer=True, steps=[1, 2, 2.5, 5, 10])
+
+
+def round_ticks(labels: list[int]) -> tuple[list[int], list[str]]:
+    """Round step numbers (0, 250, 500, ...) among `labels` (the input step of each column, any
+    order) and the columns that hold them: (positions, texts)."""
+    low, high = min(labels), max(labels)
+    values = [int(v) for v in step_locator().tick_values(low, high) if low <= v <= high]
+    column = {step: c for c, step in enumerate(labels)}
+    return [column[v] for v in values], [str(v) for v in values]
+
+
+def draw_heatmap(fig, axis, panel: Panel, checks: list[StateCheck]) -> None:
+    """One (rows, T) heatmap with its own labelled colour bar: a 0..1 scale for gates in
+    [0, 1], else a scale symmetric around 0. Long runs are binned (rnnstate.bins); the columns
+    that states equal are marked with a ▼ and named in the title; masked steps hatched."""
+    from matplotlib.ticker import MaxNLocator
+
+    rows, T = panel.values.shape
+    centre = scale_centre(panel.sequential)
+    binned, per_column = extreme_bins(panel.values, MAX_COLUMNS, 1, centre)
+    binned, per_row = extreme_bins(binned, MAX_ROWS, 0, centre)
+    extent = (-0.5, binned.shape[1] * per_column - 0.5, binned.shape[0] * per_row - 0.5, -0.5)
+    if panel.sequential:
+        scale = {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}
     else:
-        axis.set_title("o holds only the last step: add --sequences (or --gates) for lines",
-                       loc="left", fontsize=9)  # fmt: skip
-        axis.axis("off")
-        return
+        limit = float(np.max(np.abs(panel.values))) or 1.0
+        scale = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+    image = axis.imshow(binned, aspect="auto", interpolation="nearest", extent=extent, **scale)
+    axis.set_xlim(-0.5, T - 0.5)
+    axis.set_ylim(rows - 0.5, -0.5)
+    marks = [c for c in checks if c.state in panel.marked and c.equal and c.row is not None]
+    named = "".join(f"   ▼ {c.state} = {c.output}" for c in marks)
+    axis.set_title(f"{panel.title}{named}", loc="left", fontsize=9)
+    for check in marks:
+        axis.plot([check.row], [-0.5], marker="v", color="black", markersize=6, clip_on=False)
+    axis.set_ylabel(panel.row_label, fontsize=8)
+    axis.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    positions, texts = round_ticks(panel.steps)
+    axis.set_xticks(positions, texts)
+    axis.tick_params(labelsize=7)
+    shade_masked(axis, panel.masked)
+    bar = fig.colorbar(image, ax=axis, fraction=0.03, pad=0.01, aspect=12)
+    bar.set_label(f"{panel.name}{' (0 to 1)' if panel.sequential else ''}", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+
+
+def shade_masked(axis, masked: list[int]) -> None:
+    """Grey hatching over the masked columns, one patch per run of neighbouring columns."""
+    columns = sorted(masked)
+    start = 0
+    for k in range(1, len(columns) + 1):
+        if k == len(columns) or columns[k] != columns[k - 1] + 1:
+            axis.axvspan(columns[start] - 0.5, columns[k - 1] + 0.5, facecolor="none",
+                         edgecolor="0.4", hatch="///", lw=0)  # fmt: skip
+            start = k
+
+
+def draw_states(fig, axis, result: Result, n: int, kind: str, checks: list[StateCheck]) -> None:
+    """The final states of one kind (h: h or h_fw and h_bw; c likewise) of sequence n, one
+    row each, on their own scale; what each equals is said in the title."""
+    from matplotlib.ticker import MaxNLocator
+
+    equals = {c.state: c.output for c in checks if c.equal}
+    names = [name for name in result.states if name[0] == kind]
+    values = np.stack([result.states[name][n] for name in names])  # (states, M)
+    limit = float(np.max(np.abs(values))) or 1.0
+    image = axis.imshow(values, aspect="auto", interpolation="nearest", cmap="RdBu_r",
+                        vmin=-limit, vmax=limit)  # fmt: skip
+    axis.set_yticks(range(len(names)), names)
+    axis.xaxis.set_major_locator(step_locator())
+    axis.tick_params(labelsize=7)
+    named = ", ".join(f"{name} = {equals[name]}" for name in names if name in equals)
+    axis.set_title(f"{kind}  {STATE_KINDS[kind]} (columns: units){'   ' if named else ''}{named}",
+                   loc="left", fontsize=9)  # fmt: skip
+    bar = fig.colorbar(image, ax=axis, fraction=0.03, pad=0.01, aspect=6)
+    bar.set_label(kind, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+
+
+def line_values(result: Result, n: int) -> tuple[str, np.ndarray] | None:
+    """What the lines through time show: o with return_sequences, else the traced h_t; None
+    when neither was kept (o holds only the last step, and no trace)."""
+    if result.spec.return_sequences and "o" in result.outputs:
+        return "o", result.o[n]
+    if result.gates is not None and "h_t" in result.gates:
+        return "h_t", result.gates["h_t"][n]
+    return None
+
+
+def draw_lines(axis, lines: tuple[str, np.ndarray], units_shown: list[int] | None) -> None:
+    """A few units of o (or of the traced h_t) through time, (T, M) values."""
+    name, values = lines
     units = units_shown or list(range(min(LINES_SHOWN, values.shape[1])))
     for unit in units:
         axis.plot(range(values.shape[0]), values[:, unit], lw=1, label=f"u{unit}")
     axis.set_title(f"{name} through time, units {', '.join(f'u{u}' for u in units)}",
                    loc="left", fontsize=9)  # fmt: skip
-    axis.legend(fontsize=7, loc="upper right", ncols=min(len(units), 8))
+    axis.legend(fontsize=7, loc="upper right", ncols=min(len(units), 8), framealpha=0.85)
     axis.set_xlim(-0.5, values.shape[0] - 0.5)
+    axis.xaxis.set_major_locator(step_locator())
     axis.tick_params(labelsize=7)
 
 
 def image_bytes(fig, suffix: str) -> bytes:
     """The figure as .png, .svg or .pdf bytes, without dates (stable for .svg and .pdf)."""
+    import matplotlib
+
     metadata = {".png": {"Software": None}, ".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=suffix[1:], metadata=metadata[suffix], dpi=100)
-    pyplot().close(fig)
+    with matplotlib.rc_context(SAVE_SETTINGS):
+        fig.savefig(buffer, format=suffix[1:], metadata=metadata[suffix], dpi=DPI)
     return buffer.getvalue()
