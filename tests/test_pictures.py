@@ -31,20 +31,20 @@ def test_png_is_a_valid_image_of_the_expected_size(tmp_path):
     path = plot_file(tmp_path, "run.png", "lstm", "--seed", "0", "--sequences", "--engine", "numpy")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = matplotlib.image.imread(path).shape
-    rows = 4  # x, o, the final states, the lines through time
-    assert (width, height) == (1000, round((1.7 * rows + 0.6) * 100))
+    # x and o (1.55 in each), h and c (0.75 each), the lines (1.6), 3 title lines (0.19 each)
+    assert (width, height) == (1000, round((2 * 1.55 + 2 * 0.75 + 1.6 + 3 * 0.19 + 0.35) * 100))
 
 
 @pytest.mark.parametrize(
-    ("options", "heatmaps"),
+    ("options", "heatmaps", "states", "lines"),
     [
-        (["lstm", "--sequences"], 2),  # x, o
-        (["lstm", "--sequences", "--gates"], 8),  # x, o, i f g o c_t h_t
-        (["gru", "--sequences", "--bidirectional"], 3),  # x, both halves
-        (["rnn"], 1),  # x only: o is one step
+        (["lstm", "--sequences"], 2, 2, 1),  # x, o; h, c; o through time
+        (["lstm", "--sequences", "--gates"], 8, 2, 1),  # x, o, i f g o c_t h_t; h, c
+        (["gru", "--sequences", "--bidirectional"], 3, 1, 1),  # x, both halves; h_fw and h_bw
+        (["rnn"], 1, 1, 0),  # x only, and no lines: o is one step
     ],
 )
-def test_figure_has_one_panel_per_array_plus_states_and_lines(options, heatmaps):
+def test_figure_has_one_panel_per_array_plus_states_and_lines(options, heatmaps, states, lines):
     cell, *rest = options
     settings = {
         "return_sequences": "--sequences" in rest,
@@ -54,8 +54,8 @@ def test_figure_has_one_panel_per_array_plus_states_and_lines(options, heatmaps)
     result = rnnstate.run(cell, seed=0, engine="numpy", **settings)
     fig = result.plot()
     panels = [axis for axis in fig.axes if axis.get_label() != "<colorbar>"]
-    assert len(panels) == heatmaps + 2
-    assert len(fig.axes) - len(panels) == heatmaps + 1  # a colour bar per heatmap and the states
+    assert len(panels) == heatmaps + states + lines
+    assert len(fig.axes) - len(panels) == heatmaps + states  # a colour bar for each
 
 
 def test_diverging_scale_is_symmetric_and_gates_run_from_0_to_1():
@@ -95,9 +95,12 @@ def test_plot_marks_the_step_h_equals_and_shades_masked_steps():
     result = rnnstate.run("gru", x=x, seed=0, mask_value=0.0, return_sequences=True)
     fig = result.plot()
     o_axis = next(a for a in fig.axes if a.get_title(loc="left").startswith("o "))
-    assert [text.get_text() for text in o_axis.texts] == ["= h"]
-    assert o_axis.texts[0].xy == (2, -0.5)  # h is the output of t=2, the last step read
-    assert len(o_axis.patches) == 2  # t=3 and t=4 hatched
+    assert o_axis.get_title(loc="left") == "o  output at every step   ▼ h = o[t=2]"
+    [mark] = o_axis.get_lines()
+    assert (mark.get_marker(), list(mark.get_xdata()), list(mark.get_ydata())) == ("v", [2], [-0.5])
+    [hatched] = o_axis.patches  # t=3 and t=4, one patch
+    assert hatched.get_hatch() == "///"
+    assert hatched.get_x() == 2.5 and hatched.get_width() == 2.0
 
 
 def test_unknown_plot_format_exits_2_and_unwritable_path_exits_1(tmp_path):
@@ -165,15 +168,9 @@ def test_no_color_gives_plain_text_even_on_a_terminal(monkeypatch):
 def test_long_runs_are_binned_and_say_so():
     result = rnnstate.run("rnn", seed=0, engine="numpy", steps=500, units=40, return_sequences=True)
     text = " ".join(heatmap_text(result, width=60).split())
-    assert "columns: steps t, 10 steps per column, 2 units per row (each cell: the value of " \
-           "largest magnitude)" in text  # fmt: skip
+    assert "columns: steps t, 10 steps per column, 2 units per row (each cell: the value " \
+           "furthest from 0)" in text  # fmt: skip
     assert max(len(line) for line in heatmap_text(result, width=60).splitlines()) <= 60
-
-
-def test_binning_keeps_the_largest_magnitude():
-    values = np.array([[0.1, -0.9, 0.2, 0.3, 0.5]])
-    binned, size = heatmap.largest_magnitude_bins(values, 2, axis=1)
-    assert size == 3 and binned.tolist() == [[-0.9, 0.5]]
 
 
 def test_heatmap_marks_the_row_h_equals_and_masked_steps():
@@ -201,9 +198,8 @@ def test_result_shows_itself_in_a_notebook():
 def test_lstm_output_gate_panel_is_not_marked():
     result = rnnstate.run("lstm", seed=0, engine="numpy", return_sequences=True, gates=True)
     fig = result.plot()
-    marked = [a.get_title(loc="left").split("  ")[0] for a in fig.axes if a.texts]
-    assert marked == ["o"]  # the output o, not the output gate o
-    assert fig.axes[1].get_title(loc="left").startswith("o  output at every step")
+    marked = [a.get_title(loc="left") for a in fig.axes if a.get_lines() and a.images]
+    assert marked == ["o  output at every step   ▼ h = o[t=7]"]  # the output o, not the gate o
 
 
 def load_picture_script():

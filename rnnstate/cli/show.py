@@ -194,6 +194,9 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict)
             save_result(shown.output, result, files)
         if shown.plot:
             save_plot(shown.plot, result, only, units_shown, files)
+    for path in (shown.save_weights, shown.output, shown.plot):
+        if path:
+            typer.echo(f"wrote {path}", err=True)  # on stderr: stdout is the run's output
     explanations = explain(result, only or 0) if spec.explain is not None else None
     if shown.as_json:
         write_stdout(json_render.pieces(result, explanations))

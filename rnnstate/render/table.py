@@ -475,7 +475,8 @@ def trace_heading(result: Result) -> Text:
     text = Text("\nInside the cell, step by step", style="bold underline")
     engine = result.spec.engine
     if engine != "numpy" and result.cross_check is not None:
-        check = result.cross_check.pair((engine, "numpy"))
+        pair = tuple(sorted((engine, "numpy"), key=ENGINE_ORDER.index))  # (numpy, torch)
+        check = result.cross_check.pair(pair)
         largest, agree = check.largest.max_scaled_diff, check.agree
         text.append("\ntraced by the numpy engine on the same weights and input;", style="none")
         text.append(
