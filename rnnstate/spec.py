@@ -53,6 +53,10 @@ def state_names(cell: str, bidirectional: bool) -> tuple[str, ...]:
     return names
 
 
+# PyTorch's CPU build (about 190 MB); plain `pip install torch` on Linux takes a CUDA build of GBs
+TORCH_CPU_INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
 def torch_installed() -> bool:
     """Whether PyTorch can be imported (found without importing it)."""
     return importlib.util.find_spec("torch") is not None
@@ -124,7 +128,7 @@ class Spec:
             if (problem := self.torch_problem()) is not None:
                 raise SpecError("--engine", f"the torch engine cannot run this layer: {problem}")
             if not torch_installed():
-                raise SpecError("--engine", "torch is not installed: pip install 'rnnstate[torch]'")
+                raise SpecError("--engine", f"torch is not installed: {TORCH_CPU_INSTALL}")
         if self.mask_value is not None and not math.isfinite(self.mask_value):
             raise SpecError(
                 "--mask-value", f"--mask-value must be a finite number, got {self.mask_value}"

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from rnnstate.cli import app
 from rnnstate.errors import ExitCode
+from rnnstate.spec import torch_installed
 
 ROOT = Path(__file__).parent.parent
 CLI_DOC = ROOT / "docs" / "cli.md"
@@ -88,6 +89,20 @@ def examples() -> list[tuple[Path, str, str]]:
     ]
 
 
+def checked_examples() -> list:
+    """The examples as test cases; one that shows the torch engine (its output differs without
+    torch) is skipped, with the reason, where torch is not installed."""
+    skip = pytest.mark.skipif(
+        not torch_installed(),
+        reason="torch is not installed and this example shows the torch engine (CI installs "
+        "torch first: .ci/run)",
+    )
+    return [
+        pytest.param(*example, marks=skip) if "torch" in example[1] + example[2] else example
+        for example in examples()
+    ]
+
+
 def test_cli_reference_matches_help():
     assert CLI_DOC.read_text() == cli_reference()
 
@@ -96,7 +111,9 @@ def test_every_exit_code_is_documented():
     assert set(EXIT_MEANINGS) == set(ExitCode)
 
 
-@pytest.mark.parametrize(("doc", "command", "shown"), examples(), ids=lambda v: str(v)[-40:])
+@pytest.mark.parametrize(
+    ("doc", "command", "shown"), checked_examples(), ids=lambda v: str(v)[-40:]
+)
 def test_example_output_is_real(doc, command, shown, tmp_path):
     expected, actual = expected_and_actual(shown, run_example(command, tmp_path))
     assert actual == expected, f"{doc.name}: `{command}` prints something else now"
