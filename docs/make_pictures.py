@@ -2,9 +2,10 @@
 
     python docs/make_pictures.py
 
-tests/test_pictures_docs.py draws each again and checks the committed file still shows it.
+tests/test_pictures.py draws each again and checks the committed file still shows it.
 """
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -20,14 +21,19 @@ PICTURES = {
     "images/gru-bidirectional-long.png": ["gru", "--seed", "0", "-T", "2000", "-M", "32",
                                           "--sequences", "--bidirectional", "--engine", "numpy",
                                           "--units-shown", "0,1"],
+    "images/model-layer-gates.png": ["model", "docs/example/sentiment.keras", "--layer", "lstm",
+                                     "--input", "docs/example/reviews.npy", "--only", "1",
+                                     "--gates"],
 }  # fmt: skip
 
 
 def draw(name: str, folder: Path) -> Path:
-    """Draw one picture into `folder`; returns its path."""
-    path = folder / name
+    """Draw one picture into `folder`, running from the project's folder (a model's figure
+    names its file as the command gave it); returns its path."""
+    path = (folder / name).absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = CliRunner().invoke(app, [*PICTURES[name], "--plot", str(path)])
+    with contextlib.chdir(HERE.parent):
+        result = CliRunner().invoke(app, [*PICTURES[name], "--plot", str(path)])
     if result.exit_code != 0:
         sys.exit(f"{name}: {result.stderr}")
     return path
