@@ -31,8 +31,10 @@ def test_png_is_a_valid_image_of_the_expected_size(tmp_path):
     path = plot_file(tmp_path, "run.png", "lstm", "--seed", "0", "--sequences", "--engine", "numpy")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = matplotlib.image.imread(path).shape
-    # x and o (1.55 in each), h and c (0.75 each), the lines (1.6), 3 title lines (0.19 each)
-    assert (width, height) == (1000, round((2 * 1.55 + 2 * 0.75 + 1.6 + 3 * 0.19 + 0.35) * 100))
+    # inches: the title (0.12 + 3 lines of 0.19); for x and o, h and c (one row each) and the
+    # lines, each with 0.3 above it and 0.25 below: 1.0, 1.0, 0.45, 0.45, 1.1; the x label 0.2
+    panels = 2 * 1.0 + 2 * 0.45 + 1.1 + 5 * (0.3 + 0.25)
+    assert (width, height) == (1000, round((0.12 + 3 * 0.19 + panels + 0.2 + 0.1) * 100))
 
 
 @pytest.mark.parametrize(

@@ -21,14 +21,24 @@ from rnnstate.render.table import header, trace_legend
 from rnnstate.result import Result, StateCheck
 
 LINES_SHOWN = 4  # units drawn through time unless units_shown says which
-FIGURE_WIDTH = 10.0  # inches; figures are drawn at DPI dots per inch
-DPI = 100
-HEATMAP_HEIGHT = 1.55  # inches per heatmap panel
-STATES_HEIGHT = 0.75  # inches per final-state panel (h; c)
-LINES_HEIGHT = 1.6  # inches for the lines through time
-TITLE_LINE_HEIGHT = 0.19  # inches per line of the figure's title
-MAX_COLUMNS = 500  # a heatmap is at least ~700 dots wide: a bin per column keeps every one seen
-MAX_ROWS = 120  # a heatmap is at least ~100 dots high: more units than this are binned
+LEGEND_BESIDE = 6  # the legend of this many lines fits beside them; of more, over them
+DPI = 100  # figures are drawn at this many dots per inch
+# The layout, in inches: every text has a fixed size, so each gets its own room, drawn the same
+# whatever the run (no layout engine to run at every draw).
+FIGURE_WIDTH = 10.0
+LEFT = 0.8  # y tick labels and the y label
+RIGHT = 1.0  # the colour bar (COLOUR_BAR wide, PAST_AXES from the axes), its ticks and label
+COLOUR_BAR, PAST_AXES = 0.12, 0.08
+TOP, BOTTOM = 0.12, 0.1
+TITLE_LINE = 0.19  # a line of the figure's title
+ABOVE = 0.3  # a panel's title
+BELOW = 0.25  # a panel's x tick labels
+X_LABEL = 0.2  # a panel's x label
+HEATMAP_HEIGHT = 1.0  # a heatmap's axes
+STATES_HEIGHT, STATE_ROW_HEIGHT = 0.25, 0.2  # the final states of a kind: + a row per state
+LINES_HEIGHT = 1.1  # the lines through time
+MAX_COLUMNS = 500  # a heatmap is 820 dots wide: with a bin per column every bin is seen
+MAX_ROWS = 100  # a heatmap is 100 dots high: more units than this are binned
 TITLE_WIDTH = 125  # characters per line of the figure's title at its font size
 SAVE_SETTINGS = {
     "svg.hashsalt": "rnnstate",  # fixed ids in SVG, not random ones
@@ -115,24 +125,30 @@ def figure_class():
 
 def figure(result: Result, n: int | None = None, units_shown: list[int] | None = None):
     """The figure of sequence n (--only; the first by default, said in the title for a
-    batch): a matplotlib Figure, FIGURE_WIDTH x (panels' heights) inches."""
+    batch): a matplotlib Figure FIGURE_WIDTH inches wide, as high as its panels need."""
     spec = result.spec
     n = 0 if n is None else n
     maps = panels(result, n)
     lines = line_values(result, n)
     kinds = [kind for kind in STATE_KINDS if any(name[0] == kind for name in result.states)]
-    heights = [HEATMAP_HEIGHT] * len(maps) + [STATES_HEIGHT] * len(kinds)
+    rows = {kind: sum(name[0] == kind for name in result.states) for kind in kinds}
+    heights = [HEATMAP_HEIGHT] * len(maps)
+    heights += [STATES_HEIGHT + STATE_ROW_HEIGHT * rows[kind] for kind in kinds]
     heights += [LINES_HEIGHT] if lines is not None else []
+    labelled = len(heights) - 1 if lines is not None else len(maps) - 1  # has the x label
     title = title_text(result, n, maps)
-    fig = figure_class()(
-        figsize=(FIGURE_WIDTH, sum(heights) + TITLE_LINE_HEIGHT * (title.count("\n") + 1) + 0.35),
-        dpi=DPI,
-        layout="constrained",
-    )
-    fig.get_layout_engine().set(h_pad=0.04, hspace=0.04)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=9, linespacing=1.3)
-    axes = fig.subplots(len(heights), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
-    axes = list(axes[:, 0])
+    title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
+    room = [ABOVE + h + BELOW + (X_LABEL if k == labelled else 0) for k, h in enumerate(heights)]
+    fig = figure_class()(figsize=(FIGURE_WIDTH, title_height + sum(room) + BOTTOM), dpi=DPI)
+    width, height = fig.get_size_inches()
+    fig.suptitle(title, x=0.1 / width, y=1 - TOP / height, ha="left", va="top", fontsize=9,
+                 linespacing=1.3)  # fmt: skip
+    axes, top = [], title_height
+    for k, axes_height in enumerate(heights):
+        top += ABOVE
+        axes.append(fig.add_axes((LEFT / width, 1 - (top + axes_height) / height,
+                                  (width - LEFT - RIGHT) / width, axes_height / height)))
+        top += room[k] - ABOVE  # fmt: skip
     checks = [c for c in result.checks() if c.sequence == n]
     for axis, panel in zip(axes, maps, strict=False):
         draw_heatmap(fig, axis, panel, checks)
@@ -140,11 +156,25 @@ def figure(result: Result, n: int | None = None, units_shown: list[int] | None =
         draw_states(fig, axis, result, n, kind, checks)
     if lines is not None:
         draw_lines(axes[-1], lines, units_shown)
-        axes[-1].set_xlabel("t (input step)" if not spec.backwards else "row of o (reading order)",
-                            fontsize=8)  # fmt: skip
-    else:
-        axes[len(maps) - 1].set_xlabel("t (input step)", fontsize=8)
+    reading = lines is not None and spec.backwards
+    axes[labelled].set_xlabel("row of o (reading order)" if reading else "t (input step)",
+                              fontsize=8)  # fmt: skip
     return fig
+
+
+def colour_bar(fig, axis, image, label: str, ticks: int | None = None):
+    """A colour bar beside `axis`, as high as it, labelled."""
+    from matplotlib.ticker import MaxNLocator
+
+    width = fig.get_size_inches()[0]
+    box = axis.get_position()
+    place = (box.x1 + PAST_AXES / width, box.y0, COLOUR_BAR / width, box.height)
+    bar = fig.colorbar(image, cax=fig.add_axes(place, label="<colorbar>"))  # as matplotlib does
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    if ticks is not None:
+        bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=ticks))
+    return bar
 
 
 def title_text(result: Result, n: int, maps: list[Panel]) -> str:
@@ -212,14 +242,12 @@ def draw_heatmap(fig, axis, panel: Panel, checks: list[StateCheck]) -> None:
     for check in marks:
         axis.plot([check.row], [-0.5], marker="v", color="black", markersize=6, clip_on=False)
     axis.set_ylabel(panel.row_label, fontsize=8)
-    axis.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    axis.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, steps=[1, 2, 5, 10]))
     positions, texts = round_ticks(panel.steps)
     axis.set_xticks(positions, texts)
     axis.tick_params(labelsize=7)
     shade_masked(axis, panel.masked)
-    bar = fig.colorbar(image, ax=axis, fraction=0.03, pad=0.01, aspect=12)
-    bar.set_label(f"{panel.name}{' (0 to 1)' if panel.sequential else ''}", fontsize=8)
-    bar.ax.tick_params(labelsize=7)
+    colour_bar(fig, axis, image, f"{panel.name}{' (0 to 1)' if panel.sequential else ''}")
 
 
 def shade_masked(axis, masked: list[int]) -> None:
@@ -236,8 +264,6 @@ def shade_masked(axis, masked: list[int]) -> None:
 def draw_states(fig, axis, result: Result, n: int, kind: str, checks: list[StateCheck]) -> None:
     """The final states of one kind (h: h or h_fw and h_bw; c likewise) of sequence n, one
     row each, on their own scale; what each equals is said in the title."""
-    from matplotlib.ticker import MaxNLocator
-
     equals = {c.state: c.output for c in checks if c.equal}
     names = [name for name in result.states if name[0] == kind]
     values = np.stack([result.states[name][n] for name in names])  # (states, M)
@@ -250,10 +276,7 @@ def draw_states(fig, axis, result: Result, n: int, kind: str, checks: list[State
     named = ", ".join(f"{name} = {equals[name]}" for name in names if name in equals)
     axis.set_title(f"{kind}  {STATE_KINDS[kind]} (columns: units){'   ' if named else ''}{named}",
                    loc="left", fontsize=9)  # fmt: skip
-    bar = fig.colorbar(image, ax=axis, fraction=0.03, pad=0.01, aspect=6)
-    bar.set_label(kind, fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+    colour_bar(fig, axis, image, kind, ticks=2)
 
 
 def line_values(result: Result, n: int) -> tuple[str, np.ndarray] | None:
@@ -274,7 +297,10 @@ def draw_lines(axis, lines: tuple[str, np.ndarray], units_shown: list[int] | Non
         axis.plot(range(values.shape[0]), values[:, unit], lw=1, label=f"u{unit}")
     axis.set_title(f"{name} through time, units {', '.join(f'u{u}' for u in units)}",
                    loc="left", fontsize=9)  # fmt: skip
-    axis.legend(fontsize=7, loc="upper right", ncols=min(len(units), 8), framealpha=0.85)
+    if len(units) <= LEGEND_BESIDE:  # beside the lines, where a heatmap has its colour bar
+        axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    else:
+        axis.legend(fontsize=7, loc="upper right", ncols=min(len(units), 8), framealpha=0.85)
     axis.set_xlim(-0.5, values.shape[0] - 0.5)
     axis.xaxis.set_major_locator(step_locator())
     axis.tick_params(labelsize=7)
