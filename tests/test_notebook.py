@@ -2,6 +2,8 @@
 shown inline as a PNG in a fresh kernel, and the user's matplotlib left as it was (the backend
 unchanged, pyplot not imported, the user's own pyplot figures still shown)."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -37,3 +39,19 @@ def test_a_result_shows_its_tables_and_its_figure_and_leaves_matplotlib_alone():
     assert figure.data["image/png"]  # base64 PNG: drawn inline, not just "<Figure size ...>"
     assert after[0].text == "True False\n"  # the backend unchanged; pyplot never imported
     assert [o for o in users_plot if "image/png" in o.get("data", {})]  # theirs still shows
+
+
+def test_the_result_module_imports_no_renderer_and_the_api_gives_results_their_display():
+    code = (
+        "import sys, rnnstate.result\n"
+        "print(sorted(m for m in sys.modules if m.startswith('rnnstate.render')))\n"
+        "print(hasattr(rnnstate.result.Result, 'plot'))\n"
+        "from rnnstate.api import Result\n"
+        "print(Result.plot.__module__, Result._repr_html_.__module__)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert shown.stdout.splitlines() == [
+        "[]",
+        "False",
+        "rnnstate.render.notebook rnnstate.render.notebook",
+    ], shown.stderr
