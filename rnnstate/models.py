@@ -15,7 +15,7 @@ import numpy as np
 from rnnstate.api import make_spec
 from rnnstate.data import extension, first_line
 from rnnstate.engines.keras import _import_keras, call_interruptibly, stderr_silenced
-from rnnstate.errors import InputError, SpecError
+from rnnstate.errors import InputError, SpecError, shown_name
 from rnnstate.spec import ModelSource, Spec, state_names
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
@@ -323,13 +323,15 @@ def find_layer(layers: list[ModelLayer], name: str, path: str) -> ModelLayer:
         if name in (layer.path, str(layer.index)):
             return layer
     raise SpecError(
-        "--layer", f"{path} has no recurrent layer {name!r}; its recurrent layers: {listed(layers)}"
+        "--layer",
+        f"{shown_name(path)} has no recurrent layer {name!r}; its recurrent layers: "
+        f"{listed(layers)}",
     )
 
 
 def listed(layers: list[ModelLayer]) -> str:
     """The layers as "0: lstm, 1: outer/gru" ("none" if there are none)."""
-    return ", ".join(f"{layer.index}: {layer.path}" for layer in layers) or "none"
+    return ", ".join(f"{layer.index}: {shown_name(layer.path)}" for layer in layers) or "none"
 
 
 def layer_weights(layer: ModelLayer) -> LayerWeights:
