@@ -61,8 +61,16 @@ def model_source(path: str) -> str | io.BytesIO:
     return path
 
 
-def load_keras_archive(keras, path: str, source) -> tuple[object, list[str]]:
-    """(model, names of the archive's asset members) from a .keras zip archive `source`."""
+def check_file(path: str, suffix: str, source) -> None:
+    """What can be checked before TensorFlow is imported: a .keras is a plain zip archive whose
+    config.json is within config_limit(); an .h5 is an HDF5 file whose model config is."""
+    with open_archive(path, source) if suffix == ".keras" else open_hdf5(path, source):
+        pass
+
+
+def open_archive(path: str, source) -> zipfile.ZipFile:
+    """The .keras zip archive `source`, checked: config.json there and within config_limit(),
+    no member encrypted."""
     try:
         archive = zipfile.ZipFile(source)
         members = {info.filename: info for info in archive.infolist()}
@@ -70,7 +78,7 @@ def load_keras_archive(keras, path: str, source) -> tuple[object, list[str]]:
         raise InputError(
             path, f"is not a .keras model (not a valid zip archive: {first_line(error)})"
         ) from None
-    with archive:
+    try:
         if CONFIG not in members:
             raise InputError(path, "is a zip archive but not a .keras model: it has no config.json")
         for info in members.values():
@@ -78,6 +86,16 @@ def load_keras_archive(keras, path: str, source) -> tuple[object, list[str]]:
                 raise InputError(path, f"member {info.filename!r} is encrypted; expected a plain "
                                        ".keras archive")  # fmt: skip
         check_declared(path, CONFIG, members[CONFIG].file_size, config_limit(), "config")
+    except InputError:
+        archive.close()
+        raise
+    return archive
+
+
+def load_keras_archive(keras, path: str, source) -> tuple[object, list[str]]:
+    """(model, names of the archive's asset members) from a .keras zip archive `source`."""
+    with open_archive(path, source) as archive:
+        members = {info.filename: info for info in archive.infolist()}
         text = read_member(path, archive, CONFIG)
         model = guarded(keras, path, lambda: model_from_config(text))
         if WEIGHTS not in members:
@@ -179,16 +197,16 @@ def check_datasets(path: str, group, model) -> None:
         )  # fmt: skip
 
 
-def load_hdf5(keras, path: str, source):
-    """The model of a legacy full-model .h5/.hdf5 file `source`, loaded as Keras's
-    load_model_from_hdf5 does (safe_mode=True, not compiled), its config and datasets bounded."""
+def open_hdf5(path: str, source):
+    """The legacy .h5 file `source` (an h5py.File), checked: its model config there and
+    within config_limit()."""
     import h5py
 
     try:
         file = h5py.File(source, "r")
     except OSError as error:
         raise InputError(path, f"is not a valid HDF5 file: {first_line(error)}") from None
-    with file:
+    try:
         if "model_config" not in file.attrs:
             raise InputError(
                 path, "cannot be loaded as a Keras model: it holds no model config (weights "
@@ -196,6 +214,16 @@ def load_hdf5(keras, path: str, source):
             )  # fmt: skip
         declared = file.attrs.get_id("model_config").get_storage_size()
         check_declared(path, "its model_config", declared, config_limit(), "config")
+    except InputError:
+        file.close()
+        raise
+    return file
+
+
+def load_hdf5(keras, path: str, source):
+    """The model of a legacy full-model .h5/.hdf5 file `source`, loaded as Keras's
+    load_model_from_hdf5 does (safe_mode=True, not compiled), its config and datasets bounded."""
+    with open_hdf5(path, source) as file:
         return guarded(keras, path, lambda: hdf5_model(path, file))
 
 

@@ -111,6 +111,7 @@ def load(path: str) -> LoadedModel:
     head = file_head(path, source)
     if suffix != ".keras" and not head.startswith(HDF5_SIGNATURE):
         raise InputError(path, "is not an HDF5 file; expected a model saved by model.save")
+    model_files.check_file(path, suffix, source)  # before TensorFlow's seconds of import
     with stderr_silenced():
         _, keras = _import_keras()
         model, assets = call_interruptibly(read_model, keras, path, suffix, source)
