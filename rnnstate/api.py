@@ -12,7 +12,7 @@ from rnnstate.data import (
     random_input,
 )
 from rnnstate.engines import LayerOutputs, Progress, run_layer
-from rnnstate.errors import NumericError, SpecError
+from rnnstate.errors import NumericError, SpecError, shown_name
 from rnnstate.render.notebook import show_in_notebooks
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Spec, torch_installed
@@ -63,8 +63,8 @@ def resolve_sizes(
         if given.get(name) is not None and given[name] != value:
             raise SpecError(
                 LONG_OPTIONS[name],
-                f"{SIZE_OPTIONS[name]} {given[name]} conflicts with {source}, which has "
-                f"{SIZE_LETTERS[name]}={value}",
+                f"{SIZE_OPTIONS[name]} {given[name]} conflicts with {shown_name(source)}, "
+                f"which has {SIZE_LETTERS[name]}={value}",
             )
         sizes[name] = value
     return sizes

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from rnnstate.errors import InputError, SpecError, shown_path
+from rnnstate.errors import InputError, SpecError, shown_name
 from rnnstate.layouts import from_torch, is_torch
 from rnnstate.spec import GATE_BLOCKS, KERAS_LAYER_NAMES, Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
@@ -367,7 +367,7 @@ def say_notes(path: str, notes: list[str]) -> None:
     """Each note on a file that read well, one line each on stderr (after every check, so an
     error stays the only line)."""
     for note in notes:
-        print(f"rnnstate: {shown_path(path)}: {note}", file=sys.stderr)
+        print(f"rnnstate: {shown_name(path)}: {note}", file=sys.stderr)
 
 
 def read_model_input(path: str) -> dict[str, np.ndarray]:
@@ -438,8 +438,8 @@ def read_weights(
         if cell == "gru" and not reset_after:
             raise SpecError(
                 "--reset-before",
-                f"{path} holds PyTorch weights, and PyTorch's GRU is Keras's reset_after "
-                "variant: it cannot run with --reset-before",
+                f"{shown_name(path)} holds PyTorch weights, and PyTorch's GRU is Keras's "
+                "reset_after variant: it cannot run with --reset-before",
             )
         values = {name: numeric_array(path, a, name) for name, a in arrays.items()}
         weights = from_torch(path, values, cell, bidirectional, prefix, torch_layer or 0)
@@ -447,8 +447,8 @@ def read_weights(
         return weights
     for option, given in (("--prefix", prefix), ("--torch-layer", torch_layer)):
         if given is not None:
-            raise SpecError(option, f"{option} picks a layer in a PyTorch state dict; {path} "
-                                    "holds Keras's names")  # fmt: skip
+            raise SpecError(option, f"{option} picks a layer in a PyTorch state dict; "
+                                    f"{shown_name(path)} holds Keras's names")  # fmt: skip
     prefixes = ("forward_", "backward_") if bidirectional else ("",)
     expected = [prefix + name for prefix in prefixes for name in WEIGHT_NAMES]
     required = [name for name in expected if not name.endswith("bias")]

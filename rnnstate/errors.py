@@ -33,14 +33,25 @@ class InputError(RnnstateError):
     """A file could not be used (exit 1); the message names the file and what was expected."""
 
     def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{shown_path(path)}: {message}")
+        super().__init__(f"{shown_name(path)}: {message}")
         self.path = path
 
 
-def shown_path(path: str) -> str:
-    """A file name as an error shows it: as given, or quoted (repr) when it holds a newline or
-    another control character, so the error stays one line."""
-    return repr(path) if any(ord(char) < 32 or ord(char) == 127 for char in path) else path
+def shown_name(name: str) -> str:
+    """A name from a file or the user (a path, a layer name, a token) as one line of text:
+    as given when every character is printable, else quoted with each control, format or
+    separator character escaped as Python does (\\n, \\x1b, \\u202e), so an error stays
+    one line and no escape sequence reaches a terminal. Shown through rich, it goes in a Text
+    (never a markup string), so brackets stay brackets."""
+    return name if name.isprintable() else repr(name)
+
+
+def one_line(text: str) -> str:
+    """A message as one line of plain text: each character that is not printable escaped
+    (\\n, \\x1b), whatever name inside it was missed. Every error line passes through it."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class NumericError(RnnstateError):

@@ -5,17 +5,18 @@ Models load with safe_mode=True and compile=False, always: nothing from a file i
 engines/keras.py, this module imports TensorFlow (quietly) when it first needs it.
 """
 
-import zipfile
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rnnstate import model_files
 from rnnstate.api import make_spec
 from rnnstate.data import extension, first_line
 from rnnstate.engines.keras import _import_keras, call_interruptibly, stderr_silenced
-from rnnstate.errors import InputError, SpecError
+from rnnstate.errors import InputError, SpecError, shown_name
 from rnnstate.spec import ModelSource, Spec, state_names
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
@@ -81,11 +82,13 @@ class ModelLayer:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model read from `path`, with its input names and the Keras module that loaded it."""
+    """A model read from `path`, with its input names and the Keras module that loaded it;
+    asset_layers: its layers whose state is in assets, never unpacked (they cannot run)."""
 
     path: str
     model: object
     keras: object = field(repr=False)
+    asset_layers: tuple[str, ...] = ()
 
     @property
     def input_names(self) -> list[str]:
@@ -95,52 +98,50 @@ class LoadedModel:
 
 def load(path: str) -> LoadedModel:
     """The model saved at `path` (.keras, .h5 or .hdf5), loaded with safe_mode=True and
-    compile=False. Raises InputError naming the file for anything that is not a Keras model
-    rnnstate can load without running code from it."""
+    compile=False, every part of the file bounded before it is read (see model_files), in a
+    worker thread so that Ctrl-C and SIGTERM end it at once. Raises InputError naming the file
+    for anything that is not a Keras model rnnstate can load without running code from it, or
+    whose weights are not all finite."""
     suffix = Path(path).suffix.lower()
     if suffix not in MODEL_FORMATS:
         shown = f"'{suffix}'" if suffix else "no extension"
         raise InputError(path, f"has {shown}; expected a saved Keras model: .keras, .h5 or .hdf5")
-    head = file_head(path)
-    if suffix == ".keras":
-        check_keras_archive(path)
-    elif not head.startswith(HDF5_SIGNATURE):
+    extension(path, MODEL_FORMATS)  # exists and is a file
+    source = model_files.model_source(path)
+    head = file_head(path, source)
+    if suffix != ".keras" and not head.startswith(HDF5_SIGNATURE):
         raise InputError(path, "is not an HDF5 file; expected a model saved by model.save")
+    model_files.check_file(path, suffix, source)  # before TensorFlow's seconds of import
     with stderr_silenced():
         _, keras = _import_keras()
-        try:
-            model = keras.saving.load_model(path, safe_mode=True, compile=False)
-        except Exception as error:  # Keras raises many types for a file it cannot load
-            raise InputError(path, load_problem(keras, error)) from None
+        model, assets = call_interruptibly(read_model, keras, path, suffix, source)
     if not isinstance(model, keras.Model):
         raise InputError(path, f"holds a {type(model).__name__}, not a Keras model")
-    return LoadedModel(path, model, keras)
+    model_files.check_finite_weights(keras, path, model)
+    asset_layers = model_files.asset_layers(keras, model, assets)
+    return LoadedModel(path, model, keras, tuple(asset_layers))
 
 
-def file_head(path: str) -> bytes:
-    """The first bytes of the file (its signature), refusing a missing, folder or empty one."""
-    extension(path, MODEL_FORMATS)  # exists and is a file
-    try:
-        with open(path, "rb") as file:
-            head = file.read(len(HDF5_SIGNATURE))
-    except OSError as error:
-        raise InputError(path, f"cannot be read: {error.strerror or error}") from None
+def read_model(keras, path: str, suffix: str, source) -> tuple[object, list[str]]:
+    """(model, asset member names) from a .keras archive or a legacy .h5 file."""
+    if suffix == ".keras":
+        return model_files.load_keras_archive(keras, path, source)
+    return model_files.load_hdf5(keras, path, source), []
+
+
+def file_head(path: str, source) -> bytes:
+    """The first bytes of the file (its signature), refusing an unreadable or empty one."""
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[: len(HDF5_SIGNATURE)]
+    else:
+        try:
+            with open(source, "rb") as file:
+                head = file.read(len(HDF5_SIGNATURE))
+        except OSError as error:
+            raise InputError(path, f"cannot be read: {error.strerror or error}") from None
     if not head:
         raise InputError(path, "is empty")
     return head
-
-
-def check_keras_archive(path: str) -> None:
-    """Refuse a .keras file that is not a zip archive holding a model's config.json."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise InputError(
-            path, f"is not a .keras model (not a valid zip archive: {first_line(error)})"
-        ) from None
-    if "config.json" not in names:
-        raise InputError(path, "is a zip archive but not a .keras model: it has no config.json")
 
 
 def is_keras_operation(keras, name: str) -> bool:
@@ -323,13 +324,15 @@ def find_layer(layers: list[ModelLayer], name: str, path: str) -> ModelLayer:
         if name in (layer.path, str(layer.index)):
             return layer
     raise SpecError(
-        "--layer", f"{path} has no recurrent layer {name!r}; its recurrent layers: {listed(layers)}"
+        "--layer",
+        f"{shown_name(path)} has no recurrent layer {name!r}; its recurrent layers: "
+        f"{listed(layers)}",
     )
 
 
 def listed(layers: list[ModelLayer]) -> str:
     """The layers as "0: lstm, 1: outer/gru" ("none" if there are none)."""
-    return ", ".join(f"{layer.index}: {layer.path}" for layer in layers) or "none"
+    return ", ".join(f"{layer.index}: {shown_name(layer.path)}" for layer in layers) or "none"
 
 
 def layer_weights(layer: ModelLayer) -> LayerWeights:
@@ -416,10 +419,18 @@ def model_inputs(loaded: LoadedModel, arrays: dict[str, np.ndarray], path: str) 
             path, f"has no array for the model's input {missing[0]!r}; expected an .npz with "
             f"one array per input: {', '.join(names)}",
         )  # fmt: skip
-    return [
+    fitted = [
         fit_input(path, name, arrays[name], tensor)
         for name, tensor in zip(names, loaded.model.inputs, strict=True)
     ]
+    batches = {name: len(array) for name, array in zip(names, fitted, strict=True)}
+    if len(set(batches.values())) > 1:
+        shown = ", ".join(f"{name!r} {size}" for name, size in batches.items())
+        raise InputError(
+            path, f"holds inputs with different numbers of sequences ({shown}); the model's "
+            "inputs take the same number N each",
+        )  # fmt: skip
+    return fitted
 
 
 def fit_input(path: str, name: str, array: np.ndarray, tensor) -> np.ndarray:
@@ -437,13 +448,26 @@ def fit_input(path: str, name: str, array: np.ndarray, tensor) -> np.ndarray:
             path, f"holds {name!r} of shape {array.shape}; the model's input {name!r} is {shown}"
         )
     dtype = np.dtype(str(tensor.dtype))
-    fractions = array.dtype.kind == "f" and not np.array_equal(array, np.round(array))
-    if dtype.kind in "iu" and fractions:
+    if dtype.kind in "iu" and array.dtype.kind == "f":
+        check_token_ids(path, name, array, dtype)
+    return np.ascontiguousarray(array.astype(dtype))
+
+
+def check_token_ids(path: str, name: str, array: np.ndarray, dtype: np.dtype) -> None:
+    """Refuse float token ids with fractions or beyond `dtype` (before any cast can warn)."""
+    if not np.array_equal(array, np.round(array)):
         raise InputError(
             path, f"holds {name!r} with fractions; the model's input {name!r} takes "
             "integers (token ids)",
         )  # fmt: skip
-    return np.ascontiguousarray(array.astype(dtype))
+    limits = np.iinfo(dtype)
+    outside = (array < limits.min) | (array > limits.max)
+    if outside.any():
+        first = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise InputError(
+            path, f"holds {name!r} with token id {array[first]:g} at {list(first)}, beyond the "
+            f"{dtype} ids the model's input {name!r} takes",
+        )  # fmt: skip
 
 
 def layer_input(
@@ -462,6 +486,12 @@ def layer_input(
     records what it receives and returns zeros of its output's shape instead of computing.
     SEQUENCES_PER_CALL sequences a call, inside tf.function; progress(done, total) after each.
     """
+    if loaded.asset_layers:
+        raise InputError(
+            loaded.path, f"layer {loaded.asset_layers[0]!r} keeps its state (a vocabulary) in "
+            "the model's assets, which rnnstate never unpacks; give the layer's own input with "
+            "--layer-input",
+        )  # fmt: skip
     keras, tf = loaded.keras, _import_keras()[0]
     nodes = getattr(layer.chain[0], "_inbound_nodes", [])
     if not nodes:

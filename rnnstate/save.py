@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
-from rnnstate.errors import InputError, SpecError
+from rnnstate.errors import InputError, SpecError, shown_name
 from rnnstate.layouts import to_torch
 from rnnstate.render import json as json_render
 from rnnstate.result import Result
@@ -32,7 +32,9 @@ def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
     """The extension of a path to write, which must be one of `allowed` (else exit 2)."""
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
-        raise SpecError(option, f"{path}: expected a file name ending in {' or '.join(allowed)}")
+        raise SpecError(
+            option, f"{shown_name(path)}: expected a file name ending in {' or '.join(allowed)}"
+        )
     return suffix
 
 

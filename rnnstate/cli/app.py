@@ -11,7 +11,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from rnnstate import __version__
 from rnnstate.cli.streams import flush_stdout
-from rnnstate.errors import ExitCode
+from rnnstate.errors import ExitCode, one_line
 from rnnstate.options import GROUPS, HELP
 
 # Typer's (click's) base of every usage error, found without importing click's private modules.
@@ -33,7 +33,8 @@ class OneLineErrors(TyperGroup):
                 sys.exit(ExitCode.OK)
             context = getattr(error, "ctx", None)
             where = context.command_path if context else prog_name or "rnnstate"
-            typer.echo(f"{where}: error: {error.format_message()} (see '{where} --help')", err=True)
+            message = one_line(error.format_message())
+            typer.echo(f"{where}: error: {message} (see '{where} --help')", err=True)
             sys.exit(error.exit_code)
         flush_stdout()
         if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):

@@ -196,6 +196,10 @@ def model_progress(layer, sequences: int) -> Iterator:
     if not sys.stderr.isatty() or sequences <= SEQUENCES_PER_CALL:
         yield None
         return
-    with terminal_progress() as display:
-        task = display.add_task(f"layers before {layer.path}", total=sequences)
+    from rich.markup import escape
+
+    from rnnstate.errors import shown_name
+
+    with terminal_progress() as display:  # a task's description is markup: the name is escaped
+        task = display.add_task(f"layers before {escape(shown_name(layer.path))}", total=sequences)
         yield lambda done, total: display.update(task, completed=done)

@@ -13,7 +13,7 @@ import typer
 from rnnstate.budget import ensure_fits, expected_seconds
 from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
-from rnnstate.errors import SpecError
+from rnnstate.errors import SpecError, shown_name
 from rnnstate.spec import Spec
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
@@ -154,7 +154,8 @@ def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
         key = os.path.realpath(path)
         if key in seen and option in written:
             raise SpecError(
-                option, f"{path} is also the file of {seen[key]}; give each file its own path"
+                option,
+                f"{shown_name(path)} is also the file of {seen[key]}; give each file its own path",
             )
         seen.setdefault(key, option)
     for path in written.values():

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 import typer
 
-from rnnstate.errors import ExitCode, InputError, NumericError, SpecError, Terminated
+from rnnstate.errors import ExitCode, InputError, NumericError, SpecError, Terminated, one_line
 
 
 def write_stdout(pieces: Iterable[bytes]) -> None:
@@ -55,7 +55,7 @@ def user_errors() -> Iterator[None]:
     except SpecError as error:
         raise typer.BadParameter(str(error), param_hint=f"'{error.option}'") from None
     except (InputError, NumericError) as error:
-        typer.echo(f"rnnstate: error: {error}", err=True)
+        typer.echo(f"rnnstate: error: {one_line(str(error))}", err=True)
         raise typer.Exit(ExitCode.BAD_DATA) from None
     except Terminated:
         raise typer.Exit(ExitCode.TERMINATED) from None

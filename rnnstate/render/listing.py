@@ -4,6 +4,7 @@ import orjson
 from rich.table import Table
 from rich.text import Text
 
+from rnnstate.errors import shown_name
 from rnnstate.models import ModelLayer
 
 LISTING_SCHEMA = "rnnstate-layers/1"
@@ -16,11 +17,13 @@ def setting_text(settings: dict) -> str:
 
 def table(path: str, layers: list[ModelLayer]) -> Table | Text:
     """A table of the layers: index, name, class, units M, input features D, steps T (when
-    fixed) and the settings that differ from Keras's defaults."""
+    fixed) and the settings that differ from Keras's defaults. Names from the file are Text
+    (never markup), escaped by shown_name."""
+    shown = shown_name(path)
     if not layers:
-        return Text(f"{path}: no recurrent layer (LSTM, GRU, SimpleRNN or Bidirectional of one)")
+        return Text(f"{shown}: no recurrent layer (LSTM, GRU, SimpleRNN or Bidirectional of one)")
     listing = Table(
-        title=f"{path}: {len(layers)} recurrent layer{'s' if len(layers) > 1 else ''}",
+        title=Text(f"{shown}: {len(layers)} recurrent layer{'s' if len(layers) > 1 else ''}"),
         title_justify="left",
     )
     for column in ("#", "layer", "class", "M", "D", "T", "settings that differ from defaults"):
@@ -28,12 +31,12 @@ def table(path: str, layers: list[ModelLayer]) -> Table | Text:
     for layer in layers:
         listing.add_row(
             str(layer.index),
-            layer.path,
+            Text(shown_name(layer.path)),
             layer.class_name,
             str(layer.units),
             str(layer.features),
             "any" if layer.steps is None else str(layer.steps),
-            setting_text(layer.differences),
+            Text(shown_name(setting_text(layer.differences))),
         )
     return listing
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnstate.activations import SATURATION, UNBOUNDED, Saturation
+from rnnstate.errors import shown_name
 from rnnstate.result import ENGINE_ORDER, Result, StateCheck
 
 MATCH_STYLE = "bold black on bright_yellow"
@@ -153,7 +154,8 @@ def header(result: Result) -> Text:
     source = ""
     if spec.model is not None:
         model = spec.model
-        source = f"layer {model.layer!r} of {model.path}; input: {model.input_from}\n"
+        source = (f"layer {model.layer!r} of {shown_name(model.path)}; "
+                  f"input: {shown_name(model.input_from)}\n")  # fmt: skip
     seed = f"  seed={spec.seed}" if spec.model is None or spec.model.seeded else ""
     return Text(
         f"{source}{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
