@@ -12,12 +12,11 @@ use it to run both paths on the same input).
 
 The input projection x_t @ kernel (+ bias) stays numpy's (one BLAS product a chunk of steps);
 the kernels run the steps, a bounded number at a time (WORK_PER_CALL), so progress is reported
-and Ctrl-C is seen between calls.
+and Ctrl-C is seen between calls. This module imports neither numpy nor numba at load time:
+rnnstate.budget asks it which path a run takes.
 """
 
 import os
-
-import numpy as np
 
 from rnnstate.activations import canonical
 
@@ -45,6 +44,8 @@ def run_direction(spec, step, states, mask, trace, progress, zero_output_for_mas
     engine step object, whose input projection, recurrent kernel and states it reads) in the
     order given. mask (N, T) or None; returns o, the final states (the given buffers, updated)
     and the trace, as there."""
+    import numpy as np
+
     from rnnstate.engines import kernels
     from rnnstate.engines.numpy import TRACE_NAMES
 
