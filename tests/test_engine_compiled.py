@@ -48,9 +48,8 @@ def run_kernel_float64(cell: str, x, kernel, recurrent, bias, reset_after=True):
     trace: {name: values over the steps}."""
     from rnnstate.engines import kernels
 
-    k = len(kernel)
-    xw = (np.asarray(x, np.float64)[:, None, None] * np.array(kernel)).reshape(len(x), 1, k)
-    U = np.array([recurrent], np.float64)
+    inputs = np.array(x, np.float64).reshape(len(x), 1, 1)  # (T, N, D), time-major
+    W, U = np.array([kernel], np.float64), np.array([recurrent], np.float64)
     states = np.zeros((2 if cell == "lstm" else 1, 1, 1))
     out, keep = np.zeros((1, 1)), np.zeros((0, 0), bool)
     o = np.empty((len(x), 1, 1))
@@ -59,16 +58,16 @@ def run_kernel_float64(cell: str, x, kernel, recurrent, bias, reset_after=True):
     K = np.array(kernels.CONSTANTS)
     tanh, sigmoid = kernels.CODES["tanh"], kernels.CODES["sigmoid"]
     if cell == "lstm":
-        xw += np.array(bias)
-        kernels.lstm(xw, U, states, out, keep, o, trace, tanh, sigmoid, False, K)
+        b = np.array(bias, np.float64)
+        kernels.lstm(inputs, W, b, U, states, out, keep, o, trace, tanh, sigmoid, False, K)
     elif cell == "gru":
         input_bias, recurrent_bias = (bias[0], bias[1]) if reset_after else (bias, [0.0] * 3)
-        xw += np.array(input_bias)
-        kernels.gru(xw, U, np.array(recurrent_bias, np.float64), reset_after, states, out, keep,
-                    o, trace, tanh, sigmoid, False, K)  # fmt: skip
+        b, recurrent_b = np.array(input_bias, np.float64), np.array(recurrent_bias, np.float64)
+        kernels.gru(inputs, W, b, U, recurrent_b, reset_after, states, out, keep, o, trace,
+                    tanh, sigmoid, False, K)  # fmt: skip
     else:
-        xw += np.array(bias)
-        kernels.simple_rnn(xw, U, states, out, keep, o, trace, tanh, False, K)
+        b = np.array(bias, np.float64)
+        kernels.simple_rnn(inputs, W, b, U, states, out, keep, o, trace, tanh, False, K)
     assert trace.dtype == np.float64
     return {name: trace[:, j, 0, 0] for j, name in enumerate(names)}
 
@@ -196,7 +195,7 @@ def test_bidirectional_runs_both_directions_compiled(always_compiled):
 
 
 def test_progress_is_reported_between_calls(always_compiled, monkeypatch):
-    monkeypatch.setattr(compiled, "WORK_PER_CALL", 2 * 2 * 8 * 10)  # N M kM: 10 steps a call
+    monkeypatch.setattr(compiled, "WORK_PER_CALL", 2 * 8 * 4 * 10)  # N kM (D + M): 10 steps
     spec = Spec("lstm", steps=25, features=2, units=2, batch=2)
     weights = initial_weights(spec, np.random.default_rng(0))
     x = np.zeros((2, 25, 2), np.float32)

@@ -10,9 +10,9 @@ matrix product numpy calls. Everything else (and T=8, and --help) never imports 
 RNNSTATE_COMPILED=never or =always in the environment overrides the choice (benchmarks and tests
 use it to run both paths on the same input).
 
-The input projection x_t @ kernel (+ bias) stays numpy's (one BLAS product a chunk of steps);
-the kernels run the steps, a bounded number at a time (WORK_PER_CALL), so progress is reported
-and Ctrl-C is seen between calls. This module imports neither numpy nor numba at load time:
+The kernels run the steps, the input projection x_t @ kernel + bias included, a bounded number
+at a time (WORK_PER_CALL, at most STEPS_PER_CHUNK), so progress is reported and Ctrl-C is seen
+between calls. This module imports neither numpy nor numba at load time:
 rnnstate.budget asks it which path a run takes.
 """
 
@@ -22,7 +22,7 @@ from rnnstate.activations import canonical
 
 COMPILED_MIN_STEPS = 20_000  # below this, numba's import costs about what it saves
 COMPILED_MAX_ROWS = 64  # sequences a step: beyond, numpy's BLAS product beats the kernels' loops
-WORK_PER_CALL = 1 << 25  # multiply-adds of h @ U per kernel call: some 10-50 ms
+WORK_PER_CALL = 1 << 25  # multiply-adds (x W and h U) per kernel call: some 10-50 ms
 
 
 def mode() -> str:
@@ -41,19 +41,21 @@ def pays(steps: int, batch: int) -> bool:
 
 def run_direction(spec, step, states, mask, trace, progress, zero_output_for_mask):
     """rnnstate.engines.numpy.run_direction's work, compiled: the steps of `step` (a numpy
-    engine step object, whose input projection, recurrent kernel and states it reads) in the
-    order given. mask (N, T) or None; returns o, the final states (the given buffers, updated)
-    and the trace, as there."""
+    engine step object, whose input, kernels, biases and states it reads) in the order given.
+    mask (N, T) or None; returns o, the final states (the given buffers, updated) and the
+    trace, as there."""
     import numpy as np
 
-    from rnnstate.engines import kernels
+    from rnnstate.engines import STEPS_PER_CHUNK, kernels
     from rnnstate.engines.numpy import TRACE_NAMES
 
-    xw = step.xw
-    N, T, _ = xw.x.shape
+    xw = step.xw  # the input, kernel and input bias, as the numpy loop would project them
+    N, T, D = xw.x.shape
     M = states[0].shape[1]
     dtype = step.U.dtype
     U = np.ascontiguousarray(step.U)
+    W = np.ascontiguousarray(xw.kernel, dtype)
+    b = np.zeros(U.shape[1], dtype) if xw.bias is None else np.ascontiguousarray(xw.bias, dtype)
     K = np.array(kernels.CONSTANTS, dtype=dtype)
     act = kernels.CODES[canonical(spec.activation)]
     rec = kernels.CODES[canonical(spec.recurrent_activation)]
@@ -63,32 +65,26 @@ def run_direction(spec, step, states, mask, trace, progress, zero_output_for_mas
     keep = np.ascontiguousarray(mask.T) if mask is not None else np.zeros((0, 0), bool)
     o = np.empty((T if spec.return_sequences else 0, N, M), dtype)  # time-major
     recorded = np.empty((T if trace else 0, len(names), N, M), dtype)  # time-major
-    per_call = max(1, WORK_PER_CALL // (N * M * U.shape[1]))
-    start = 0
-    while start < T:
-        xw[start]  # computes the projection of the chunk of steps holding `start`
-        block = np.ascontiguousarray(xw.block, dtype)  # (C, N, kM), steps xw.start...
-        stop = xw.start + len(block)
-        for first in range(start, stop, per_call):
-            last = min(stop, first + per_call)
-            chunk = slice(first, last)
-            xw_chunk = block[first - xw.start : last - xw.start]
-            keep_chunk = keep[chunk] if mask is not None else keep
-            o_chunk = o[chunk] if spec.return_sequences else o
-            trace_chunk = recorded[chunk] if trace else recorded
-            if spec.cell == "lstm":
-                kernels.lstm(xw_chunk, U, packed, out, keep_chunk, o_chunk, trace_chunk, act,
-                             rec, zero_output_for_mask, K)  # fmt: skip
-            elif spec.cell == "gru":
-                bias = np.ascontiguousarray(step.recurrent_bias, dtype)
-                kernels.gru(xw_chunk, U, bias, step.reset_after, packed, out, keep_chunk, o_chunk,
-                            trace_chunk, act, rec, zero_output_for_mask, K)  # fmt: skip
-            else:
-                kernels.simple_rnn(xw_chunk, U, packed, out, keep_chunk, o_chunk, trace_chunk,
-                                   act, zero_output_for_mask, K)  # fmt: skip
-            if progress:
-                progress("numpy", last)
-        start = stop
+    per_call = min(STEPS_PER_CHUNK, max(1, WORK_PER_CALL // (N * U.shape[1] * (D + M))))
+    for first in range(0, T, per_call):
+        last = min(T, first + per_call)
+        chunk = slice(first, last)
+        x = np.ascontiguousarray(xw.x[:, chunk].transpose(1, 0, 2), dtype)  # (C, N, D)
+        keep_chunk = keep[chunk] if mask is not None else keep
+        o_chunk = o[chunk] if spec.return_sequences else o
+        trace_chunk = recorded[chunk] if trace else recorded
+        if spec.cell == "lstm":
+            kernels.lstm(x, W, b, U, packed, out, keep_chunk, o_chunk, trace_chunk, act, rec,
+                         zero_output_for_mask, K)  # fmt: skip
+        elif spec.cell == "gru":
+            bias = np.ascontiguousarray(step.recurrent_bias, dtype)
+            kernels.gru(x, W, b, U, bias, step.reset_after, packed, out, keep_chunk, o_chunk,
+                        trace_chunk, act, rec, zero_output_for_mask, K)  # fmt: skip
+        else:
+            kernels.simple_rnn(x, W, b, U, packed, out, keep_chunk, o_chunk, trace_chunk, act,
+                               zero_output_for_mask, K)  # fmt: skip
+        if progress:
+            progress("numpy", last)
     for buffer, final in zip(states, packed, strict=True):
         buffer[...] = final
     o_out = out if not spec.return_sequences else np.ascontiguousarray(o.transpose(1, 0, 2))

@@ -1,5 +1,6 @@
 """The numpy engine's recurrence compiled with numba: one kernel per cell, run on a chunk of
-steps whose input projection x_t @ kernel (+ bias) numpy has already computed.
+steps, each step's input projection x_t @ kernel + bias included (numpy's BLAS is slow on a
+product whose inner size is D, often under 10, and a chunk of it would be memory to keep).
 
 Imported only by rnnstate.engines.compiled, and only for runs where compiling pays: importing
 numba alone takes about half a second. Each kernel is generic over the float type (numba
@@ -12,7 +13,8 @@ path within float32 rounding, not bit for bit. Constants reach the kernels as an
 run's float type (CONSTANTS), because numba would make float64 of a literal like 0.5.
 
 Arguments shared by the kernels, for a chunk of C steps, N sequences, M units, k gate blocks:
-    xw     (C, N, kM)   x_t @ kernel (+ input bias), time-major
+    x      (C, N, D)    the input, time-major
+    W, b   (D, kM), (kM,)  the kernel and the input bias (zeros without one)
     U      (M, kM)      the recurrent kernel
     h (c)  (N, M)       states, updated in place
     out    (N, M)       the output of the last step: h_t, or with a mask what Keras returns
@@ -192,6 +194,17 @@ def apply(code, z, start, stop, K):
 
 
 @jit
+def project(x, t, W, b, xw):
+    """xw <- x[t] @ W + b: (N, D) @ (D, kM) + (kM,) -> (N, kM)."""
+    for n in range(x.shape[1]):
+        xw[n, :] = b
+        for d in range(x.shape[2]):
+            x_d = x[t, n, d]
+            for j in range(W.shape[1]):
+                xw[n, j] += x_d * W[d, j]
+
+
+@jit
 def recurrent_sum(h, U, acc):
     """acc <- h @ U: (N, M) @ (M, kM) -> (N, kM), row by row of U (each row read once a step)
     and along memory in the inner loop, which LLVM vectorizes."""
@@ -219,19 +232,21 @@ def finish_step(t, n, new, states, out, keep, o, zero_masked, K):
 
 
 @jit
-def lstm(xw, U, states, out, keep, o, trace, act, rec, zero_masked, K):
+def lstm(x, W, b, U, states, out, keep, o, trace, act, rec, zero_masked, K):
     """LSTM steps, gate blocks i f c o: c_t = f c_{t-1} + i g; h_t = o act(c_t).
     states (2, N, M): h, c."""
-    C, N, G = xw.shape
-    M = G // 4
-    gates = np.empty((N, G), dtype=xw.dtype)  # z, then the gates i f g o
-    new = np.empty((2, M), dtype=xw.dtype)  # h_t, c_t
+    C, N, _ = x.shape
+    M, G = U.shape
+    gates = np.empty((N, G), dtype=U.dtype)  # z, then the gates i f g o
+    xw = np.empty((N, G), dtype=U.dtype)
+    new = np.empty((2, M), dtype=U.dtype)  # h_t, c_t
     h, c = states[0], states[1]
     for t in range(C):
         recurrent_sum(h, U, gates)
+        project(x, t, W, b, xw)
         for n in range(N):
             z = gates[n]
-            z += xw[t, n]
+            z += xw[n]
             apply(rec, z, 0, 2 * M, K)  # i, f
             apply(act, z, 2 * M, 3 * M, K)  # g
             apply(rec, z, 3 * M, G, K)  # o
@@ -250,21 +265,23 @@ def lstm(xw, U, states, out, keep, o, trace, act, rec, zero_masked, K):
 
 
 @jit
-def gru(xw, U, recurrent_bias, reset_after, states, out, keep, o, trace, act, rec, zero_masked,
-        K):  # fmt: skip
+def gru(x, W, b, U, recurrent_bias, reset_after, states, out, keep, o, trace, act, rec,
+        zero_masked, K):  # fmt: skip
     """GRU steps, gate blocks z r h: h_t = z h_{t-1} + (1 - z) h_hat, with h_hat = act(x_h +
     r (h_{t-1} U_h + b_h)) when reset_after, else act(x_h + (r h_{t-1}) U_h).
     states (1, N, M): h; recurrent_bias (3M,): zeros unless reset_after with a bias."""
-    C, N, G = xw.shape
-    M = G // 3
-    inner = np.empty((N, G), dtype=xw.dtype)  # h_{t-1} U (+ recurrent bias)
-    zr = np.empty(2 * M, dtype=xw.dtype)
-    h_hat = np.empty(M, dtype=xw.dtype)
-    r_h = np.empty((1, M), dtype=xw.dtype)  # r h_{t-1}, when reset before
+    C, N, _ = x.shape
+    M, G = U.shape[0], U.shape[1]
+    xw = np.empty((N, G), dtype=U.dtype)
+    inner = np.empty((N, G), dtype=U.dtype)  # h_{t-1} U (+ recurrent bias)
+    zr = np.empty(2 * M, dtype=U.dtype)
+    h_hat = np.empty(M, dtype=U.dtype)
+    r_h = np.empty((1, M), dtype=U.dtype)  # r h_{t-1}, when reset before
     h_hat_2d = h_hat.reshape((1, M))
-    new = np.empty((1, M), dtype=xw.dtype)
+    new = np.empty((1, M), dtype=U.dtype)
     h = states[0]
     for t in range(C):
+        project(x, t, W, b, xw)
         if reset_after:
             recurrent_sum(h, U, inner)
         else:  # h_{t-1} U_z and U_r now; U_h once r is known
@@ -273,7 +290,7 @@ def gru(xw, U, recurrent_bias, reset_after, states, out, keep, o, trace, act, re
             if reset_after:
                 inner[n] += recurrent_bias
             for j in range(2 * M):
-                zr[j] = xw[t, n, j] + inner[n, j]
+                zr[j] = xw[n, j] + inner[n, j]
             apply(rec, zr, 0, 2 * M, K)  # z, r
             if reset_after:
                 for m in range(M):
@@ -283,7 +300,7 @@ def gru(xw, U, recurrent_bias, reset_after, states, out, keep, o, trace, act, re
                     r_h[0, m] = zr[M + m] * h[n, m]
                 recurrent_sum(r_h, U[:, 2 * M :], h_hat_2d)
             for m in range(M):
-                h_hat[m] += xw[t, n, 2 * M + m]
+                h_hat[m] += xw[n, 2 * M + m]
             apply(act, h_hat, 0, M, K)
             for m in range(M):
                 new[0, m] = zr[m] * h[n, m] + (K[ONE] - zr[m]) * h_hat[m]
@@ -296,17 +313,20 @@ def gru(xw, U, recurrent_bias, reset_after, states, out, keep, o, trace, act, re
 
 
 @jit
-def simple_rnn(xw, U, states, out, keep, o, trace, act, zero_masked, K):
+def simple_rnn(x, W, b, U, states, out, keep, o, trace, act, zero_masked, K):
     """SimpleRNN steps: h_t = act(x_t W + b + h_{t-1} U). states (1, N, M): h."""
-    C, N, M = xw.shape
-    pres = np.empty((N, M), dtype=xw.dtype)
-    new = np.empty((1, M), dtype=xw.dtype)
+    C, N, _ = x.shape
+    M = U.shape[0]
+    pres = np.empty((N, M), dtype=U.dtype)
+    xw = np.empty((N, M), dtype=U.dtype)
+    new = np.empty((1, M), dtype=U.dtype)
     h = states[0]
     for t in range(C):
         recurrent_sum(h, U, pres)
+        project(x, t, W, b, xw)
         for n in range(N):
             pre = pres[n]
-            pre += xw[t, n]
+            pre += xw[n]
             new[0, :] = pre
             apply(act, new[0], 0, M, K)
             finish_step(t, n, new, states, out, keep, o, zero_masked, K)
