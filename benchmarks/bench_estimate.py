@@ -73,7 +73,7 @@ def main() -> None:
     grid, reps = (QUICK, 1) if args.quick else (GRID, args.reps)
     print("| engine | path | cell | T | M | N | load | measured (s) | estimated (s) | ratio | 2x |")
     print(f"|{'---|' * 11}")
-    rows, probes = [], []
+    rows, probes, ratios = [], [], []
     for engine, compiled, cell, T, M, N in grid:
         os.environ["RNNSTATE_COMPILED"] = compiled
         contention = budget.contention()
@@ -88,21 +88,36 @@ def main() -> None:
         if estimated >= budget.PROBE_FROM:
             estimated *= min(20.0, max(0.25, probe / budget.PROBE_SECONDS))
         ratio = measured / estimated
+        ratios.append(ratio)
         rows.append((path, spec, measured / probe / contention))
         met = "yes" if 0.5 <= ratio <= 2 else "NO"
         print(f"| {engine} | {path} | {cell} | {T:,} | {M} | {N} | {contention:.1f} | "
               f"{measured:.2f} | {estimated:.2f} | {ratio:.2f} | {met} |", flush=True)  # fmt: skip
     probe = statistics.median(probes)
     print(f"\nprobe: median {probe * 1e3:.2f} ms (PROBE_SECONDS = {budget.PROBE_SECONDS * 1e3} ms)")
+    fitted = {}
     for path in dict.fromkeys(row[0] for row in rows):
-        fit_path(path, [(spec, per_probe * probe) for p, spec, per_probe in rows if p == path])
+        runs = [(spec, per_probe * probe) for p, spec, per_probe in rows if p == path]
+        fitted[path] = fit_path(path, runs)
+    print("\nwith the fitted constants (measured / estimated, as the runs' loads and probes):")
+    for (path, spec, per_probe), ratio in zip(rows, ratios, strict=True):
+        if fitted[path] is None:
+            continue
+        start, step, mac = fitted[path]
+        measured = per_probe * probe
+        directions = 2 if spec.bidirectional else 1
+        macs = spec.batch * spec.gate_count * spec.units * (spec.features + spec.units)
+        estimate = budget.INPUT_SECONDS * spec.batch * spec.steps * spec.features
+        estimate += start + directions * spec.steps * (step + mac * macs)
+        print(f"{path} {spec.cell} T={spec.steps:,} M={spec.units} N={spec.batch}: "
+              f"{measured / estimate:.2f} (with budget.py's: {ratio:.2f})")  # fmt: skip
 
 
-def fit_path(path: str, runs: list) -> None:
-    """Print START, STEP and MAC seconds fitted (least squares, none below 0) to `runs`."""
+def fit_path(path: str, runs: list) -> tuple[float, float, float] | None:
+    """START, STEP and MAC seconds fitted (least squares, none below 0) to `runs`, printed."""
     if len(runs) < 3:
         print(f"{path}: {len(runs)} runs, too few to fit")
-        return
+        return None
     design, seconds = [], []
     for spec, measured in runs:
         directions = 2 if spec.bidirectional else 1
@@ -112,6 +127,7 @@ def fit_path(path: str, runs: list) -> None:
         seconds.append(measured - budget.INPUT_SECONDS * spec.batch * spec.steps * spec.features)
     start, step, mac = np.clip(np.linalg.lstsq(np.array(design), np.array(seconds))[0], 0, None)
     print(f"{path}: START {start:.3g} s, STEP {step:.3g} s, MAC {mac:.3g} s")
+    return float(start), float(step), float(mac)
 
 
 if __name__ == "__main__":
