@@ -7,16 +7,17 @@ numba alone takes about half a second. Each kernel is generic over the float typ
 compiles one version per signature: float32 for the numpy engine, float64 for the exact one)
 and cached on disk (cache=True) where a cache folder can be written.
 
-The equations are those of rnnstate.engines.numpy, in the same order and the same float type;
-the sums of h_{t-1} U are taken in another order than BLAS's, so results agree with the numpy
-path within float32 rounding, not bit for bit. Constants reach the kernels as an array of the
-run's float type (CONSTANTS), because numba would make float64 of a literal like 0.5.
+The equations are those of rnnstate.engines.numpy, in the same float type; the sums x_t W +
+h_{t-1} U are taken in another order than BLAS's and float32 tanh is a rational approximation
+(tanh_of_type), so results agree with the numpy loop within float32 rounding, not bit for bit.
+Constants reach the kernels as an array of the run's float type (CONSTANTS), because numba
+would make float64 of a literal like 0.5.
 
 Arguments shared by the kernels, for a chunk of C steps, N sequences, M units, k gate blocks:
     x      (C, N, D)    the input, time-major
     W, b   (D, kM), (kM,)  the kernel and the input bias (zeros without one)
     U      (M, kM)      the recurrent kernel
-    h (c)  (N, M)       states, updated in place
+    states (S, N, M)    h (and c), updated in place
     out    (N, M)       the output of the last step: h_t, or with a mask what Keras returns
     keep   (C, N) bool  True where a step counts; shape (0, 0) without a mask
     o      (C, N, M)    outputs, written when o.shape[0] > 0
