@@ -17,15 +17,17 @@ JSON_BUFFER_BYTES = 96 << 20
 # Time. A run takes START_SECONDS (imports, weights), INPUT_SECONDS a drawn input value, and per
 # step of each direction STEP_SECONDS plus MAC_SECONDS per multiply-add of the step's products
 # (N kM (D + M)), each per way the layer runs: "numpy" (the numpy engine's Python loop),
-# "compiled" (its numba kernels, with numba's import in the start), "keras", "torch". Fitted by
-# benchmarks/bench_estimate.py from whole runs (2026-12-02, 2 cores shared with other jobs, each
-# time divided by the contention then), with the PROBE_SECONDS its probe took: the estimate
-# scales by the contention now and by how long the probe takes now.
+# "compiled" (its numba kernels, with numba's import in the start), "keras", "torch". Set from
+# whole runs on this project's 2-core machine alone (issue #30's figures) and, for "compiled",
+# its speed against the loop measured in one process (20x at M=16, 2.5x at M=256); the machine
+# was too loaded on 2026-12-02 for benchmarks/bench_estimate.py's fit (docs/performance.md).
+# PROBE_SECONDS is what the probe took there: the estimate scales by the contention now and by
+# how long the probe takes now.
 START_SECONDS = {"numpy": 0.2, "compiled": 0.8, "keras": 3.0, "torch": 1.5}
 STEP_SECONDS = {"numpy": 6e-6, "compiled": 3e-7, "keras": 1e-5, "torch": 2e-6}
-MAC_SECONDS = {"numpy": 8e-11, "compiled": 8e-11, "keras": 5e-11, "torch": 4e-11}
+MAC_SECONDS = {"numpy": 8e-11, "compiled": 4e-11, "keras": 5e-11, "torch": 4e-11}
 INPUT_SECONDS = 2e-8
-PROBE_SECONDS = 2e-3
+PROBE_SECONDS = 7e-4
 PROBE_FROM = 1.0  # seconds: shorter estimates are not worth the probe's time
 
 
