@@ -124,6 +124,12 @@ def test_float64_simple_rnn_kernel_gives_the_equations_values_exactly():
     assert_allclose(trace["h_t"], [math.tanh(0.6), math.tanh(pre_2)], rtol=1e-14)
 
 
+# Gates that stay within [0, 1]. Any other recurrent activation can multiply the state by more
+# than 1 at each step, and the last-bit differences of the two sums with it (seen: 2e-4
+# relative after 21 steps of linear gates, at 4e15); those run on short sequences here.
+BOUNDED_GATES = ("sigmoid", "hard_sigmoid", "sparse_sigmoid")
+
+
 # Every element-wise activation, as the activation and (for the gates) the recurrent one.
 @st.composite
 def runs(draw):
@@ -131,9 +137,10 @@ def runs(draw):
     cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
     bidirectional = draw(st.booleans())
     masked = draw(st.booleans())
+    gate = "sigmoid" if cell == "rnn" else draw(st.sampled_from(ELEMENTWISE))
     spec = Spec(
         cell,
-        steps=draw(st.integers(1, 40)),
+        steps=draw(st.integers(1, 40 if gate in BOUNDED_GATES else 6)),
         features=draw(st.integers(1, 6)),
         units=draw(st.integers(1, 12)),
         batch=draw(st.integers(1, 3)),
@@ -144,7 +151,7 @@ def runs(draw):
         merge=draw(st.sampled_from(["concat", "sum", "mul", "ave", "none"])),
         mask_value=0.0 if masked else None,
         activation=draw(st.sampled_from(ELEMENTWISE)),
-        recurrent_activation="sigmoid" if cell == "rnn" else draw(st.sampled_from(ELEMENTWISE)),
+        recurrent_activation=gate,
         initial_state=draw(st.booleans()),
     )
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -179,8 +186,10 @@ def test_compiled_equals_the_numpy_loop_within_float32_rounding(run):
         assert list(got) == list(expected)
         for name, values in expected.items():
             assert got[name].shape == values.shape and got[name].dtype == np.float32
-            # relative to each array's size, since unbounded activations (exponential) grow
-            scale = max(1.0, float(np.nanmax(np.abs(values), initial=0)))
+            # relative to each array's size, since unbounded activations (exponential) grow;
+            # where they overflow, both give inf (or nan) at the same places
+            finite = np.abs(values[np.isfinite(values)])
+            scale = max(1.0, float(finite.max(initial=0)))
             assert_allclose(got[name], values, rtol=1e-4, atol=1e-5 * scale, err_msg=name)
 
 
