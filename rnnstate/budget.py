@@ -1,6 +1,7 @@
 """What a run costs: the memory it needs, estimated before anything is allocated and checked
 against what is available, and roughly how long it takes."""
 
+import functools
 import os
 
 from rnnstate.engines import STEPS_PER_CHUNK, projection_steps
@@ -13,24 +14,87 @@ FLOAT_BYTES = 4  # float32
 JSON_BUFFER_BYTES = 96 << 20
 
 
-# Seconds per step and per unit of N * M * (D + M), measured on 2 cores at D=8, M=16 (about
-# 20 microseconds a step for Keras, 7 for numpy there); only decides whether to show progress.
-SECONDS_PER_STEP_WORK = {"keras": 5e-8, "numpy": 2e-8, "torch": 2e-8}
-SECONDS_PER_STEP = {"keras": 1.4e-5, "numpy": 2.5e-6, "torch": 1e-5}
+# Time. A run takes START_SECONDS (imports, weights), INPUT_SECONDS a drawn input value, and per
+# step of each direction STEP_SECONDS plus MAC_SECONDS per multiply-add of the step's products
+# (N kM (D + M)), each per way the layer runs: "numpy" (the numpy engine's Python loop),
+# "compiled" (its numba kernels, with numba's import in the start), "keras", "torch". Set from
+# whole runs on this project's 2-core machine alone (issue #30's figures) and, for "compiled",
+# its speed against the loop measured in one process (20x at M=16, 2.5x at M=256); the machine
+# was too loaded on 2026-12-02 for benchmarks/bench_estimate.py's fit (docs/performance.md).
+# PROBE_SECONDS is what the probe took there: the estimate scales by the contention now and by
+# how long the probe takes now.
+START_SECONDS = {"numpy": 0.2, "compiled": 0.8, "keras": 3.0, "torch": 1.5}
+STEP_SECONDS = {"numpy": 6e-6, "compiled": 3e-7, "keras": 1e-5, "torch": 2e-6}
+MAC_SECONDS = {"numpy": 8e-11, "compiled": 4e-11, "keras": 5e-11, "torch": 4e-11}
+INPUT_SECONDS = 2e-8
+PROBE_SECONDS = 7e-4
+PROBE_FROM = 1.0  # seconds: shorter estimates are not worth the probe's time
+
+
+def time_path(spec: Spec, engine: str) -> str:
+    """How `engine` runs the layer: the numpy engine (and the exact one, its float64 twin)
+    compiled or as its Python loop (see rnnstate.engines.compiled), else the engine's name."""
+    from rnnstate.engines import compiled
+
+    if engine in ("numpy", "exact"):
+        return "compiled" if compiled.pays(spec.steps, spec.batch) else "numpy"
+    return engine
+
+
+def nominal_seconds(spec: Spec) -> float:
+    """The time a run of `spec` took on the machine the constants were fitted on: the layer on
+    every engine it uses (all with --check), with their start-up, and the input drawn."""
+    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
+    macs = N * spec.gate_count * M * (D + M)  # multiply-adds a step: x W and h U
+    seconds = INPUT_SECONDS * N * T * D
+    for path in {time_path(spec, engine) for engine in engines_used(spec)}:
+        per_step = STEP_SECONDS[path] + MAC_SECONDS[path] * macs
+        seconds += START_SECONDS[path] + directions * T * per_step
+    return seconds
+
+
+@functools.cache
+def probe_seconds() -> float:
+    """Seconds this machine takes, now, for the probe: 200 small steps of numpy (a product, a
+    tanh), the kind of work the estimate counts; the best of three."""
+    import time
+
+    import numpy as np
+
+    h, U = np.ones((1, 64), np.float32), np.full((64, 256), 0.01, np.float32)
+    z = np.empty((1, 256), np.float32)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(200):
+            np.matmul(h, U, out=z)
+            np.tanh(z, out=z)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def contention() -> float:
+    """How many times slower than alone a single-threaded run goes now: the runnable jobs (the
+    1-minute load average, this one included) per core this process may use; at least 1."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 1.0
+    return max(1.0, (load + 1) / len(os.sched_getaffinity(0)))
+
+
+def speed() -> float:
+    """How long this machine takes for the probe, relative to the machine the constants were
+    fitted on (within 1/4 and 20); measured only once a process."""
+    return min(20.0, max(0.25, probe_seconds() / PROBE_SECONDS))
 
 
 def expected_seconds(spec: Spec) -> float:
-    """A rough estimate of the time the layer takes on spec.engine (both engines with --check)."""
-    work = spec.batch * spec.units * (spec.features + spec.units)
-    engines = {spec.engine}
-    if spec.check:
-        engines |= {"keras", "numpy", "torch"}
-    elif spec.traced:
-        engines.add("numpy")
-    return sum(
-        spec.steps * (SECONDS_PER_STEP[engine] + SECONDS_PER_STEP_WORK[engine] * work)
-        for engine in engines
-    )
+    """About how long a run of `spec` takes on this machine now: nominal_seconds, times the
+    contention, times the probe's speed (taken only for runs long enough that it matters)."""
+    seconds = nominal_seconds(spec) * contention()
+    return seconds if seconds < PROBE_FROM else seconds * speed()
 
 
 def engines_used(spec: Spec) -> set[str]:

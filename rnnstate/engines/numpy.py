@@ -213,6 +213,11 @@ def run_direction(
     N, T, _ = x.shape
     M = w.units
     step = make_step(spec, x, w, states)
+    from rnnstate.engines import compiled  # numpy only; numba only if it runs
+
+    if compiled.pays(T, N):  # a long run: the same steps as below, compiled
+        args = (states, mask, trace, progress, zero_output_for_mask)
+        return compiled.run_direction(spec, step, *args)
     o = np.empty((T, N, M), dtype=np.float32) if spec.return_sequences else None  # time-major
     recorded = {n: np.empty((T, N, M), np.float32) for n in TRACE_NAMES[spec.cell]} if trace else {}
     output = states[0]  # the output of the step just done: h_t, unless masked

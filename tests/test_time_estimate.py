@@ -1,0 +1,75 @@
+"""The time estimate's formula (rnnstate.budget.expected_seconds) on fixed constants; how close
+it comes to real runs is measured by benchmarks/bench_estimate.py, not asserted here."""
+
+import pytest
+
+from rnnstate import budget
+from rnnstate.spec import Spec
+
+PATHS = ("numpy", "compiled", "keras", "torch")
+
+
+@pytest.fixture
+def simple_constants(monkeypatch):
+    """Round constants: start 1 s (compiled 2 s), 1 µs a step, 1 ns a multiply-add, 1e-8 s an
+    input value; no load, the probe as fast as when fitted."""
+    monkeypatch.setattr(budget, "START_SECONDS", dict.fromkeys(PATHS, 1.0) | {"compiled": 2.0})
+    monkeypatch.setattr(budget, "STEP_SECONDS", dict.fromkeys(PATHS, 1e-6))
+    monkeypatch.setattr(budget, "MAC_SECONDS", dict.fromkeys(PATHS, 1e-9))
+    monkeypatch.setattr(budget, "INPUT_SECONDS", 1e-8)
+    monkeypatch.setattr(budget, "contention", lambda: 1.0)
+    monkeypatch.setattr(budget, "probe_seconds", lambda: budget.PROBE_SECONDS)
+    monkeypatch.delenv("RNNSTATE_COMPILED", raising=False)
+
+
+def test_a_long_numpy_run_is_counted_as_compiled(simple_constants):
+    spec = Spec("lstm", steps=100_000, features=8, units=256, engine="numpy")
+    macs = 4 * 256 * (8 + 256)  # N kM (D + M)
+    expected = 1e-8 * 100_000 * 8 + 2.0 + 100_000 * (1e-6 + 1e-9 * macs)
+    assert budget.time_path(spec, "numpy") == "compiled"
+    assert budget.nominal_seconds(spec) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_short_numpy_run_is_counted_as_the_loop(simple_constants):
+    spec = Spec("gru", steps=8, features=2, units=3, batch=2, engine="numpy")
+    macs = 2 * 9 * (2 + 3)
+    assert budget.time_path(spec, "numpy") == "numpy"
+    assert budget.nominal_seconds(spec) == pytest.approx(1e-8 * 32 + 1.0 + 8 * (1e-6 + 1e-9 * macs))
+
+
+def test_both_directions_count_and_check_runs_every_engine(simple_constants):
+    spec = Spec("rnn", steps=1_000, features=2, units=4, bidirectional=True, check=True)
+    per_step = 1e-6 + 1e-9 * 4 * (2 + 4)
+    # keras, torch and the numpy loop (1,000 steps do not pay for compiling), each both ways
+    expected = 1e-8 * 2_000 + 3 * (1.0 + 2 * 1_000 * per_step)
+    assert budget.nominal_seconds(spec) == pytest.approx(expected)
+
+
+def test_the_estimate_scales_by_load_and_probe_only_when_long(simple_constants, monkeypatch):
+    long_run = Spec("lstm", steps=1_000_000, units=16, engine="torch")
+    monkeypatch.setattr(budget, "contention", lambda: 3.0)
+    monkeypatch.setattr(budget, "probe_seconds", lambda: 2 * budget.PROBE_SECONDS)
+    assert budget.expected_seconds(long_run) == pytest.approx(
+        budget.nominal_seconds(long_run) * 3 * 2
+    )
+
+    def no_probe():
+        raise AssertionError("a short run must not take the probe")
+
+    monkeypatch.setattr(budget, "probe_seconds", no_probe)
+    short_run = Spec("lstm", steps=8, engine="numpy")
+    monkeypatch.setattr(budget, "START_SECONDS", dict.fromkeys(PATHS, 0.1))
+    assert budget.expected_seconds(short_run) == pytest.approx(
+        budget.nominal_seconds(short_run) * 3
+    )
+
+
+def test_the_issue_s_run_is_no_longer_announced_as_minutes(monkeypatch):
+    # `rnnstate lstm -T 100000 -M 256 --engine numpy` said "about 2.3 min" and took 2.7 s
+    monkeypatch.delenv("RNNSTATE_COMPILED", raising=False)
+    spec = Spec("lstm", steps=100_000, units=256, engine="numpy")
+    assert budget.nominal_seconds(spec) < 10
+
+
+def test_contention_is_at_least_one():
+    assert budget.contention() >= 1.0
