@@ -30,6 +30,15 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 LETTER_ACTIONS = {"quit", "next_view", "save", "save_json", "picture", "copy"}
 
 
+class KeysFooter(Footer):
+    """Textual's footer, with the keys in the first frame drawn: Textual's lists them only
+    after a first refresh, once the app is idle, which a busy start puts off for seconds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_reactive(Footer._bindings_ready, True)
+
+
 class Explorer(App):
     """The explorer: controls on the left, the output on the right, the command line on top."""
 
@@ -81,7 +90,7 @@ class Explorer(App):
                 yield View(id="view")
         yield Static(id="status")
         yield Static(id="small")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         terminal.exit_on_signals(self)

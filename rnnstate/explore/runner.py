@@ -1,11 +1,11 @@
 """explore's runner: the engines and the threads they run in. No Textual here.
 
-Every change of settings runs the numpy engine at once and, with the keras engine chosen and
-TensorFlow loaded, Keras beside it; the files `s`, `j` and `p` write are written here too. Each
-job runs in a daemon thread of its own, which nothing ever waits for: a run whose settings
-changed gives up at its next chunk of steps, and one still going when the app ends (TensorFlow
-inside its own loop sees no signal and cannot be stopped) is abandoned with the process. So
-quitting never waits for a run.
+Every change of settings runs the numpy engine at once and, with the keras engine chosen, Keras
+beside it, in a process of its own (keras_process.py); the files `s`, `j` and `p` write are
+written here too. numpy's runs and the files go in daemon threads, which nothing ever waits for:
+a run whose settings changed gives up at its next chunk of steps, and one still going when the
+app ends is abandoned with the process; the keras process is killed. So quitting never waits
+for a run.
 """
 
 import dataclasses
@@ -17,6 +17,7 @@ from rnnstate import budget
 from rnnstate.api import make_spec, run_spec
 from rnnstate.engines import Progress
 from rnnstate.errors import RnnstateError
+from rnnstate.explore.keras_process import KerasProcess
 from rnnstate.explore.settings import Settings, UserData
 from rnnstate.models import LayerData
 from rnnstate.result import Result, compare_engines
@@ -118,14 +119,20 @@ def write_result(path: str, result: Result, sequence: int, files: AllOrNothing) 
     return f"wrote {path}"
 
 
-class Runner:
-    """Runs the settings explore is given on the engines, and writes its files, each job in a
-    daemon thread of its own (see the module's docstring).
+class KerasFailed(Exception):
+    """The keras engine's process failed for a reason rnnstate does not know (a bug): its
+    traceback, as text."""
 
-    Answers come back through callables, called in the job's thread: answer(generation,
+
+class Runner:
+    """Runs the settings explore is given on the engines, and writes its files: numpy and the
+    files in daemon threads of this process, Keras in a process of its own (keras_process.py),
+    started the first time the keras engine is chosen.
+
+    Answers come back through callables, called in a thread of the runner's: answer(generation,
     settings, result, engine) with a run's result, refused(generation, message) with a setting
     rnnstate refuses, failed(error) with anything else (a bug). `generation` numbers each
-    change: an answer to an older one is the caller's to drop.
+    change: an answer to an older one is not given.
     """
 
     def __init__(
@@ -138,12 +145,13 @@ class Runner:
         self.data = data
         self.answer, self.refused, self.failed = answer, refused, failed
         self.generation = 0
-        self.superseded = 0  # runs given up because the settings changed while they ran
-        self.keras_ready = threading.Event()
-        self.keras_loading = False
-        self.keras_lock = threading.Lock()  # one Keras run at a time: they share the layer
-        self.numpy_results: dict[int, Result] = {}  # numpy's answer to each change, for Keras's
-        self.numpy_done = threading.Event()
+        self.superseded = 0  # numpy runs given up because the settings changed while they ran
+        self.keras: KerasProcess | None = None
+        self.keras_ready = threading.Event()  # TensorFlow has loaded in the keras process
+        self.keras_answered = False  # from then on, Keras answers alone (numpy's first)
+        self.asked: dict[int, Settings] = {}  # the settings of the latest change
+        self.numpy_results: dict[int, Result] = {}  # numpy's answer to it, for Keras's
+        self.numpy_done: dict[int, threading.Event] = {}
         self.threads: list[threading.Thread] = []
         self.writing: list[AllOrNothing] = []  # files being written, staged
         self.ended = False
@@ -166,64 +174,79 @@ class Runner:
                 self.failed(error)
 
     def busy(self) -> bool:
-        """Whether a job is still running."""
+        """Whether a thread of the runner's is still running."""
         return any(thread.is_alive() for thread in self.threads)
 
     def end(self) -> None:
-        """The app has ended: drop every answer from now on and remove the files being written
-        (staged, not yet in place), so nothing is left behind when the jobs are abandoned."""
+        """The app has ended: kill the keras process, drop every answer from now on, and
+        remove the files being written (staged, not yet in place), so nothing is left behind
+        when the threads are abandoned."""
         self.ended = True
-        self.generation += 1  # runs give up at their next chunk, if they get there
+        self.generation += 1  # numpy runs give up at their next chunk, if they get there
+        if self.keras is not None:
+            self.keras.end()
         for files in list(self.writing):
             files.discard()
 
     # ---------------------------------------------------------------- runs
 
     def run(self, settings: Settings, traced: bool) -> int:
-        """Run `settings`: numpy now and, when chosen and loaded, Keras beside it; `traced`:
-        with numpy's gate trace. Returns the change's generation."""
+        """Run `settings`: numpy now and, with the keras engine chosen, Keras beside it;
+        `traced`: with numpy's gate trace. Returns the change's generation."""
         self.generation += 1
-        self.numpy_results = {}
-        self.numpy_done = threading.Event()
-        self.start(self.run_numpy, self.generation, settings, traced)
+        generation = self.generation
+        self.asked = {generation: settings}
+        self.numpy_results, self.numpy_done = {}, {generation: threading.Event()}
+        self.start(self.run_numpy, generation, settings, traced)
         if settings.engine == "keras":
-            self.load_keras()
-            self.start(self.run_keras, self.generation, settings)
-        return self.generation
+            if self.keras is None:
+                self.keras = KerasProcess(self.data, self.from_keras, self.keras_ended)
+            self.keras.run(generation, settings)
+        return generation
 
     def run_numpy(self, generation: int, settings: Settings, traced: bool) -> None:
-        done, results = self.numpy_done, self.numpy_results
+        done, results = self.numpy_done[generation], self.numpy_results
         try:
             stale = self.give_up_if_stale(generation)
             result = compute(settings, self.data, "numpy", traced, stale)
         except RnnstateError as error:
-            self.refused(generation, str(error))
-            return
+            if settings.engine != "keras" or not self.keras_answered:
+                self.refused(generation, str(error))
+            return  # else Keras says (a softmax numpy refuses, Keras runs)
         finally:
             done.set()
         results[generation] = result
-        if settings.engine == "keras" and self.keras_ready.is_set():
+        if settings.engine == "keras" and self.keras_answered:
             return  # Keras answers: numpy's run is its trace and its comparison
         self.answer(generation, settings, result, "numpy")
 
-    def run_keras(self, generation: int, settings: Settings) -> None:
-        """Keras's answer (once TensorFlow has loaded), compared with numpy's for the same
-        settings, as --check compares them."""
-        self.keras_ready.wait()
-        results, done = self.numpy_results, self.numpy_done
-        with self.keras_lock:
-            if generation != self.generation:
-                return  # the settings changed again while TensorFlow loaded or ran
-            try:
-                result = compute(settings, self.data, "keras", False,
-                                 self.give_up_if_stale(generation))  # fmt: skip
-            except RnnstateError as error:
-                self.refused(generation, str(error))
-                return
-        done.wait()
-        if generation in results:  # else numpy cannot run this layer (softmax): Keras alone
-            result = keras_beside_numpy(result, results[generation])
-        self.answer(generation, settings, result, "keras")
+    def from_keras(self, message: tuple) -> None:
+        """A message from the keras process (see keras_process.py), in its reader thread."""
+        if message == ("ready",):
+            self.keras_ready.set()
+            return
+        generation, kind, payload = message
+        if generation != self.generation or self.ended:
+            return
+        if kind == "refused":
+            self.refused(generation, payload)
+        elif kind == "failed":
+            self.failed(KerasFailed(payload))
+        else:
+            self.numpy_done[generation].wait()
+            numpy_result = self.numpy_results.get(generation)
+            result = payload if numpy_result is None else keras_beside_numpy(payload, numpy_result)
+            self.keras_answered = True  # else numpy cannot run this layer (softmax): Keras alone
+            if generation == self.generation:
+                self.answer(generation, self.asked[generation], result, "keras")
+
+    def keras_ended(self, code: int) -> None:
+        """The keras process ended by itself (killed from outside, out of memory): said; the
+        next change on the keras engine starts another."""
+        self.keras, self.keras_answered = None, False
+        self.keras_ready.clear()
+        self.refused(self.generation, f"the keras engine's process ended (exit code {code}); "
+                     "change a setting to start it again")  # fmt: skip
 
     def give_up_if_stale(self, generation: int) -> Progress:
         """A progress callback that raises Superseded once the settings of `generation` are
@@ -235,21 +258,6 @@ class Runner:
                 raise Superseded
 
         return progress
-
-    def load_keras(self) -> None:
-        """Import TensorFlow and Keras once, in the background (the app has pointed fd 2,
-        where TensorFlow's C++ code logs, at /dev/null before it started: see terminal.py)."""
-        if self.keras_loading:
-            return
-        self.keras_loading = True
-
-        def load() -> None:
-            from rnnstate.engines.keras import _import_keras
-
-            _import_keras()
-            self.keras_ready.set()
-
-        self.start(load)
 
     # ---------------------------------------------------------------- files
 

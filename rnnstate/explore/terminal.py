@@ -1,21 +1,20 @@
-"""The terminal explore draws on, kept apart from the stream TensorFlow writes to.
+"""The terminal explore draws on, kept apart from stderr, and the signals that end it.
 
-Textual draws on stderr (fd 2) by default, and TensorFlow's C++ code logs to fd 2 too, from
-any of its threads, at any time. So for as long as the app runs, the two are kept apart:
+Textual draws on stderr (fd 2) by default. explore keeps its screen apart from it:
 
 - Textual draws on a file of its own, a duplicate of the terminal's fd (stdout's: explore runs
   only when stdin and stdout are a terminal), made before anything else changes; so the app
-  draws on the terminal even when stderr is redirected (`2>err.txt`) and whatever happens to
-  fd 2 afterwards.
-- fd 2 then points at /dev/null, once, before Textual starts and before TensorFlow is imported,
-  and until the app has ended and restored the terminal; it is then pointed back. Nothing
-  toggles it while the app runs (the keras engine's own silencing, around each run, then
-  swaps /dev/null for /dev/null).
-- An error that ends the app (a bug) is printed after it, on the stderr the user gave.
+  draws on the terminal even when stderr is redirected (`2>err.txt`), and nothing done to fd 2
+  can reach the screen.
+- fd 2 points at /dev/null while the app runs (a stray warning would otherwise be written over
+  the screen), and back at the user's stderr once the app has ended and restored the terminal;
+  an error that ends the app (a bug) is printed there after it.
+- TensorFlow is not in this process at all: the keras engine runs in a child process whose
+  stdout and stderr are /dev/null (keras_process.py).
 
 Ctrl-C (the key: Textual reads it as a key) ends the app with 130, SIGINT and SIGTERM with 130
-and 143, each at once: runs go on in threads that nothing waits for (runner.py), and the
-process ends as soon as the terminal is restored, abandoning a run still going.
+and 143, each at once: nothing waits for a run (runner.py), the keras process is killed, and
+the process ends as soon as the terminal is restored, abandoning a numpy run still going.
 """
 
 import asyncio
