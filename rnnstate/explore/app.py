@@ -136,6 +136,10 @@ class Explorer(App):
         except ValueError as error:
             self.show_status(plain(str(error), "bold"))
             return
+        if settings == self.settings:  # a control said its value again (each does at start)
+            if self.result is not None and self.shown == settings:
+                self.redraw()  # after a value that was not a setting, typed back
+            return
         self.settings = settings
         if self.result is not None and self.shown == self.controls_on(self.shown.sequence):
             self.shown = settings
