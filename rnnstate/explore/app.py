@@ -79,6 +79,7 @@ class Explorer(App):
         self.changed_at = 0.0
         self.update_seconds: list[tuple[str, float]] = []  # (engine, change to view): benchmark
         self.agreement = ""
+        self.refusal: str | None = None  # why the controls' latest settings were not run
 
     # ---------------------------------------------------------------- layout
 
@@ -153,11 +154,11 @@ class Explorer(App):
 
     # ---------------------------------------------------------------- running
 
-    def recompute(self) -> None:
-        """Run the settings (the runner: numpy, and Keras when chosen); the trace only for the
-        views that show it."""
+    def recompute(self, settings: Settings | None = None) -> None:
+        """Run `settings`, else what the controls say (the runner: numpy, and Keras when
+        chosen); the trace only for the views that show it."""
         self.changed_at = time.perf_counter()
-        self.runner.run(self.settings, traced=self.view_name != "tables")
+        self.runner.run(settings or self.settings, traced=self.view_name != "tables")
 
     def answered(self, generation: int, settings: Settings, result: Result, engine: str) -> None:
         """A run's answer, in the runner's thread: its view drawn here, then shown."""
@@ -177,6 +178,7 @@ class Explorer(App):
     def refused(self, generation: int, message: str) -> None:
         """Say why the latest settings were not run; the result shown and its command line stay."""
         if generation == self.runner.generation:
+            self.refusal = message
             self.show_command()
             self.show_status(Text.assemble(("not run: ", "bold"), plain(message)))
 
@@ -187,7 +189,7 @@ class Explorer(App):
         moved)."""
         if generation != self.runner.generation:
             return
-        self.result = result
+        self.result, self.refusal = result, None
         self.shown = dataclasses.replace(settings, sequence=self.settings.sequence)
         if self.step >= result.spec.steps or drawn[1] != self.look():
             self.step = min(self.step, result.spec.steps - 1)
@@ -276,7 +278,9 @@ class Explorer(App):
     def action_next_view(self) -> None:
         self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
         if self.view_name != "tables" and self.result is not None and self.result.gates is None:
-            self.recompute()  # the heatmap and the explanation need the trace
+            # the heatmap and the explanation need the trace: of the run shown, if the
+            # controls' settings were refused
+            self.recompute(self.shown if self.refusal else None)
         else:
             self.redraw()
 

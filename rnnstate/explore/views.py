@@ -72,10 +72,14 @@ class Prerendered:
 
 
 def prerender(renderable, width: int) -> Prerendered:
-    """`renderable` rendered to lines `width` cells wide, in colour."""
+    """`renderable` rendered to lines `width` cells wide, in colour; a control character in
+    them (from a name in a file: a layer, a path) escaped."""
     console = Console(width=width, file=io.StringIO(), color_system="truecolor",
                       force_terminal=True, highlight=False)  # fmt: skip
-    return Prerendered(console.render_lines(renderable, console.options, pad=False), width)
+    lines = console.render_lines(renderable, console.options, pad=False)
+    if CONTROL_CHARACTERS.search("".join(segment.text for line in lines for segment in line)):
+        lines = [[Segment(escaped(s.text), s.style, s.control) for s in line] for line in lines]
+    return Prerendered(lines, width)
 
 
 class View(Widget, can_focus=True):
