@@ -11,7 +11,7 @@ from rich.text import Text
 from rich.traceback import Traceback
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.events import Resize
 from textual.geometry import Size
 from textual.widgets import Checkbox, Footer, Input, Select, Static
@@ -21,7 +21,16 @@ from rnnstate.explore import terminal
 from rnnstate.explore.controls import Controls
 from rnnstate.explore.runner import Runner
 from rnnstate.explore.settings import Settings, UserData
-from rnnstate.explore.views import VIEWS, Prerendered, View, escaped, plain, prerender, renderable
+from rnnstate.explore.views import (
+    VIEWS,
+    Output,
+    Prerendered,
+    View,
+    escaped,
+    plain,
+    prerender,
+    renderable,
+)
 from rnnstate.models import LayerData
 from rnnstate.result import Result
 
@@ -87,7 +96,7 @@ class Explorer(App):
         yield Static(id="command")
         with Horizontal(id="main"):
             yield Controls(self.settings, isinstance(self.data, LayerData), id="controls")
-            with VerticalScroll(id="output"):
+            with Output(id="output"):
                 yield View(id="view")
         yield Static(id="status")
         yield Static(id="small")
@@ -191,7 +200,8 @@ class Explorer(App):
             return
         self.result, self.refusal = result, None
         self.shown = dataclasses.replace(settings, sequence=self.settings.sequence)
-        if self.step >= result.spec.steps or drawn[1] != self.look():
+        moved = drawn[1] != self.look() or drawn[0].width != self.view_width()
+        if self.step >= result.spec.steps or moved:
             self.step = min(self.step, result.spec.steps - 1)
             drawn = None
         self.agreement = self.agreement_line(result, engine)
@@ -225,7 +235,7 @@ class Explorer(App):
         self.call_from_thread(self.show_drawn, result, look, drawn)
 
     def show_drawn(self, result: Result, look: tuple, drawn: Prerendered) -> None:
-        if result is self.result and look == self.look():
+        if result is self.result and look == self.look() and drawn.width == self.view_width():
             self.show_view(drawn, look)
 
     def show_view(self, drawn: Prerendered, look: tuple) -> None:
@@ -239,8 +249,17 @@ class Explorer(App):
 
     def draw(self, result: Result, look: tuple) -> tuple:
         """(the view of `result` that `look` says, prerendered at the view's width, `look`)."""
-        width = max(40, self.query_one("#output").size.width - 2)
-        return prerender(renderable(result, *look), width), look
+        return prerender(renderable(result, *look), self.view_width()), look
+
+    def view_width(self) -> int:
+        """The width the view is drawn to: the output's, less the scroll bar."""
+        return max(40, self.query_one("#output").size.width - 2)
+
+    def output_resized(self) -> None:
+        """Draw the view again at the output's new width."""
+        drawn = self.query_one("#view", View).shown
+        if self.result is not None and drawn.width != self.view_width():
+            self.redraw()
 
     def redraw(self, drawn: Prerendered | None = None) -> None:
         """Draw the command line, the view (`drawn` already, or in a thread) and the status."""

@@ -11,6 +11,8 @@ from rich.console import Console, Group
 from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.events import Resize
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -107,3 +109,11 @@ class View(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         return self.strips[y] if y < len(self.strips) else Strip.blank(self.size.width)
+
+
+class Output(VerticalScroll):
+    """Where the view scrolls; the view is drawn to its width, so a change of its width (the
+    first layout, a resize of the terminal) draws the view again."""
+
+    def on_resize(self, event: Resize) -> None:
+        self.app.output_resized()
