@@ -331,7 +331,8 @@ CellOption = Annotated[
 CellWord = Annotated[
     CellName | None,
     typer.Argument(metavar="[CELL]", help="The layer to start with: lstm (the default), gru or "
-                   "rnn (SimpleRNN), as the cell commands are named.", show_default=False),
+                   "rnn (SimpleRNN), as the cell commands are named.", show_default=False,
+                   rich_help_panel=LAYER),
 ]  # fmt: skip
 
 
