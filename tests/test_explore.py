@@ -101,9 +101,8 @@ def test_a_long_run_is_given_up_when_the_settings_change():
     async def script(app, pilot):
         await pilot.pause(0.5)  # T=2,000,000: about 20 s on numpy, were it run to the end
         app.query_one("#steps").value = "5"
-        await settle(pilot, lambda: app.result is not None and not any(
-            worker.group == "numpy" and not worker.is_finished for worker in app.workers
-        ), seconds=10)  # fmt: skip
+        await settle(pilot, lambda: app.result is not None and not app.runner.busy(),
+                     seconds=10)  # fmt: skip
         assert app.result.spec.steps == 5 and app.runner.superseded >= 1
 
     run_app(Settings(steps=2_000_000, seed=0, engine="numpy"), script)

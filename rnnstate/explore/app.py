@@ -17,7 +17,7 @@ from textual.geometry import Size
 from textual.widgets import Checkbox, Footer, Input, Select, Static
 
 from rnnstate.errors import ExitCode
-from rnnstate.explore import terminal
+from rnnstate.explore import controls, terminal
 from rnnstate.explore.controls import Controls
 from rnnstate.explore.runner import Runner
 from rnnstate.explore.settings import Settings, UserData
@@ -89,6 +89,7 @@ class Explorer(App):
         self.update_seconds: list[tuple[str, float]] = []  # (engine, change to view): benchmark
         self.agreement = ""
         self.refusal: str | None = None  # why the controls' latest settings were not run
+        self.unreadable = False  # the status says a control's value is not a setting yet
 
     # ---------------------------------------------------------------- layout
 
@@ -145,10 +146,12 @@ class Explorer(App):
             settings = self.query_one(Controls).read(self.settings)
         except ValueError as error:
             self.show_status(plain(str(error), "bold"))
+            self.unreadable = True
             return
+        unreadable, self.unreadable = self.unreadable, False
         if settings == self.settings:  # a control said its value again (each does at start)
-            if self.result is not None and self.shown == settings:
-                self.redraw()  # after a value that was not a setting, typed back
+            if unreadable and self.result is not None and self.shown == settings:
+                self.redraw()  # the value that was not a setting, typed back: its status
             return
         self.settings = settings
         if self.result is not None and self.shown == self.controls_on(self.shown.sequence):
@@ -252,8 +255,11 @@ class Explorer(App):
         return prerender(renderable(result, *look), self.view_width()), look
 
     def view_width(self) -> int:
-        """The width the view is drawn to: the output's, less the scroll bar."""
-        return max(40, self.query_one("#output").size.width - 2)
+        """The width the view is drawn to: the output's, less the scroll bar; before the first
+        layout (the first answer can come first), what the output will have: the terminal's
+        width less the controls'."""
+        width = self.query_one("#output").size.width or self.size.width - controls.WIDTH
+        return max(40, width - 2)
 
     def output_resized(self) -> None:
         """Draw the view again at the output's new width."""

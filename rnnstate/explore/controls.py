@@ -17,6 +17,7 @@ from rnnstate.explore.views import plain
 from rnnstate.spec import CELLS, MERGE_MODES
 
 DIRECTIONS = ("forward", "backwards", "bidirectional")
+WIDTH = 34  # cells, the border on the right included
 ENGINES = ("numpy", "keras")
 
 
@@ -25,11 +26,11 @@ class Controls(VerticalScroll):
     scrolled into view with its label; Esc leaves it for the output."""
 
     BINDINGS: ClassVar = [Binding("escape", "app.focus_view", "leave the field")]
-    DEFAULT_CSS = """
-    Controls { width: 34; border-right: solid $primary; }
-    Controls .field { height: auto; margin-top: 1; }
-    Controls #model { width: 100%; }
-    Controls Input, Controls Select { width: 32; }
+    DEFAULT_CSS = f"""
+    Controls {{ width: {WIDTH}; border-right: solid $primary; }}
+    Controls .field {{ height: auto; margin-top: 1; }}
+    Controls #model {{ width: 100%; }}
+    Controls Input, Controls Select {{ width: {WIDTH - 2}; }}
     """
 
     def __init__(self, settings: Settings, model_layer: bool, **options) -> None:
