@@ -3,7 +3,8 @@ states shown at once. Only the explore command imports it (Textual loads with ap
 and views, never with settings or runner).
 
     settings   what the controls say, and the command line that prints what the app shows
-    runner     the engines and the threads they run in (abandoned, never waited for, on quit)
+    runner     the engines: numpy in threads (abandoned, never waited for, on quit), files
+    keras_process   the keras engine in a process of its own (killed on quit)
     views      the output: tables, heatmaps, one step explained, with the step cursor
     controls   the column of controls, read back as settings
     app        the app: its screen, its keys, what a change does
