@@ -139,18 +139,20 @@ class Terminal:
     def resize(self, columns: int, rows: int) -> None:
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
-    def read(self, seconds: float) -> None:
-        """Feed the screen what the app writes for up to `seconds` (less if it ends)."""
-        end = time.monotonic() + seconds
+    def read(self, seconds: float) -> bool:
+        """Feed the screen what the app writes for up to `seconds` (less if it ends); whether
+        it wrote anything."""
+        end, wrote = time.monotonic() + seconds, False
         while (left := end - time.monotonic()) > 0:
             if not select.select([self.master], [], [], left)[0]:
-                return
+                return wrote
             try:
                 chunk = os.read(self.master, 1 << 16)
             except OSError:  # the app has ended and closed the pty
-                return
+                return wrote
             if not chunk:
-                return
+                return wrote
+            wrote = True
             self.output += chunk
             self.screen.feed(chunk.decode("utf-8", errors="replace"))
             if self.screen.replies:
@@ -158,11 +160,13 @@ class Terminal:
                 self.screen.replies = b""
 
     def wait_for(self, condition, seconds: float = 120.0) -> str:
-        """Read until condition(screen text) holds between frames; the screen's text then."""
+        """Read until condition(screen text) holds on a screen at rest (a whole frame shown,
+        nothing written for 0.3 s: what a person sees); the screen's text then."""
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            self.read(0.1)
-            if not (self.screen.in_frame or self.screen.pending) and condition(self.screen.text()):
+            if self.read(0.3) or self.screen.in_frame or self.screen.pending:
+                continue
+            if condition(self.screen.text()):
                 return self.screen.text()
             if self.process.poll() is not None:
                 self.read(0.5)
