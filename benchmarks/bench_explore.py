@@ -19,7 +19,8 @@ import time
 from textual import events
 
 import rnnstate
-from rnnstate.explore import Explorer, Settings
+from rnnstate.explore.app import Explorer
+from rnnstate.explore.settings import Settings
 
 UNITS = 64
 

@@ -9,7 +9,8 @@ moves the step cursor to t=5, switches to the heatmap view, and saves what the s
 import asyncio
 from pathlib import Path
 
-from rnnstate.explore import Explorer, Settings
+from rnnstate.explore.app import Explorer
+from rnnstate.explore.settings import Settings
 
 HERE = Path(__file__).parent
 

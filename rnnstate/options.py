@@ -324,9 +324,15 @@ class CellName(StrEnum):
 
 
 CellOption = Annotated[
-    CellName,
-    typer.Option("--cell", help="The layer to start with: lstm, gru or rnn (SimpleRNN).",
-                 rich_help_panel=LAYER),
+    CellName | None,
+    typer.Option("--cell", help="The layer to start with: lstm, gru or rnn (SimpleRNN); as "
+                 "CELL.", rich_help_panel=LAYER, show_default=False),
+]  # fmt: skip
+CellWord = Annotated[
+    CellName | None,
+    typer.Argument(metavar="[CELL]", help="The layer to start with: lstm (the default), gru or "
+                   "rnn (SimpleRNN), as the cell commands are named.", show_default=False,
+                   rich_help_panel=LAYER),
 ]  # fmt: skip
 
 

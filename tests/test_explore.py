@@ -20,7 +20,10 @@ from rnnstate import models
 from rnnstate.cli import app as cli_app
 from rnnstate.cli import explore as explore_command
 from rnnstate.cli.model import model_layer_data
-from rnnstate.explore import Explorer, Settings, View
+from rnnstate.explore import terminal
+from rnnstate.explore.app import Explorer
+from rnnstate.explore.settings import Settings
+from rnnstate.explore.views import View
 
 SIZE = (140, 50)
 
@@ -98,10 +101,9 @@ def test_a_long_run_is_given_up_when_the_settings_change():
     async def script(app, pilot):
         await pilot.pause(0.5)  # T=2,000,000: about 20 s on numpy, were it run to the end
         app.query_one("#steps").value = "5"
-        await settle(pilot, lambda: app.result is not None and not any(
-            worker.group == "numpy" and not worker.is_finished for worker in app.workers
-        ), seconds=10)  # fmt: skip
-        assert app.result.spec.steps == 5 and app.superseded >= 1
+        await settle(pilot, lambda: app.result is not None and not app.runner.busy(),
+                     seconds=10)  # fmt: skip
+        assert app.result.spec.steps == 5 and app.runner.superseded >= 1
 
     run_app(Settings(steps=2_000_000, seed=0, engine="numpy"), script)
 
@@ -265,7 +267,7 @@ def test_files_decide_their_controls_and_the_command_line_runs_them(tmp_path, mo
 def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
     opened = []
     monkeypatch.setattr(explore_command, "is_terminal", lambda: True)
-    monkeypatch.setattr(Explorer, "run", lambda app: opened.append(app))
+    monkeypatch.setattr(terminal, "run", lambda app: opened.append(app))
     words = ["--cell", "gru", "-N", "3", "--only", "1", "--explain", "2", "--no-bias"]
     result = CliRunner().invoke(cli_app, ["explore", *words, "--engine", "numpy"])
     assert result.exit_code == 0, result.stderr
@@ -284,7 +286,7 @@ def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
 def test_the_command_line_shown_opens_the_same_screen_in_explore(monkeypatch):
     opened = []
     monkeypatch.setattr(explore_command, "is_terminal", lambda: True)
-    monkeypatch.setattr(Explorer, "run", lambda app: opened.append(app))
+    monkeypatch.setattr(terminal, "run", lambda app: opened.append(app))
     settings = Settings(cell="gru", steps=5, features=3, units=4, batch=3, seed=9,
                         return_sequences=False, direction="bidirectional", merge="sum",
                         activation="relu", recurrent_activation="hard_sigmoid",

@@ -19,6 +19,7 @@ from rnnstate.options import (
     BidirectionalOption,
     CellName,
     CellOption,
+    CellWord,
     EngineName,
     EngineOption,
     ExplainStep,
@@ -50,14 +51,15 @@ from rnnstate.options import (
     cls=GroupedHelp,
     epilog=examples(
         "rnnstate explore                              # an LSTM; change anything on the left",
-        "rnnstate explore --cell gru -T 50 -M 8 --engine keras   # Keras's numbers once loaded",
+        "rnnstate explore gru -T 50 -M 8 --engine numpy          # answers every key at once",
         "rnnstate explore --input x.npy --weights w.npz          # your data moves",
         "rnnstate explore --model docs/example/sentiment.keras --layer lstm "
         "--input docs/example/reviews.npy",
     ),
 )
 def explore(
-    cell: CellOption = CellName.lstm,
+    cell_word: CellWord = None,
+    cell: CellOption = None,
     steps: Steps = None,
     features: Features = None,
     units: Units = None,
@@ -98,13 +100,14 @@ def explore(
             raise typer.Exit(ExitCode.BAD_USAGE)
         seed = draw_seed() if seed is None else seed
         if model_path is not None:
-            explore_model(options, seed)
+            settings, data = explore_model(options, seed)
+            open_explorer(settings, data, explore_view(options))
             return
-        from rnnstate.explore import Explorer, Settings, direction_name
+        from rnnstate.explore.settings import Settings, direction_name
 
         given = {"steps": steps, "features": features, "units": units, "batch": batch}
         settings = Settings(
-            cell=cell.value,
+            cell=(cell_word or cell or CellName.lstm).value,
             **{name: value for name, value in given.items() if value is not None},
             seed=seed,
             return_sequences=True if sequences is None else sequences,
@@ -127,7 +130,18 @@ def explore(
         data = explore_files(settings)
         settings = settings.sized(data)
         check_only(only, settings.batch)
-        Explorer(settings, data, explore_view(options)).run()
+        open_explorer(settings, data, explore_view(options))
+
+
+def open_explorer(settings, data, view: tuple[str, int]) -> None:
+    """Run the app on the terminal until it ends; exit with its code (0, or 130 and 143 when
+    Ctrl-C or SIGTERM ended it)."""
+    from rnnstate.explore.app import Explorer
+    from rnnstate.explore.terminal import run
+
+    code = run(Explorer(settings, data, view))
+    if code:
+        raise typer.Exit(code)
 
 
 def explore_view(options: dict) -> tuple[str, int]:
@@ -139,6 +153,7 @@ def explore_view(options: dict) -> tuple[str, int]:
 
 # explore's options that set the layer (a saved model's layer has its own), by parameter name
 LAYER_OPTIONS = {
+    "cell_word": "CELL",
     "cell": "--cell",
     "features": "-D",
     "units": "-M",
@@ -164,6 +179,9 @@ def is_terminal() -> bool:
 
 def check_explore_options(options: dict) -> None:
     """SpecError for explore's options that do not go together."""
+    if options["cell_word"] and options["cell"] and options["cell_word"] != options["cell"]:
+        raise SpecError("--cell", f"two cells given: {options['cell_word'].value} and --cell "
+                        f"{options['cell'].value}; give one")  # fmt: skip
     if options["engine"] == EngineName.torch:
         raise SpecError("--engine", "explore runs the numpy or the keras engine")
     if options["backwards"] and options["bidirectional"]:
@@ -184,13 +202,13 @@ def check_explore_options(options: dict) -> None:
             raise SpecError(option, "the model's layer has its own (--model): leave it out")
 
 
-def explore_model(options: dict, seed: int) -> None:
-    """rnnstate explore --model PATH --layer NAME: the explorer on a saved model's layer, with
-    its settings and trained weights, on the model's input run up to it (--input), its own
-    input (--layer-input) or input drawn from the seed."""
+def explore_model(options: dict, seed: int) -> tuple:
+    """rnnstate explore --model PATH --layer NAME: (the explorer's settings, its data) for a
+    saved model's layer, with its settings and trained weights, on the model's input run up to
+    it (--input), its own input (--layer-input) or input drawn from the seed."""
     from rnnstate import models
     from rnnstate.cli.model import model_layer_data  # here: `model` is listed after explore
-    from rnnstate.explore import Explorer, Settings
+    from rnnstate.explore.settings import Settings
 
     path, name = str(options["model_path"]), options["layer"]
     if sys.stderr.isatty():  # TensorFlow and the model take seconds before the app opens
@@ -217,13 +235,13 @@ def explore_model(options: dict, seed: int) -> None:
         sequence=options["only"],
     )
     check_only(options["only"], settings.batch)
-    Explorer(settings, data, explore_view(options)).run()
+    return settings, data
 
 
 def explore_files(settings):
     """The files of rnnstate explore, read: explore.UserData (None where not given)."""
     from rnnstate.data import read_initial_state, read_input, read_weights
-    from rnnstate.explore import UserData
+    from rnnstate.explore.settings import UserData
 
     x = read_input(settings.input_path) if settings.input_path else None
     weights = states = None

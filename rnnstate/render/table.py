@@ -18,6 +18,7 @@ from rnnstate.errors import shown_name
 from rnnstate.result import ENGINE_ORDER, Result, StateCheck
 
 MATCH_STYLE = "bold black on bright_yellow"
+CURSOR_MARK, CURSOR_STYLE = "▶", "bold reverse"  # rnnstate explore's step cursor, on t
 SATURATED_STYLE = "bold magenta"
 SATURATED_MARK = "*"  # after a saturated value, so it stands out without colour too
 LARGE = 1e5  # values this large or larger are shown in scientific notation
@@ -51,6 +52,8 @@ class ArrayTable:
     `marks` maps a row position to a note: that row is highlighted and the note shown beside it;
     `notes` adds a note without the highlight.
     `saturation` marks the values it counts as saturated with SATURATED_MARK and a colour.
+    `cursor` (a step label, set by rnnstate explore): that row is shown even where the rows
+    are elided, its t marked with CURSOR_MARK.
     The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
     the console's width are elided around an ellipsis column, decided when the table is drawn.
     """
@@ -72,6 +75,7 @@ class ArrayTable:
         self.marks = marks or {}
         self.saturation = saturation  # which values are marked saturated
         self.notes = notes or {}  # row -> a dim note, without the highlight (masked steps)
+        self.cursor: int | None = None  # the step label explore's step cursor is at
 
     def shown_columns(self, width: int) -> list[int | None]:
         """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
@@ -79,7 +83,7 @@ class ArrayTable:
         widest = max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
         cell = 3 + widest + (len(SATURATED_MARK) if self.saturation else 0)
         marks = max((len(self.note(r)) + 3 for r in {*self.marks, *self.notes}), default=0)
-        available = width - len(str(self.steps[-1])) - 4 - marks
+        available = width - len(str(self.steps[-1])) - 4 - marks - 2 * (self.cursor is not None)
         if count * cell <= available:
             return list(range(count))
         return shown_indices(count, head=max(1, (available - 4) // (2 * cell)))
@@ -90,7 +94,7 @@ class ArrayTable:
         columns = self.shown_columns(width)
         noted = bool(self.marks or self.notes)
         rows = []  # (cells, style)
-        for r in shown_indices(self.rows.shape[0], HEAD_ROWS):
+        for r in self.shown_rows():
             if r is None:
                 ellipses = [ELLIPSIS, *(ELLIPSIS for _ in columns)]
                 rows.append(([*ellipses, *([""] if noted else [])], None))
@@ -98,7 +102,7 @@ class ArrayTable:
             cells = ["…" if k is None else self.cell(self.rows[r, k]) for k in columns]
             note = [Text(self.note(r), style="" if r in self.marks else "dim")] if noted else []
             style = MATCH_STYLE if r in self.marks else None
-            rows.append(([str(self.steps[r]), *cells, *note], style))
+            rows.append(([self.step_label(r), *cells, *note], style))
         headers = ["t", *(ELLIPSIS if k is None else f"{self.column_prefix}{k}" for k in columns)]
         table = Table(header_style="bold")
         for i, header in enumerate([*headers, *([""] if noted else [])]):
@@ -109,6 +113,29 @@ class ArrayTable:
         for cells, style in rows:
             table.add_row(*cells, style=style)
         return table
+
+    def shown_rows(self) -> list[int | None]:
+        """The rows drawn, None where an ellipsis goes: the head and the tail of a long
+        table, and the cursor's row with the rows around it when it falls between them."""
+        rows = shown_indices(self.rows.shape[0], HEAD_ROWS)
+        if self.cursor is None or self.cursor not in self.steps or None not in rows:
+            return rows
+        r = self.steps.index(self.cursor)
+        if r in rows:
+            return rows
+        gap = rows.index(None)
+        near = [row for row in range(r - 1, r + 2) if rows[gap - 1] < row < rows[gap + 1]]
+        before = [None] if near[0] > rows[gap - 1] + 1 else []
+        after = [None] if near[-1] < rows[gap + 1] - 1 else []
+        return [*rows[:gap], *before, *near, *after, *rows[gap + 1 :]]
+
+    def step_label(self, row: int) -> str | Text:
+        """The t of a row: the step label, marked when the cursor is on it."""
+        if self.cursor is None:
+            return str(self.steps[row])
+        if self.steps[row] == self.cursor and len(self.steps) > 1:
+            return Text(f"{CURSOR_MARK} {self.steps[row]}", style=CURSOR_STYLE)
+        return f"  {self.steps[row]}"
 
     def note(self, row: int) -> str:
         """The text beside a row: its mark and its note, if any."""
@@ -555,9 +582,10 @@ def more_sequences(N: int, only: int | None) -> list[Text]:
                  "hold them all", style="dim")]  # fmt: skip
 
 
-def render(result: Result, only: int | None = None) -> Group:
+def render(result: Result, only: int | None = None, cursor: int | None = None) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
-    sequence of the batch."""
+    sequence of the batch; `cursor`: rnnstate explore's step cursor, marked on the row of that
+    input step in every table of steps."""
     parts: list = [header(result)]
     checks = result.checks()  # measured once, for the marks and the lines under the tables
     N = result.spec.batch
@@ -579,4 +607,7 @@ def render(result: Result, only: int | None = None) -> Group:
     parts.extend(note_lines(result, only))
     if result.spec.check:
         parts.append(cross_check_table(result))
+    for part in parts:
+        if isinstance(part, ArrayTable):
+            part.cursor = cursor
     return Group(*parts)
