@@ -51,8 +51,13 @@ class ArrayTable:
     `notes` adds a note without the highlight.
     `saturation` marks the values it counts as saturated with SATURATED_MARK and a colour.
     The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
-    the console's width are elided around an ellipsis column, decided when the table is drawn.
+    the console's width are elided around an ellipsis column, decided when the table is drawn,
+    and long tables show their head and tail rows; `full` shows every column and row instead.
+    `hint`, when set, is said under a table that hides some (how to see them).
     """
+
+    full = False  # every column and every row, however wide and long
+    hint: str | None = None  # how to see what an elided table hides, said under it
 
     def __init__(
         self,
@@ -75,6 +80,8 @@ class ArrayTable:
     def shown_columns(self, width: int) -> list[int | None]:
         """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
         count = self.rows.shape[1]
+        if self.full:
+            return list(range(count))
         widest = max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
         cell = 3 + widest + (len(SATURATED_MARK) if self.saturation else 0)
         marks = max((len(self.note(r)) + 3 for r in {*self.marks, *self.notes}), default=0)
@@ -89,7 +96,7 @@ class ArrayTable:
         columns = self.shown_columns(width)
         noted = bool(self.marks or self.notes)
         rows = []  # (cells, style)
-        for r in shown_indices(self.rows.shape[0], HEAD_ROWS):
+        for r in self.shown_rows():
             if r is None:
                 ellipses = [ELLIPSIS, *(ELLIPSIS for _ in columns)]
                 rows.append(([*ellipses, *([""] if noted else [])], None))
@@ -109,6 +116,22 @@ class ArrayTable:
             table.add_row(*cells, style=style)
         return table
 
+    def shown_rows(self) -> list[int | None]:
+        """Rows to show, None where the ellipsis row goes (every row when `full`)."""
+        count = self.rows.shape[0]
+        return list(range(count)) if self.full else shown_indices(count, HEAD_ROWS)
+
+    def hidden_words(self, width: int) -> str | None:
+        """What the table hides at `width`, in words ("24 of 32 units, 84 of 100 steps"), or
+        None when it shows everything."""
+        R, K = self.rows.shape
+        rows = sum(r is not None for r in self.shown_rows())
+        columns = sum(k is not None for k in self.shown_columns(width))
+        what = "features" if self.column_prefix == "d" else "units"
+        parts = [f"{K - columns} of {K} {what}"] if columns < K else []
+        parts += [f"{R - rows} of {R} steps"] if rows < R else []
+        return ", ".join(parts) or None
+
     def note(self, row: int) -> str:
         """The text beside a row: its mark and its note, if any."""
         return " ".join(part for part in (self.marks.get(row), self.notes.get(row)) if part)
@@ -122,12 +145,16 @@ class ArrayTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Text(self.title, style="bold")
         yield self.table(options.max_width)
+        if self.hint and (hidden := self.hidden_words(options.max_width)):
+            yield Text(f"{ELLIPSIS} {hidden} hidden: {self.hint}", style="dim")
 
 
 def header(result: Result) -> Text:
-    """Three lines: the layer, engine, sizes and seed (so the run can be repeated); the Keras
-    options around the cell; the cell's functions (activations). A layer of a saved model
-    gets a first line: which layer of which file, and where its input came from."""
+    """Three lines: the layer, engine, sizes and seed (when something was drawn from it, so the
+    run can be repeated); the Keras options around the cell; the cell's functions
+    (activations). A first line says where the numbers came from: which layer of which model
+    file and where its input came from, or the input, weights (and their layout) and
+    initial-state files."""
     spec = result.spec
     layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
     options = [f"return_sequences={spec.return_sequences}"]
@@ -147,14 +174,16 @@ def header(result: Result) -> Text:
         functions.append(f"recurrent_activation={spec.recurrent_activation}")
     if spec.cell == "lstm" and not spec.unit_forget_bias:
         functions.append("unit_forget_bias=False")
-    if spec.cell == "rnn" and getattr(result.weights, "read_from", "keras") == "torch":
+    if spec.cell == "rnn" and spec.sources.layout == "torch":
         functions.append("(PyTorch's state dict does not record nn.RNN's nonlinearity: "
                          "--activation says it)")  # fmt: skip
     source = ""
     if spec.model is not None:
         model = spec.model
         source = f"layer {model.layer!r} of {model.path}; input: {model.input_from}\n"
-    seed = f"  seed={spec.seed}" if spec.model is None or spec.model.seeded else ""
+    elif files := spec.sources.words():
+        source = f"{files}\n"
+    seed = "" if spec.seed is None else f"  seed={spec.seed}"
     return Text(
         f"{source}{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
         f"M={spec.units} N={spec.batch}{seed}\n{'  '.join(options)}\n"
@@ -552,9 +581,13 @@ def more_sequences(N: int, only: int | None) -> list[Text]:
                  "hold them all", style="dim")]  # fmt: skip
 
 
-def render(result: Result, only: int | None = None) -> Group:
+FULL_HINT = "--full shows all"
+
+
+def render(result: Result, only: int | None = None, full: bool = False) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
-    sequence of the batch."""
+    sequence of the batch; `full` every unit and step of its tables (else a line under a table
+    that hides some says how to see them)."""
     parts: list = [header(result)]
     checks = result.checks()  # measured once, for the marks and the lines under the tables
     N = result.spec.batch
@@ -563,10 +596,15 @@ def render(result: Result, only: int | None = None) -> Group:
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
-        parts.extend(sequence_tables(result, n, mine))
+        tables = sequence_tables(result, n, mine)
+        parts.extend(tables)
         if result.spec.gates:
             parts.append(trace_heading(result))
-            parts.extend(trace_tables(result, n))
+            traces = trace_tables(result, n)
+            parts.extend(traces)
+            tables += traces
+        for table in tables:
+            table.full, table.hint = full, FULL_HINT
         if each:
             parts.extend(verdict_line(check, label=N > 1) for check in mine)
     parts.extend(more_sequences(N, only))
