@@ -309,6 +309,9 @@ def run(
     engine: Engine = "keras",
     gates: bool = False,
     check: bool = False,
+    explain: int | None = None,
+    unit: int | None = None,
+    direction: str | None = None,
 ) -> Result:
     """Run a Keras `cell` ("lstm", "gru" or "rnn") and return a Result; docs/api.md.
 
@@ -318,8 +321,8 @@ def run(
     layer); else drawn from `seed` (drawn itself when not given: Result.spec.seed, None when
     nothing was drawn). `initial_state` maps state names (h, c, or h_fw, c_fw, h_bw, c_bw) to
     (N, M) arrays, or is the path of an .npz of them. Sizes default to T=8, D=2, M=3, N=1.
-    The other keywords are Keras's layer options and the command line's --engine, --gates
-    and --check. Raises SpecError (naming the parameter) for a bad setting and InputError
+    The other keywords are Keras's layer options and the command line's --engine, --gates,
+    --check, --explain, --unit and --direction (Result.explain works out a step of any run). Raises SpecError (naming the parameter) for a bad setting and InputError
     for a file or arrays that do not fit.
     """
     with python_names():
@@ -365,6 +368,9 @@ def run(
             engine=engine,
             gates=gates,
             check=check,
+            explain=explain,
+            unit=unit,
+            direction=direction,
         )
         return run_spec(spec, x, weights, initial_state)
 

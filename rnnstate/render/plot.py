@@ -13,7 +13,7 @@ from rnnstate.render.table import trace_legend
 from rnnstate.result import Result
 
 SEQUENTIAL_ACTIVATIONS = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # values in [0, 1]
-GATE_PRODUCERS = {"i": "rec", "f": "rec", "o": "rec", "z": "rec", "r": "rec"}
+GATE_PRODUCERS = {"i": "rec", "f": "rec", "og": "rec", "z": "rec", "r": "rec"}
 LINES_SHOWN = 4  # units drawn through time unless units_shown says which
 
 
@@ -104,7 +104,8 @@ def figure(result: Result, n: int | None = None, units_shown: list[int] | None =
     batch = f"; sequence n={n} of N={spec.batch}" if spec.batch > 1 else ""
     fig.suptitle(
         f"{layer} on the {spec.engine} engine, T={T} D={spec.features} M={spec.units} "
-        f"N={spec.batch}, seed={spec.seed}\nreturn_sequences={spec.return_sequences}, "
+        f"N={spec.batch}{'' if spec.seed is None else f', seed={spec.seed}'}\n"
+        f"return_sequences={spec.return_sequences}, "
         f"{settings}{batch}",
         fontsize=10,
     )

@@ -356,6 +356,14 @@ def output_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Arra
     the input step they belong to; the rows the states equal exactly (`checks`) are marked."""
     spec, T, M = result.spec, result.spec.steps, result.spec.units
     masked = masked_steps(result, n)
+
+    def last_read(state: str) -> int:
+        """The step whose output o holds without return_sequences, as the state's table
+        names it: the last one its layer read (the last one it would have, all masked)."""
+        step = result.last_step_read(n, state)
+        fallback = 0 if state.endswith("_bw") else result.step_of_row(T - 1)
+        return fallback if step is None else step
+
     if not spec.return_sequences:
         shape = f"(M',) = ({spec.output_units},)" if spec.bidirectional else f"(M,) = ({M},)"
         what = "output after the last step only (return_sequences=False)"
@@ -364,13 +372,13 @@ def output_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Arra
                 ArrayTable(
                     f"{name}  {side} half of the {what}, (M,) = ({M},)",
                     result.outputs[name][n][None],
-                    [step],
+                    [last_read(f"h_{name[-2:]}")],
                     "u",
                     last_output_mark([c for c in checks if c.state == f"h_{name[-2:]}"]),
                 )
-                for name, side, step in (("o_fw", "forward", T - 1), ("o_bw", "backward", 0))
+                for name, side in (("o_fw", "forward"), ("o_bw", "backward"))
             ]
-        last = result.step_of_row(T - 1)
+        last = last_read("h_fw" if spec.bidirectional else "h")
         mark = last_output_mark(checks)
         return [ArrayTable(f"o  {what}, {shape}", result.o[n][None], [last], "u", mark)]
     labels = [result.step_of_row(row) for row in range(T)]
@@ -456,7 +464,7 @@ TRACE_LEGEND: dict[str, tuple[str, str | None]] = {
     "i": ("input gate, {rec}: how much of g enters c", "rec"),
     "f": ("forget gate, {rec}: near 1 keeps c, near 0 forgets it", "rec"),
     "g": ("candidate, {act}: what may be written into c", "act"),
-    "o": ("output gate, {rec}: how much of {act}(c_t) shows in h_t", "rec"),
+    "og": ("output gate, {rec}: how much of {act}(c_t) shows in h_t", "rec"),
     "c_t": ("cell state after step t: c_t = f * c_{{t-1}} + i * g", None),
     "z": ("update gate, {rec}: near 1 keeps h, near 0 takes h_hat", "rec"),
     "r": ("reset gate, {rec}: how much of h_{{t-1}} the candidate sees", "rec"),
