@@ -322,7 +322,8 @@ def run(
     nothing was drawn). `initial_state` maps state names (h, c, or h_fw, c_fw, h_bw, c_bw) to
     (N, M) arrays, or is the path of an .npz of them. Sizes default to T=8, D=2, M=3, N=1.
     The other keywords are Keras's layer options and the command line's --engine, --gates,
-    --check, --explain, --unit and --direction (Result.explain works out a step of any run). Raises SpecError (naming the parameter) for a bad setting and InputError
+    --check, --explain, --unit and --direction (Result.explain works out a step of any
+    run). Raises SpecError (naming the parameter) for a bad setting and InputError
     for a file or arrays that do not fit.
     """
     with python_names():
