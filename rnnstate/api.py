@@ -2,6 +2,7 @@
 model's layer, `replay(path)` runs a saved result again. The CLI is a thin layer over this."""
 
 import contextlib
+import io
 import re
 import secrets
 from collections.abc import Iterator
@@ -484,3 +485,89 @@ def run_model_layer(
             check=check, sources=model_sources(data),
         )  # fmt: skip
         return run_spec(spec, data.x, data.weights, data.initial_state, None, data.mask)
+
+
+def replay(path: str | Path) -> Result:
+    """Run the result saved at `path` (--output .npz or .json, or a --json document) again,
+    from the input, weights, initial states and mask it holds: the same o, h, c and gates to
+    the last digit on the same versions (`rnnstate replay PATH` compares them). Raises
+    InputError naming the file."""
+    from rnnstate.replay import read_saved
+
+    with python_names():
+        saved = read_saved(str(path))
+        return run_spec(saved.spec, saved.x, saved.weights, saved.initial_state, None, saved.mask)
+
+
+# What a Result does besides holding arrays, attached here so that result.py imports no
+# renderer and no writer (the layers read one way: result <- explain, render, save <- api).
+
+
+def save_result(result: Result, path: str | Path) -> None:
+    """Write the result to `path` as --output does: .npz or .json by the extension, whole or
+    not at all, with everything `rnnstate replay PATH` (or rnnstate.replay) needs to run it
+    again. Raises SpecError for another extension, InputError when it cannot be written."""
+    from rnnstate.save import check_writable
+    from rnnstate.save import save_result as write
+
+    with python_names():
+        check_writable(str(path))
+        write(str(path), result)
+
+
+def result_json(result: Result) -> str:
+    """The result as the --json document (docs/json.md), one JSON text."""
+    from rnnstate.render.json import render
+
+    return render(result).decode()
+
+
+class Explained(list):
+    """Result.explain's answer: one explain.Explanation per direction explained (each gate's
+    terms, the state update, the checks), shown as --explain shows it when printed."""
+
+    def __rich__(self):
+        from rnnstate.render.explain import render
+
+        return render(self)
+
+    def __str__(self) -> str:
+        from rich.console import Console
+
+        console = Console(width=100, record=True, file=io.StringIO(), color_system=None)
+        console.print(self)
+        return console.export_text()
+
+
+def explain_step(
+    result: Result,
+    step: int,
+    unit: int | None = None,
+    *,
+    sequence: int = 0,
+    direction: str | None = None,
+) -> Explained:
+    """Input step `step` of sequence `sequence` worked out with the run's numbers, as --explain
+    does: every term of every gate, the state update, the checks against o and h; `unit`
+    writes that unit's dot products out term by term; `direction` ("fw" or "bw") picks a
+    half of a bidirectional layer (both by default). Traces the run with the numpy engine
+    when it was not traced. Raises SpecError naming the parameter."""
+    from rnnstate.engines import run_layer
+    from rnnstate.explain import explain
+
+    with python_names():
+        if not 0 <= sequence < result.spec.batch:
+            raise SpecError("sequence", f"sequence {sequence} is not in the batch: "
+                            f"N={result.spec.batch} (0 to {result.spec.batch - 1})")  # fmt: skip
+        spec = replace(result.spec, explain=step, unit=unit, direction=direction)
+        gates = result.gates
+        if gates is None:
+            traced = run_layer(spec, result.x, result.weights, "numpy", result.initial_state,
+                               result.mask, True, None)  # fmt: skip
+            gates = traced.gates
+        return Explained(explain(replace(result, spec=spec, gates=gates), sequence))
+
+
+Result.save = save_result
+Result.to_json = result_json
+Result.explain = explain_step

@@ -267,7 +267,8 @@ def dot_products(result, w, x_t, h_prev, gates) -> tuple[DotProduct, ...]:
         column = k * M + unit
         kernel = w.kernel[:, column].astype(np.float64)
         recurrent = w.recurrent_kernel[:, column].astype(np.float64)
-        symbol = "" if spec.cell == "rnn" else "_" + {"lstm": "ifco", "gru": "zrh"}[spec.cell][k]
+        blocks = {"lstm": ("i", "f", "c", "og"), "gru": ("z", "r", "h")}  # as the gates' terms
+        symbol = "" if spec.cell == "rnn" else "_" + blocks[spec.cell][k]
         products.append(
             DotProduct(f"x·W{symbol}[:, {unit}]", "x[d]", f"W[d, {column}]", x_t, kernel)
         )

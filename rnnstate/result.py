@@ -13,6 +13,7 @@ from rnnstate.weights import LayerWeights
 # Largest |keras - numpy| / max(1, |keras|) that --check accepts, per element: absolute for
 # values within ±1, relative beyond (a relu state of 1e4 carries float32 rounding of 1e-3).
 ENGINE_TOLERANCE = 1e-5
+HTML_WIDTH = 100_000  # cells: wide enough that no table is squeezed; the HTML box scrolls
 
 
 @dataclass(frozen=True)
@@ -139,14 +140,18 @@ class Result(NamedArrays):
         return figure(self, sequence, units_shown)
 
     def _repr_html_(self) -> str:
-        """The tables as HTML, so a Result shows itself at the end of a Jupyter cell."""
+        """The tables as HTML, so a Result shows itself at the end of a Jupyter cell: every
+        unit and step (render's `full`), in a box that scrolls when they do not fit."""
         from rich.console import Console
 
         from rnnstate.render.table import render
 
-        console = Console(record=True, width=100, file=io.StringIO(), force_jupyter=False)
-        console.print(render(self))
-        return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
+        console = Console(record=True, width=HTML_WIDTH, file=io.StringIO(), force_jupyter=False)
+        console.print(render(self, full=True))
+        return console.export_html(
+            inline_styles=True,
+            code_format='<div style="overflow:auto; max-height:40em"><pre>{code}</pre></div>',
+        )
 
     def largest_state(self) -> tuple[str, float]:
         """The state with the largest magnitude anywhere in the batch, and that magnitude."""
