@@ -84,7 +84,7 @@ def test_to_json_is_the_json_document():
 
 
 def test_save_refuses_another_extension(tmp_path):
-    with pytest.raises(rnnstate.SpecError, match="expected a file name ending in .json or .npz"):
+    with pytest.raises(rnnstate.SpecError, match=r"expected a file name ending in \.json or \.npz"):
         rnnstate.run("rnn", seed=0).save(tmp_path / "run.txt")
 
 
