@@ -213,7 +213,9 @@ def run_and_show(
             table_render.header(result), explain_render.render(explanations)
         )
     else:
-        Console(highlight=False).print(table_render.render(result, only, shown.full))
+        Console(highlight=False).print(  # --full: wider tables than the terminal, uncropped
+            table_render.render(result, only, shown.full), crop=not shown.full
+        )
         sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
     return not spec.check or result.cross_check.agree
 

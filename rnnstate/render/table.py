@@ -22,6 +22,7 @@ SATURATED_MARK = "*"  # after a saturated value, so it stands out without colour
 LARGE = 1e5  # values this large or larger are shown in scientific notation
 HEAD_ROWS = 8  # rows shown before the ellipsis when T is long; as many after it
 ELLIPSIS = "⋮"
+FULL_WIDTH = 100_000  # cells a --full table may take: any table rnnstate can hold in memory
 
 
 def shown_indices(count: int, head: int) -> list[int | None]:
@@ -144,6 +145,9 @@ class ArrayTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Text(self.title, style="bold")
+        if self.full:  # every column at its width, however wide: the terminal wraps, less -S not
+            yield from console.render(self.table(FULL_WIDTH), options.update(max_width=FULL_WIDTH))
+            return
         yield self.table(options.max_width)
         if self.hint and (hidden := self.hidden_words(options.max_width)):
             yield Text(f"{ELLIPSIS} {hidden} hidden: {self.hint}", style="dim")
