@@ -184,7 +184,9 @@ def header(result: Result) -> Text:
     source = ""
     if spec.model is not None:
         model = spec.model
-        source = f"layer {model.layer!r} of {model.path}; input: {model.input_from}\n"
+        states = spec.sources.initial_state
+        states = f"; initial state {states}" if states else ""
+        source = f"layer {model.layer!r} of {model.path}; input: {model.input_from}{states}\n"
     elif files := spec.sources.words():
         source = f"{files}\n"
     seed = "" if spec.seed is None else f"  seed={spec.seed}"
