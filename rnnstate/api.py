@@ -225,7 +225,7 @@ def read_files(
     bidirectional: bool = False,
     prefix: str | None = None,
     torch_layer: int | None = None,
-):
+) -> tuple[np.ndarray | None, LayerWeights | None, dict[str, np.ndarray] | None, Sources]:
     """The run's files read: (x (N, T, D), weights, initial states by name, Sources), None
     where a file is not given. Raises InputError naming the file, SpecError for options that
     do not fit it."""
@@ -252,10 +252,9 @@ def read_files(
 PARAMETERS = {
     "-T": "steps", "-D": "features", "-M": "units", "-N": "batch",
     "--sequences": "return_sequences", "--no-sequences": "return_sequences=False",
-    "--reset-before": "reset_after=False", "--reset-after": "reset_after",
-    "--no-bias": "use_bias=False", "--input": "x", "--layer": "layer",
-    "--unit-forget-bias": "unit_forget_bias",
-}  # fmt: skip
+    "--reset-before": "reset_after=False",
+    "--bias": "use_bias", "--no-bias": "use_bias=False", "--input": "x",
+}  # fmt: skip  # the others by their name: --mask-value -> mask_value
 OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][a-z-]*)")
 
 
