@@ -519,7 +519,8 @@ def other_cell_hint(cell: str, ratio: float) -> str:
     for other, blocks in GATE_BLOCKS.items():
         if other != cell and len(blocks) == ratio:
             name = KERAS_LAYER_NAMES[other]
-            return f"; these look like a {name}'s weights: try rnnstate {other}"
+            article = "an" if other == "lstm" else "a"
+            return f"; these look like {article} {name}'s weights: try rnnstate {other}"
     return ""
 
 
