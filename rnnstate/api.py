@@ -1,6 +1,13 @@
-"""The Python API: `run(...)` turns settings into a Result. The CLI is a thin layer over this."""
+"""The Python API: `run(...)` turns settings into a Result, `run_model_layer(...)` runs a saved
+model's layer, `replay(path)` runs a saved result again. The CLI is a thin layer over this."""
 
+import contextlib
+import io
+import re
 import secrets
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -9,14 +16,16 @@ from rnnstate.data import (
     check_initial_state,
     check_weight_shapes,
     check_weights_fit_input,
+    input_shape,
+    numeric_array,
     random_input,
 )
 from rnnstate.engines import LayerOutputs, Progress, run_layer
 from rnnstate.errors import NumericError, SpecError, shown_name
 from rnnstate.render.notebook import show_in_notebooks
 from rnnstate.result import Result, compare_engines
-from rnnstate.spec import Cell, Spec, torch_installed
-from rnnstate.weights import LayerWeights, initial_weights
+from rnnstate.spec import Cell, Engine, Sources, Spec, torch_installed
+from rnnstate.weights import BidirectionalWeights, LayerWeights, initial_weights
 
 show_in_notebooks(Result)  # result.plot() and the tables in Jupyter, from the renderers
 
@@ -87,15 +96,17 @@ def make_spec(
     **settings,
 ) -> Spec:
     """A Spec whose sizes come from x and the weights where given, else from the options, else
-    the defaults; a seed is drawn if none is given. Raises SpecError or InputError."""
+    the defaults. The seed is kept (drawn if not given) only when something is drawn from it:
+    x or the weights; with both given it is None. Raises SpecError or InputError."""
     given = {"steps": steps, "features": features, "units": units, "batch": batch}
     sizes = resolve_sizes(given, x, weights, input_name, weights_name)
     if weights is not None:
         check_weight_shapes(weights_name, weights, cell, settings.get("reset_after", True))
         settings["use_bias"] = weights.use_bias
+    drawn = x is None or weights is None
     spec = Spec(
         cell,
-        seed=draw_seed() if seed is None else seed,
+        seed=(draw_seed() if seed is None else seed) if drawn else None,
         initial_state=initial_state is not None,
         **sizes,
         **settings,
@@ -130,6 +141,8 @@ def run_spec(
     in the memory available.
     """
     ensure_fits(spec)
+    if (x is None or weights is None) and spec.seed is None:
+        raise SpecError("--seed", "x or the weights are to be drawn, but the Spec has no seed")
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
     if weights is None:
         weights = initial_weights(spec, np.random.default_rng(weight_stream))
@@ -200,6 +213,79 @@ def ensure_finite(spec: Spec, run: LayerOutputs) -> None:
             )
 
 
+def layout_of(weights: LayerWeights) -> str:
+    """The layout weights were read from: "keras", or "torch" (converted from a state dict)."""
+    one = weights.forward if isinstance(weights, BidirectionalWeights) else weights
+    return one.read_from
+
+
+def read_files(
+    cell: Cell,
+    input_path: str | None = None,
+    weights_path: str | None = None,
+    state_path: str | None = None,
+    reset_after: bool = True,
+    bidirectional: bool = False,
+    prefix: str | None = None,
+    torch_layer: int | None = None,
+) -> tuple[np.ndarray | None, LayerWeights | None, dict[str, np.ndarray] | None, Sources]:
+    """The run's files read: (x (N, T, D), weights, initial states by name, Sources), None
+    where a file is not given. Raises InputError naming the file, SpecError for options that
+    do not fit it."""
+    from rnnstate.data import read_initial_state, read_input, read_weights
+
+    x = read_input(input_path) if input_path else None
+    weights = None
+    if weights_path:
+        weights = read_weights(weights_path, cell, reset_after, bidirectional, prefix, torch_layer)
+    states = read_initial_state(state_path) if state_path else None
+    torch = weights is not None and layout_of(weights) == "torch"
+    sources = Sources(
+        input=input_path or None,
+        weights=weights_path or None,
+        layout=None if weights is None else layout_of(weights),
+        prefix=prefix if torch else None,
+        torch_layer=torch_layer if torch else None,
+        initial_state=state_path or None,
+    )
+    return x, weights, states, sources
+
+
+# How the Python API names what the command line calls an option (in SpecError messages).
+PARAMETERS = {
+    "-T": "steps", "-D": "features", "-M": "units", "-N": "batch",
+    "--sequences": "return_sequences", "--no-sequences": "return_sequences=False",
+    "--reset-before": "reset_after=False",
+    "--bias": "use_bias", "--no-bias": "use_bias=False", "--input": "x",
+}  # fmt: skip  # the others by their name: --mask-value -> mask_value
+OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][a-z-]*)")
+
+
+def parameter_name(option: str) -> str:
+    """The Python parameter of a command-line option: --mask-value -> mask_value."""
+    return PARAMETERS.get(option, option.lstrip("-").replace("-", "_"))
+
+
+@contextlib.contextmanager
+def python_names() -> Iterator[None]:
+    """Raise SpecErrors from inside with the Python parameters in place of the command line's
+    options ("steps must be a positive integer", not "--steps must be ...")."""
+    try:
+        yield
+    except SpecError as error:
+        message = OPTION.sub(lambda m: parameter_name(m[1]), str(error))
+        message = re.sub(r"\b(steps|features|units|batch) (\d+)\b", r"\1=\2", message)
+        raise SpecError(parameter_name(error.option), message) from None
+
+
+ArrayOrPath = np.ndarray | str | Path
+
+
+def as_path(value) -> str | None:
+    """A str or Path argument as a path string; None for anything else (an array)."""
+    return str(value) if isinstance(value, str | Path) else None
+
+
 def run(
     cell: Cell,
     *,
@@ -208,31 +294,282 @@ def run(
     units: int | None = None,
     batch: int | None = None,
     seed: int | None = None,
-    x: np.ndarray | None = None,
-    weights: LayerWeights | None = None,
-    initial_state: dict[str, np.ndarray] | None = None,
-    **settings,
+    x: ArrayOrPath | None = None,
+    weights: LayerWeights | str | Path | None = None,
+    prefix: str | None = None,
+    torch_layer: int | None = None,
+    initial_state: dict[str, np.ndarray] | str | Path | None = None,
+    return_sequences: bool = False,
+    reset_after: bool = True,
+    activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
+    unit_forget_bias: bool = True,
+    use_bias: bool = True,
+    backwards: bool = False,
+    bidirectional: bool = False,
+    merge: str = "concat",
+    mask_value: float | None = None,
+    engine: Engine = "keras",
+    gates: bool = False,
+    check: bool = False,
+    explain: int | None = None,
+    unit: int | None = None,
+    direction: str | None = None,
 ) -> Result:
-    """Run a Keras `cell` ("lstm", "gru" or "rnn") and return a Result.
+    """Run a Keras `cell` ("lstm", "gru" or "rnn") and return a Result; docs/api.md.
 
-    x (N, T, D) and `weights` (Keras's layout) are used when given, else drawn from the seed
-    (drawn itself when not given; Result.spec.seed); `initial_state` maps state names (h, c,
-    or h_fw, c_fw, h_bw, c_bw) to (N, M) arrays. Sizes default to T=8, D=2, M=3, N=1.
-    `settings` are the other Spec fields: return_sequences, reset_after, use_bias, backwards,
-    bidirectional, merge, mask_value, engine, gates, check. The Result holds x (N, T, D), the
-    outputs (o), the states (h, c), the gate trace and the engine cross-check. Raises
-    SpecError for a bad setting and InputError for arrays that do not fit.
+    x (N, T, D) or (T, D) and `weights` (Keras's layout: Weights, BidirectionalWeights) are
+    used when given, as arrays or as the path of a file the command line reads (--input,
+    --weights: Keras's or PyTorch's layout, `prefix` and `torch_layer` picking a PyTorch
+    layer); else drawn from `seed` (drawn itself when not given: Result.spec.seed, None when
+    nothing was drawn). `initial_state` maps state names (h, c, or h_fw, c_fw, h_bw, c_bw) to
+    (N, M) arrays, or is the path of an .npz of them. Sizes default to T=8, D=2, M=3, N=1.
+    The other keywords are Keras's layer options and the command line's --engine, --gates,
+    --check, --explain, --unit and --direction (Result.explain works out a step of any
+    run). Raises SpecError (naming the parameter) for a bad setting and InputError
+    for a file or arrays that do not fit.
     """
-    spec = make_spec(
-        cell,
-        steps=steps,
-        features=features,
-        units=units,
-        batch=batch,
-        seed=seed,
-        x=x,
-        weights=weights,
-        initial_state=initial_state,
-        **settings,
+    with python_names():
+        x_path, weights_path, state_path = as_path(x), as_path(weights), as_path(initial_state)
+        read_x, read_w, read_states, sources = read_files(
+            cell, x_path, weights_path, state_path, reset_after, bidirectional, prefix,
+            torch_layer,
+        )  # fmt: skip
+        if x is not None and x_path is None:
+            x = input_shape("x", numeric_array("x", np.asarray(x), "the input"))
+            sources = replace(sources, input="array")
+        if weights is not None and weights_path is None:
+            sources = replace(sources, weights="array", layout=layout_of(weights))
+        if initial_state is not None and state_path is None:
+            sources = replace(sources, initial_state="array")
+        x = read_x if x_path else x
+        weights = read_w if weights_path else weights
+        initial_state = read_states if state_path else initial_state
+        spec = make_spec(
+            cell,
+            steps=steps,
+            features=features,
+            units=units,
+            batch=batch,
+            seed=seed,
+            x=x,
+            weights=weights,
+            initial_state=initial_state,
+            input_name=x_path or "x",
+            weights_name=weights_path or "weights",
+            state_name=state_path or "initial_state",
+            sources=sources,
+            return_sequences=return_sequences,
+            reset_after=reset_after,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            unit_forget_bias=unit_forget_bias,
+            use_bias=use_bias,
+            backwards=backwards,
+            bidirectional=bidirectional,
+            merge=merge,
+            mask_value=mask_value,
+            engine=engine,
+            gates=gates,
+            check=check,
+            explain=explain,
+            unit=unit,
+            direction=direction,
+        )
+        return run_spec(spec, x, weights, initial_state)
+
+
+def model_layers(path: str | Path) -> list:
+    """The recurrent layers of the saved Keras model at `path` (.keras, .h5), in the order
+    `rnnstate model PATH` lists them: models.ModelLayer, each with its index, path (its name,
+    "outer/inner" inside a nested model), class, units, features, steps and settings. Raises
+    InputError naming the file."""
+    from rnnstate import models
+
+    return models.recurrent_layers(models.load(str(path)))
+
+
+def model_layer_data(
+    loaded,
+    chosen,
+    x=None,
+    layer_input=None,
+    initial_state=None,
+    progress=None,
+):
+    """What the model's layer `chosen` runs on (models.LayerData): the model's input `x` (a
+    path, an array, or a dict of arrays by input name) run through the layers before it, the
+    layer's own input `layer_input` (a path or an array (N, T, D)), or neither (the seed's);
+    initial states from `initial_state` (a path or a dict of arrays) if given. `progress` is
+    a context manager factory (layer, N) -> progress callback for the layers before it."""
+    from rnnstate import models
+    from rnnstate.data import read_initial_state, read_input, read_model_input
+    from rnnstate.spec import ModelSource
+
+    if x is not None and layer_input is not None:
+        raise SpecError("--layer-input", "give --input (the model's) or --layer-input, not both")
+    mask = states = mask_from = None
+    input_name = ""
+    if x is not None:
+        input_name = as_path(x) or "x"
+        if as_path(x):
+            arrays = read_model_input(input_name)
+        else:
+            arrays = {k: np.asarray(v) for k, v in x.items()} if isinstance(x, dict) else {
+                "x": np.asarray(x)}  # fmt: skip
+        inputs = models.model_inputs(loaded, arrays, input_name)
+        with progress(chosen, inputs[0].shape[0]) if progress else contextlib.nullcontext() as tick:
+            received = models.layer_input(loaded, chosen, inputs, input_name, tick)
+        x, mask, states = received.x, received.mask, received.initial_state
+        mask_from = received.mask_from
+        input_from = f"{input_name}, through the model's layers before it"
+        if states is not None:
+            input_from += "; initial states from the model"
+    elif layer_input is not None:
+        input_name = as_path(layer_input) or "layer_input"
+        if as_path(layer_input):
+            x = read_input(input_name)
+        else:
+            x = input_shape(input_name, numeric_array(input_name, np.asarray(layer_input),
+                                                      "the input"))  # fmt: skip
+        input_from = f"{input_name}, as the layer's own input"
+    else:
+        input_from = "drawn from the seed (give --input for the model's)"
+    state_name = "the model's initial states"
+    if initial_state is not None:
+        state_name = as_path(initial_state) or "initial_state"
+        states = read_initial_state(state_name) if as_path(initial_state) else initial_state
+    source = ModelSource(loaded.path, chosen.path, input_from, mask_from, chosen.unused, x is None)
+    return models.LayerData(
+        chosen, models.layer_weights(chosen), x, mask, states, source, input_name, state_name
     )
-    return run_spec(spec, x, weights, initial_state)
+
+
+def model_sources(data) -> Sources:
+    """The Sources of a model layer's run: the input file or array, the initial state's."""
+    initial = data.state_name if data.state_name != "the model's initial states" else None
+    return Sources(input=data.input_name or None, initial_state=initial)
+
+
+def run_model_layer(
+    path: str | Path,
+    layer: str | int,
+    *,
+    x: ArrayOrPath | dict[str, np.ndarray] | None = None,
+    layer_input: ArrayOrPath | None = None,
+    initial_state: dict[str, np.ndarray] | str | Path | None = None,
+    return_sequences: bool | None = None,
+    steps: int | None = None,
+    batch: int | None = None,
+    seed: int | None = None,
+    engine: Engine = "keras",
+    gates: bool = False,
+    check: bool = False,
+) -> Result:
+    """Run the recurrent layer `layer` (its name as model_layers lists it, or its index) of
+    the saved Keras model at `path` with its trained weights and settings, as `rnnstate model
+    PATH --layer LAYER` does; docs/api.md.
+
+    x: the model's input (a path, an array, or a dict of arrays by input name), run through
+    the layers before the layer (its mask and initial states come along); or layer_input:
+    the layer's own input (N, T, D) (a path or an array); or neither: x drawn from `seed`
+    (T=`steps`, N=`batch`). return_sequences overrides the layer's own when not None. Raises
+    SpecError (naming the parameter) and InputError as run does.
+    """
+    from rnnstate import models
+
+    with python_names():
+        loaded = models.load(str(path))
+        chosen = models.find_layer(models.recurrent_layers(loaded), str(layer), str(path))
+        data = model_layer_data(loaded, chosen, x, layer_input, initial_state)
+        spec = data.spec(
+            return_sequences, steps, batch=batch, seed=seed, engine=engine, gates=gates,
+            check=check, sources=model_sources(data),
+        )  # fmt: skip
+        return run_spec(spec, data.x, data.weights, data.initial_state, None, data.mask)
+
+
+def replay(path: str | Path) -> Result:
+    """Run the result saved at `path` (--output .npz or .json, or a --json document) again,
+    from the input, weights, initial states and mask it holds: the same o, h, c and gates to
+    the last digit on the same versions (`rnnstate replay PATH` compares them). Raises
+    InputError naming the file."""
+    from rnnstate.replay import read_saved
+
+    with python_names():
+        saved = read_saved(str(path))
+        return run_spec(saved.spec, saved.x, saved.weights, saved.initial_state, None, saved.mask)
+
+
+# What a Result does besides holding arrays, attached here so that result.py imports no
+# renderer and no writer (the layers read one way: result <- explain, render, save <- api).
+
+
+def save_result(result: Result, path: str | Path) -> None:
+    """Write the result to `path` as --output does: .npz or .json by the extension, whole or
+    not at all, with everything `rnnstate replay PATH` (or rnnstate.replay) needs to run it
+    again. Raises SpecError for another extension, InputError when it cannot be written."""
+    from rnnstate.save import check_writable
+    from rnnstate.save import save_result as write
+
+    with python_names():
+        check_writable(str(path))
+        write(str(path), result)
+
+
+def result_json(result: Result) -> str:
+    """The result as the --json document (docs/json.md), one JSON text."""
+    from rnnstate.render.json import render
+
+    return render(result).decode()
+
+
+class Explained(list):
+    """Result.explain's answer: one explain.Explanation per direction explained (each gate's
+    terms, the state update, the checks), shown as --explain shows it when printed."""
+
+    def __rich__(self):
+        from rnnstate.render.explain import render
+
+        return render(self)
+
+    def __str__(self) -> str:
+        from rich.console import Console
+
+        console = Console(width=100, record=True, file=io.StringIO(), color_system=None)
+        console.print(self)
+        return console.export_text()
+
+
+def explain_step(
+    result: Result,
+    step: int,
+    unit: int | None = None,
+    *,
+    sequence: int = 0,
+    direction: str | None = None,
+) -> Explained:
+    """Input step `step` of sequence `sequence` worked out with the run's numbers, as --explain
+    does: every term of every gate, the state update, the checks against o and h; `unit`
+    writes that unit's dot products out term by term; `direction` ("fw" or "bw") picks a
+    half of a bidirectional layer (both by default). Traces the run with the numpy engine
+    when it was not traced. Raises SpecError naming the parameter."""
+    from rnnstate.engines import run_layer
+    from rnnstate.explain import explain
+
+    with python_names():
+        if not 0 <= sequence < result.spec.batch:
+            raise SpecError("sequence", f"sequence {sequence} is not in the batch: "
+                            f"N={result.spec.batch} (0 to {result.spec.batch - 1})")  # fmt: skip
+        spec = replace(result.spec, explain=step, unit=unit, direction=direction)
+        gates = result.gates
+        if gates is None:
+            traced = run_layer(spec, result.x, result.weights, "numpy", result.initial_state,
+                               result.mask, True, None)  # fmt: skip
+            gates = traced.gates
+        return Explained(explain(replace(result, spec=spec, gates=gates), sequence))
+
+
+Result.save = save_result
+Result.to_json = result_json
+Result.explain = explain_step

@@ -11,7 +11,7 @@ import numpy as np
 from rnnstate.result import Result
 
 SEQUENTIAL_ACTIVATIONS = {"sigmoid", "hard_sigmoid", "sparse_sigmoid"}  # values in [0, 1]
-GATE_PRODUCERS = {"i": "rec", "f": "rec", "o": "rec", "z": "rec", "r": "rec"}
+GATE_PRODUCERS = {"i": "rec", "f": "rec", "og": "rec", "z": "rec", "r": "rec"}
 UNIT_CENTRE = 0.5  # the centre of the 0..1 scale of a gate
 DIVERGING_CENTRE = 0.0  # the centre of a scale symmetric around 0
 

@@ -497,9 +497,11 @@ def one_direction_shapes(
                 source, f"{prefix}{name} has shape {array.shape}; every size must be at least 1"
             )
     if recurrent.ndim != 2 or recurrent.shape[1] != k * recurrent.shape[0]:
+        ratio = recurrent.shape[1] / recurrent.shape[0] if recurrent.ndim == 2 else 0
         raise InputError(
             source,
-            f"{prefix}recurrent_kernel has shape {recurrent.shape}; a {layer} needs (M, {k}M)",
+            f"{prefix}recurrent_kernel has shape {recurrent.shape}; a {layer} needs (M, {k}M)"
+            + other_cell_hint(cell, ratio),
         )
     M = recurrent.shape[0]
     if kernel.ndim != 2 or kernel.shape[1] != k * M:
@@ -509,6 +511,17 @@ def one_direction_shapes(
         )
     if weights.bias is not None:
         check_bias(source, weights.bias.shape, cell, reset_after, M, prefix)
+
+
+def other_cell_hint(cell: str, ratio: float) -> str:
+    """"; these look like a GRU's weights: try rnnstate gru" when weights whose gate blocks
+    number `ratio` (kM / M) fit another cell than `cell`; else ""."""
+    for other, blocks in GATE_BLOCKS.items():
+        if other != cell and len(blocks) == ratio:
+            name = KERAS_LAYER_NAMES[other]
+            article = "an" if other == "lstm" else "a"
+            return f"; these look like {article} {name}'s weights: try rnnstate {other}"
+    return ""
 
 
 def check_bias(

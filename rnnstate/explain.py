@@ -30,7 +30,7 @@ class Term:
 class Gate:
     """One gate (or candidate) of the step: its terms, their combination and its value."""
 
-    name: str  # "i", "f", "g", "o" (LSTM); "z", "r", "h_hat" (GRU); "h_t" (SimpleRNN)
+    name: str  # "i", "f", "g", "og" (LSTM); "z", "r", "h_hat" (GRU); "h_t" (SimpleRNN)
     meaning: str  # "input gate", ...
     formula: str  # how the terms combine: "i = sigmoid(x·W_i + h·U_i + b_i)"
     activation: str  # the function applied: "sigmoid", "relu", ...
@@ -176,33 +176,34 @@ def plain_gate(name, meaning, function, block, symbol, x_t, h_prev, w, M) -> Gat
 
 
 def lstm_step(result, w, x_t, h_prev, c_prev):
-    """The LSTM's gates i f g o, then c_t = f c_{t-1} + i g and h_t = o act(c_t)."""
+    """The LSTM's gates i f g og (og: the output gate), then c_t = f c_{t-1} + i g and
+    h_t = og act(c_t)."""
     spec, M = result.spec, result.spec.units
     act, rec = spec.activation, spec.recurrent_activation
-    i, f, g, o = (
+    i, f, g, og = (
         plain_gate(name, meaning, function, k, subscript, x_t, h_prev, w, M)
         for k, (name, meaning, function, subscript) in enumerate(
             [
                 ("i", "input gate", rec, "_i"),
                 ("f", "forget gate", rec, "_f"),
                 ("g", "candidate", act, "_c"),
-                ("o", "output gate", rec, "_o"),
+                ("og", "output gate", rec, "_og"),
             ]
         )
     )
     c_t = f.value * c_prev + i.value * g.value
     act_c = activate(act, c_t)
-    h_t = o.value * act_c
+    h_t = og.value * act_c
     update = (
         ("c_t = f ⊙ c_{t-1} + i ⊙ g", (
             Term("f", f.value), Term("c_{t-1}", c_prev), Term("i", i.value), Term("g", g.value),
             Term("c_t", c_t),
         )),
-        (f"h_t = o ⊙ {act}(c_t)", (
-            Term("o", o.value), Term(f"{act}(c_t)", act_c), Term("h_t", h_t),
+        (f"h_t = og ⊙ {act}(c_t)", (
+            Term("og", og.value), Term(f"{act}(c_t)", act_c), Term("h_t", h_t),
         )),
     )  # fmt: skip
-    return (i, f, g, o), update, h_t, c_t
+    return (i, f, g, og), update, h_t, c_t
 
 
 def gru_step(result, w, x_t, h_prev, _c_prev):
@@ -266,7 +267,8 @@ def dot_products(result, w, x_t, h_prev, gates) -> tuple[DotProduct, ...]:
         column = k * M + unit
         kernel = w.kernel[:, column].astype(np.float64)
         recurrent = w.recurrent_kernel[:, column].astype(np.float64)
-        symbol = "" if spec.cell == "rnn" else "_" + {"lstm": "ifco", "gru": "zrh"}[spec.cell][k]
+        blocks = {"lstm": ("i", "f", "c", "og"), "gru": ("z", "r", "h")}  # as the gates' terms
+        symbol = "" if spec.cell == "rnn" else "_" + blocks[spec.cell][k]
         products.append(
             DotProduct(f"x·W{symbol}[:, {unit}]", "x[d]", f"W[d, {column}]", x_t, kernel)
         )

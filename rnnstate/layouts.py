@@ -112,9 +112,15 @@ def one_direction(path: str, mine: dict, cell: str, layer: int, reverse: bool) -
     except KeyError as missing:
         raise InputError(path, f"lacks {missing.args[0][0]}{suffix}") from None
     if w_hh.ndim != 2 or w_hh.shape[0] != k * w_hh.shape[1]:
+        ratio = w_hh.shape[0] / w_hh.shape[1] if w_hh.ndim == 2 and w_hh.shape[1] else 0
+        found = next((other for other, blocks in GATE_BLOCKS.items()
+                      if other != cell and len(blocks) == ratio), None)  # fmt: skip
+        hint = f"; these look like an nn.{torch_class(found)}'s: try rnnstate {found}"
+        hint = hint if found else ""
         raise InputError(
             path,
-            f"weight_hh{suffix} has shape {w_hh.shape}; an nn.{torch_class(cell)} needs ({k}M, M)",
+            f"weight_hh{suffix} has shape {w_hh.shape}; an nn.{torch_class(cell)} needs ({k}M, M)"
+            + hint,
         )
     M = w_hh.shape[1]
     if w_ih.ndim != 2 or w_ih.shape[0] != k * M:

@@ -6,6 +6,7 @@ engines/keras.py, this module imports TensorFlow (quietly) when it first needs i
 """
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -526,7 +527,8 @@ def layer_input(
             with stderr_silenced():
                 values = call_interruptibly(compute, *[a[start:stop] for a in inputs])
         except Exception as error:  # TensorFlow's errors for data the model cannot take
-            raise InputError(path, f"the model cannot run on it: {first_line(error)}") from None
+            raise InputError(path, f"the model cannot run on it: {model_failure(error, start)}"
+                             ) from None  # fmt: skip
         pieces.append([np.asarray(value) for value in values])
         if progress:
             progress(stop, N)
@@ -541,6 +543,32 @@ def layer_input(
         initial,
         None if mask is None else mask_makers(loaded),
     )
+
+
+OUT_OF_RANGE = re.compile(r"indices\[(\d+),(\d+)\] = (-?\d+) is not in \[0, (\d+)\)")
+FAILED_NODE = re.compile(r"\{\{node ([^}]+)\}\}")
+
+
+def model_failure(error: Exception, start: int) -> str:
+    """TensorFlow's reason a model could not run, in one line: the message's own line (not
+    "Graph execution error:" or its traceback) and the layer that failed; a token id outside
+    an Embedding's vocabulary is said as such, its sequence counted from the chunk's `start`."""
+    text = str(getattr(error, "message", "") or error)
+    node = found[1].split("/") if (found := FAILED_NODE.search(text)) else []
+    layer = node[-2].removesuffix("_1") if len(node) > 1 else None  # graph names add _1
+    if found := OUT_OF_RANGE.search(text):
+        n, t, token, size = (int(group) for group in found.groups())
+        where = f" of layer {layer!r}" if layer else ""
+        return (f"token id {token} (sequence n={start + n}, step t={t}) is not in the "
+                f"vocabulary{where}: ids 0 to {size - 1}")  # fmt: skip
+    noise = ("Graph execution error", "Detected at node", "File ", "[[{{node", "Traceback")
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith((" ", "\t")) and not line.startswith(noise)
+    ]
+    reason = lines[-1] if lines else first_line(error)
+    return f"{layer}: {reason}" if layer else reason
 
 
 def zero_outputs(tf, layer: ModelLayer, target, sequences):

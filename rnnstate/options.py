@@ -82,10 +82,23 @@ Seed = Annotated[
         rich_help_panel=SIZES,
     ),
 ]
+ModelSeed = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        max=MAX_SEED,
+        show_default="drawn at random and shown",
+        help="Seed for the input when neither --input nor --layer-input gives it (the weights "
+        "are the model's).",
+        rich_help_panel=SIZES,
+    ),
+]
 Sequences = Annotated[
     bool | None,
     typer.Option(
         "--sequences/--no-sequences",
+        "--return-sequences/--no-return-sequences",
         help="Keras return_sequences: o holds every step (N, T, M) instead of the last (N, M). "
         "A model's layer: its own setting unless given.",
         rich_help_panel=LAYER,
@@ -131,6 +144,16 @@ LayerName = Annotated[
         metavar="NAME",
         help="The recurrent layer to inspect: its name as listed (outer/inner inside a nested "
         "model) or its index. Without it, `model` lists the recurrent layers.",
+        rich_help_panel=LAYER,
+    ),
+]
+ExploreLayer = Annotated[
+    str | None,
+    typer.Option(
+        "--layer",
+        metavar="NAME",
+        help="With --model: the recurrent layer to explore, its name as `rnnstate model PATH` "
+        "lists it (outer/inner inside a nested model) or its index.",
         rich_help_panel=LAYER,
     ),
 ]
@@ -435,6 +458,32 @@ HeatmapOption = Annotated[
         help="Draw x, o and (with --gates) the trace as heatmaps in the terminal instead of "
         "number tables: time along the width, long runs binned to fit.",
         rich_help_panel=SHOW,
+    ),
+]
+ExploreHeatmap = Annotated[
+    bool,
+    typer.Option(
+        "--heatmap",
+        help="Open on the heatmaps of x, o and the gates instead of the number tables: time "
+        "along the width, long runs binned to fit.",
+        rich_help_panel=SHOW,
+    ),
+]
+Full = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Tables show every unit and every step, however wide and long (a pager or a "
+        "wide terminal helps: rnnstate lstm -M 32 --full | less -S).",
+        rich_help_panel=SHOW,
+    ),
+]
+SavedPath = Annotated[
+    Path,
+    typer.Argument(
+        metavar="PATH",
+        help="A result saved by --output (.npz or .json) or printed by --json.",
+        show_default=False,
     ),
 ]
 Json = Annotated[

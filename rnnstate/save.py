@@ -153,12 +153,22 @@ def save_weights(
 
 
 def result_npz(result: Result) -> bytes:
-    """x, the outputs (o), the states (h, c, ...), the gate trace as gates.NAME, and the config
-    as a JSON string."""
+    """x, the outputs (o), the states (h, c, ...), the gate trace as gates.NAME, and what
+    replays the run (rnnstate replay): the weights as weights.NAME (Keras's names), the
+    initial states as initial_state.NAME, the skipped steps as masked_steps (N, T), the
+    schema, cell and engine as strings and the config as a JSON string."""
     arrays = {"x": result.x, **result.outputs, **result.states}
     for name, values in (result.gates if result.spec.gates else {}).items():
         arrays[f"gates.{name}"] = values
+    for name, values in result.weights.named().items():
+        arrays[f"weights.{name}"] = values
+    for name, values in (result.initial_state or {}).items():
+        arrays[f"initial_state.{name}"] = values
+    if result.mask is not None:
+        arrays["masked_steps"] = ~result.mask
     document = json_render.document(result)
+    for name in ("schema", "cell", "engine"):
+        arrays[name] = np.array(document[name])
     arrays["config"] = np.array(orjson.dumps(document["config"]).decode())
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from rnnstate import activations
-from rnnstate.errors import SpecError
+from rnnstate.errors import SpecError, shown_name
 
 Cell = Literal["lstm", "gru", "rnn"]
 Engine = Literal["keras", "numpy", "torch"]
@@ -45,6 +45,37 @@ class ModelSource:
     seeded: bool = False  # x is drawn from the seed (otherwise the seed draws nothing)
 
 
+@dataclass(frozen=True)
+class Sources:
+    """Where a run's x, weights and initial states came from when not drawn from the seed: a
+    file's path, "array" for an array handed to rnnstate.run, None when drawn (or, for a
+    model's layer, when its model supplied them: Spec.model says how)."""
+
+    input: str | None = None  # x: the --input (or the model's input, or --layer-input) file
+    weights: str | None = None  # the --weights file
+    layout: str | None = None  # how the weights file was laid out: "keras" or "torch"
+    prefix: str | None = None  # torch layout: the layer's key prefix in the state dict
+    torch_layer: int | None = None  # torch layout: the layer of a stacked module
+    initial_state: str | None = None  # the --initial-state file
+
+    def words(self) -> str:
+        """The sources as the header shows them: "input x.npy; weights w.pt (PyTorch, prefix
+        'rnn.', layer 1)"; empty when nothing came from a file or an array."""
+        parts = []
+        if self.input is not None:
+            parts.append(f"input {shown_name(self.input)}")
+        if self.weights is not None:
+            layout = "PyTorch state dict" if self.layout == "torch" else "Keras layout"
+            if self.prefix is not None:
+                layout += f", prefix {self.prefix!r}"
+            if self.torch_layer is not None:
+                layout += f", layer {self.torch_layer}"
+            parts.append(f"weights {shown_name(self.weights)} ({layout})")
+        if self.initial_state is not None:
+            parts.append(f"initial state {shown_name(self.initial_state)}")
+        return "; ".join(parts)
+
+
 def state_names(cell: str, bidirectional: bool) -> tuple[str, ...]:
     """A layer's states in the order Keras returns them: h (c), or h_fw (c_fw) h_bw (c_bw)."""
     names = ("h", "c") if cell == "lstm" else ("h",)
@@ -71,7 +102,7 @@ class Spec:
     features: int = 2  # D, features per step
     units: int = 3  # M, units of the layer (size of h and c)
     batch: int = 1  # N, sequences run side by side
-    seed: int = 0  # spawns the weight and input streams
+    seed: int | None = 0  # spawns the weight and input streams; None when nothing is drawn
     return_sequences: bool = False  # Keras return_sequences: o is (N, T, M) instead of (N, M)
     reset_after: bool = True  # GRU only: Keras reset_after (bias (2, 3M) when True)
     activation: str = "tanh"  # Keras activation: the candidate (g, h_hat, SimpleRNN's h)
@@ -90,6 +121,7 @@ class Spec:
     unit: int | None = None  # with explain: write that unit's dot products out term by term
     direction: str | None = None  # with explain on a bidirectional layer: "fw", "bw", None both
     model: ModelSource | None = None  # the saved model the layer comes from (rnnstate model)
+    sources: Sources = Sources()  # the files (or arrays) x, the weights and the states came from
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -106,7 +138,7 @@ class Spec:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(option, f"{option} must be a positive integer, got {value!r}")
-        if (
+        if self.seed is not None and (
             not isinstance(self.seed, int)
             or isinstance(self.seed, bool)
             or not (0 <= self.seed <= MAX_SEED)
@@ -256,7 +288,8 @@ class Spec:
         """Every setting but the cell and engine, as JSON values; `reset_after` only for a GRU,
         `recurrent_activation` for an LSTM or GRU, `unit_forget_bias` for an LSTM, `merge` only
         for a bidirectional layer, `explain`, `unit` and `direction` only when explaining,
-        `model` only for a layer of a saved model."""
+        `model` only for a layer of a saved model; `seed` None (null) when nothing was drawn
+        from it; `sources`: the files (or arrays) x, the weights and the states came from."""
         settings = asdict(self)
         del settings["cell"], settings["engine"]
         if self.cell != "gru":
@@ -274,3 +307,23 @@ class Spec:
         else:
             settings["model"]["unused"] = list(self.model.unused)
         return settings
+
+    @classmethod
+    def from_config(cls, cell: str, engine: str, config: dict) -> "Spec":
+        """The Spec whose config() is `config` (as a JSON document or a saved .npz holds it).
+        Raises SpecError for a setting that is not a Spec's, or out of range."""
+        settings = dict(config)
+        known = set(cls.__dataclass_fields__) - {"cell", "engine"}
+        if unknown := sorted(set(settings) - known):
+            raise SpecError("config", f"unknown settings {', '.join(unknown)}")
+        if settings.get("model") is not None:
+            model = dict(settings["model"])
+            model["unused"] = tuple(model.get("unused", ()))
+            settings["model"] = model
+        try:
+            if settings.get("model") is not None:
+                settings["model"] = ModelSource(**settings["model"])
+            settings["sources"] = Sources(**settings.get("sources") or {})
+            return cls(cell, engine=engine, **settings)
+        except TypeError as error:  # a key of model or sources that is not theirs
+            raise SpecError("config", f"not a run's config: {error}") from None

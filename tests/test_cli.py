@@ -67,6 +67,9 @@ def test_json_matches_the_python_api():
         "initial_state": False,
         "gates": False,
         "check": False,
+        "sources": dict.fromkeys(
+            ("input", "weights", "layout", "prefix", "torch_layer", "initial_state")
+        ),
     }
     assert doc["cell"] == "lstm" and doc["engine"] == "keras"
 
@@ -181,7 +184,7 @@ def test_reader_that_stops_early_ends_quietly():
         timeout=120,
         check=False,
     )
-    assert process.stdout.startswith(b'{"schema":"rnnstate/2","cell":"lstm"')
+    assert process.stdout.startswith(b'{"schema":"rnnstate/3","cell":"lstm"')
     assert len(process.stdout) == 100
     assert process.stderr == b""
 
@@ -204,7 +207,7 @@ def test_unknown_engine_exits_2():
 @pytest.mark.parametrize(
     ("command", "names"),
     [
-        ("lstm", ["i", "f", "g", "o", "c_t", "h_t"]),
+        ("lstm", ["i", "f", "g", "og", "c_t", "h_t"]),
         ("gru", ["z", "r", "h_hat", "h_t"]),
         ("rnn", ["pre_activation", "h_t"]),
     ],

@@ -371,7 +371,8 @@ def test_recurrent_kernel_of_another_cell(tmp_path):
         path,
         "gru",
         True,
-        message="recurrent_kernel has shape (3, 12); a GRU needs (M, 3M)",
+        message="recurrent_kernel has shape (3, 12); a GRU needs (M, 3M); these look like an "
+        "LSTM's weights: try rnnstate lstm",
     )
 
 

@@ -19,7 +19,7 @@ from rnnstate.spec import torch_installed
 ROOT = Path(__file__).parent.parent
 CLI_DOC = ROOT / "docs" / "cli.md"
 EXAMPLE_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = ([], ["lstm"], ["gru"], ["rnn"], ["model"], ["explore"])
+COMMANDS = ([], ["lstm"], ["gru"], ["rnn"], ["model"], ["explore"], ["replay"])
 EXIT_MEANINGS = {
     ExitCode.OK: "success: the output is on stdout",
     ExitCode.BAD_DATA: "bad data: `rnnstate: error: <file>: <what is wrong>` on stderr; or a "

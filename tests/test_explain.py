@@ -98,7 +98,7 @@ def test_every_term_shown_is_recomputed_from_the_weights(
                     expected = x_w + h_u + bias
                 assert_allclose(gate.pre_activation, expected, rtol=1e-12, atol=1e-12)
                 traced = {"g": "g", "h_hat": "h_hat", "h_t": "h_t"}.get(gate.name, gate.name)
-                if traced in ("i", "f", "g", "o", "z", "r", "h_hat"):
+                if traced in ("i", "f", "g", "og", "z", "r", "h_hat"):
                     assert_allclose(
                         gate.value, result.gates[traced + suffix][n, row], rtol=1e-5, atol=1e-5
                     )
@@ -139,7 +139,7 @@ def test_cli_shows_the_arithmetic_and_the_check():
     assert "Step t=3 explained: sequence n=0" in text
     assert "t=3 is the 4th step it read" in text
     assert "i = sigmoid(x·W_i + h·U_i + b_i)    input gate" in text
-    assert "c_t = f ⊙ c_{t-1} + i ⊙ g" in text and "h_t = o ⊙ tanh(c_t)" in text
+    assert "c_t = f ⊙ c_{t-1} + i ⊙ g" in text and "h_t = og ⊙ tanh(c_t)" in text
     assert "✓ h_t recomputed here equals o[t=3]: largest difference" in text
     assert "┏" not in text  # the usual tables are left out: the step is the subject
 

@@ -113,12 +113,14 @@ def test_only_out_of_range_exits_2(tmp_path):
 # ------------------------------------------------------------------------------ weights
 
 
-def test_save_weights_then_weights_gives_byte_identical_json(tmp_path):
+def test_save_weights_then_weights_gives_the_same_json_but_its_source(tmp_path):
     weights = str(tmp_path / "w.npz")
     first = invoke("gru", "--seed", "4", "--sequences", "--save-weights", weights, "--json")
     second = invoke("gru", "--seed", "4", "--sequences", "--weights", weights, "--json")
     assert first.exit_code == second.exit_code == 0
-    assert first.stdout_bytes == second.stdout_bytes
+    said = f'"sources":{{"input":null,"weights":{json.dumps(weights)},"layout":"keras",'
+    assert second.stdout.replace(said, '"sources":{"input":null,"weights":null,"layout":null,') \
+        == first.stdout  # fmt: skip
     with np.load(weights) as saved:
         assert sorted(saved.files) == ["bias", "kernel", "recurrent_kernel"]
         assert saved["bias"].shape == (2, 9)

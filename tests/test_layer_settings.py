@@ -257,5 +257,5 @@ def test_lstm_trace_names_the_real_activations():
         ],
     )
     assert "g  candidate, linear: what may be written into c" in result.stdout
-    assert "o  output gate, hard_sigmoid: how much of linear(c_t) shows in h_t" in result.stdout
+    assert "og  output gate, hard_sigmoid: how much of linear(c_t) shows in h_t" in result.stdout
     assert "linear has no flat part: no" in result.stdout

@@ -1,4 +1,4 @@
-"""The JSON document: schema rnnstate/2, Keras's shapes, shortest float32 numbers."""
+"""The JSON document: schema rnnstate/3, Keras's shapes, shortest float32 numbers."""
 
 import json
 
@@ -27,8 +27,9 @@ def test_top_level_keys_in_order():
         "h",
         "c",
         "checks",
+        "weights",
     ]
-    assert SCHEMA == "rnnstate/2"
+    assert SCHEMA == "rnnstate/3"
 
 
 def test_c_only_for_lstm():
@@ -74,6 +75,9 @@ def test_config_versions_and_checks():
         "initial_state": False,
         "gates": False,
         "check": False,
+        "sources": dict.fromkeys(
+            ("input", "weights", "layout", "prefix", "torch_layer", "initial_state")
+        ),
     }
     assert set(doc["versions"]) == {"rnnstate", "numpy", "tensorflow", "keras"}
     assert doc["checks"] == {

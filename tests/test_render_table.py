@@ -119,7 +119,7 @@ def traced_result(cell="lstm", saturated=False):
     """A Result with a gate trace: values 0.5 everywhere, or 0.99 (saturated) if asked."""
     result = make_result(cell, steps=4)
     value = np.float32(0.99 if saturated else 0.5)
-    names = {"lstm": ("i", "f", "g", "o", "c_t", "h_t"), "rnn": ("pre_activation", "h_t")}[cell]
+    names = {"lstm": ("i", "f", "g", "og", "c_t", "h_t"), "rnn": ("pre_activation", "h_t")}[cell]
     gates = {name: np.full((1, 4, 3), value, dtype=np.float32) for name in names}
     gates["h_t"][:, -1] = result.h  # the trace ends at the states, as a real one does
     if cell == "lstm":
@@ -133,7 +133,7 @@ def test_trace_has_one_table_per_quantity_with_its_meaning():
         "i  input gate, sigmoid",
         "f  forget gate, sigmoid: near 1 keeps c, near 0 forgets it",
         "g  candidate, tanh",
-        "o  output gate, sigmoid",
+        "og  output gate, sigmoid",
         "c_t  cell state after step t",
         "h_t  hidden state after step t",
     ):

@@ -301,7 +301,7 @@ def test_signals_at_random_moments_keep_the_old_file(signal_sent, after, tmp_pat
     assert b"Traceback" not in stderr
     assert os.listdir(folder) == ["t.json"]  # no temporary file
     if process.returncode == 0:  # it finished first: the new file, whole
-        assert json.loads(target.read_text())["schema"] == "rnnstate/2"
+        assert json.loads(target.read_text())["schema"] == "rnnstate/3"
     else:
         assert process.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[signal_sent]
         assert target.read_text() == "old"
@@ -318,7 +318,7 @@ def test_json_stays_one_document_when_written_whole(tmp_path):
     output = tmp_path / "run.json"
     process = start("rnn", "--seed", "0", "--engine", "numpy", "--output", str(output))
     assert process.wait(timeout=60) == 0
-    assert json.loads(output.read_text())["schema"] == "rnnstate/2"
+    assert json.loads(output.read_text())["schema"] == "rnnstate/3"
 
 
 def test_a_run_leaves_nothing_in_the_temporary_folder(tmp_path):

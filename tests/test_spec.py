@@ -38,6 +38,11 @@ def test_gate_count_per_cell():
     assert [Spec(cell).gate_count for cell in ("lstm", "gru", "rnn")] == [4, 3, 1]
 
 
+NO_SOURCES = dict.fromkeys(
+    ("input", "weights", "layout", "prefix", "torch_layer", "initial_state")
+)
+
+
 def test_config_lists_every_setting_and_reset_after_only_for_gru():
     assert Spec("lstm", seed=5).config() == {
         "steps": 8,
@@ -56,6 +61,7 @@ def test_config_lists_every_setting_and_reset_after_only_for_gru():
         "initial_state": False,
         "gates": False,
         "check": False,
+        "sources": NO_SOURCES,
     }
     assert Spec("gru", reset_after=False).config()["reset_after"] is False
     assert "recurrent_activation" not in Spec("rnn").config()

@@ -1,4 +1,4 @@
-"""The command line: one command per cell, plus explore and model. Options -> Spec -> run ->
+"""The command line: one command per cell, plus explore, model and replay. Options -> Spec -> run ->
 render, then exit.
 
 Nothing here computes. numpy, rich's renderers and the engines are imported only when a run
@@ -6,7 +6,7 @@ starts (TensorFlow only by the keras engine and models), so `rnnstate --help` st
 """
 
 # each module registers its commands on the app, in --help's order
-from rnnstate.cli import cells, explore, model  # noqa: F401
+from rnnstate.cli import cells, explore, model, replay  # noqa: F401
 from rnnstate.cli.app import app
 
 __all__ = ["app", "main"]

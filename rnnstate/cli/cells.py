@@ -19,6 +19,7 @@ from rnnstate.options import (
     ExplainStep,
     ExplainUnit,
     Features,
+    Full,
     Gates,
     HeatmapOption,
     InitialState,
@@ -50,8 +51,7 @@ from rnnstate.options import (
 def inspect(cell: str, options: dict) -> None:
     """Read the files, run the layer, write the files asked for, print tables or JSON, and exit
     3 when --check found the engines apart. `options` are the command's parameters by name."""
-    from rnnstate.api import make_spec
-    from rnnstate.data import read_initial_state, read_input, read_weights
+    from rnnstate.api import make_spec, read_files
 
     for name in ("input_path", "weights_path", "initial_state"):
         options[name] = None if options[name] is None else str(options[name])  # Path -> str
@@ -64,13 +64,10 @@ def inspect(cell: str, options: dict) -> None:
         shown = take_shown(options, cell, reset_after)
         if merge is not None and not bidirectional:
             raise SpecError("--merge", "--merge applies to --bidirectional only")
-        x = read_input(input_path) if input_path else None
-        weights = (
-            read_weights(weights_path, cell, reset_after, bidirectional, prefix, torch_layer)
-            if weights_path
-            else None
-        )
-        states = read_initial_state(state_path) if state_path else None
+        x, weights, states, sources = read_files(
+            cell, input_path, weights_path, state_path, reset_after, bidirectional, prefix,
+            torch_layer,
+        )  # fmt: skip
         spec = make_spec(
             cell,
             x=x,
@@ -79,6 +76,7 @@ def inspect(cell: str, options: dict) -> None:
             input_name=input_path or "",
             weights_name=weights_path or "",
             state_name=state_path or "",
+            sources=sources,
             merge=(merge or MergeMode.concat).value,
             return_sequences=bool(options.pop("sequences")),
             use_bias=options.pop("bias"),
@@ -134,6 +132,7 @@ def lstm(
     units_shown: UnitsShown = None,
     only: Only = None,
     heatmap: HeatmapOption = False,
+    full: Full = False,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
@@ -182,6 +181,7 @@ def gru(
     units_shown: UnitsShown = None,
     only: Only = None,
     heatmap: HeatmapOption = False,
+    full: Full = False,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
@@ -227,6 +227,7 @@ def rnn(
     units_shown: UnitsShown = None,
     only: Only = None,
     heatmap: HeatmapOption = False,
+    full: Full = False,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""

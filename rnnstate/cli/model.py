@@ -20,6 +20,7 @@ from rnnstate.options import (
     EngineOption,
     ExplainStep,
     ExplainUnit,
+    Full,
     Gates,
     HeatmapOption,
     InitialState,
@@ -30,11 +31,11 @@ from rnnstate.options import (
     Layout,
     LayoutName,
     ModelPath,
+    ModelSeed,
     Only,
     Output,
     PlotPath,
     SaveWeights,
-    Seed,
     Sequences,
     Steps,
     UnitsShown,
@@ -71,7 +72,7 @@ def model_command(
     layer: LayerName = None,
     steps: Steps = None,
     batch: Batch = None,
-    seed: Seed = None,
+    seed: ModelSeed = None,
     sequences: Sequences = None,
     initial_state: InitialState = None,
     engine: EngineOption = EngineName.keras,
@@ -89,6 +90,7 @@ def model_command(
     units_shown: UnitsShown = None,
     only: Only = None,
     heatmap: HeatmapOption = False,
+    full: Full = False,
     json: Json = False,
 ) -> None:
     """A recurrent layer of a saved Keras model: list them, or run one on your data."""
@@ -129,6 +131,8 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
     shown = take_shown(options, chosen.cell, chosen.settings.get("reset_after", True))
     data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"],
                             options["initial_state"])  # fmt: skip
+    from rnnstate.api import model_sources
+
     direction = options["direction"]
     spec = data.spec(
         options["sequences"],
@@ -141,6 +145,7 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
         explain=options["explain"],
         unit=options["unit"],
         direction=None if direction is None else direction.value,
+        sources=model_sources(data),
     )
     read = {
         "PATH": loaded.path,
@@ -152,39 +157,11 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
 
 
 def model_layer_data(loaded, chosen, input_path, layer_input, state_path):
-    """What the model's layer `chosen` runs on (models.LayerData): the model's input run
-    through the layers before it (`input_path`), the layer's own input, or none (the seed's);
-    initial states from `state_path` if given."""
-    from rnnstate import models
-    from rnnstate.data import read_initial_state, read_input, read_model_input
-    from rnnstate.spec import ModelSource
+    """What the model's layer `chosen` runs on (models.LayerData), from the files the options
+    name (api.model_layer_data), with a progress bar on a terminal for the layers before it."""
+    from rnnstate.api import model_layer_data as layer_data
 
-    if input_path and layer_input:
-        raise SpecError("--layer-input", "give --input (the model's) or --layer-input, not both")
-    x = mask = states = mask_from = None
-    if input_path:
-        input_name = str(input_path)
-        inputs = models.model_inputs(loaded, read_model_input(input_name), input_name)
-        with model_progress(chosen, inputs[0].shape[0]) as progress:
-            received = models.layer_input(loaded, chosen, inputs, input_name, progress)
-        x, mask, states = received.x, received.mask, received.initial_state
-        mask_from = received.mask_from
-        input_from = f"{input_name}, through the model's layers before it"
-        if states is not None:
-            input_from += "; initial states from the model"
-    elif layer_input:
-        input_name = str(layer_input)
-        x = read_input(input_name)
-        input_from = f"{input_name}, as the layer's own input"
-    else:
-        input_name, input_from = "", "drawn from the seed (give --input for the model's)"
-    if state_path is not None:
-        states = read_initial_state(str(state_path))
-    source = ModelSource(loaded.path, chosen.path, input_from, mask_from, chosen.unused, x is None)
-    return models.LayerData(
-        chosen, models.layer_weights(chosen), x, mask, states, source, input_name,
-        str(state_path or "the model's initial states"),
-    )  # fmt: skip
+    return layer_data(loaded, chosen, input_path, layer_input, state_path, model_progress)
 
 
 @contextlib.contextmanager

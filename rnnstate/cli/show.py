@@ -105,6 +105,7 @@ class Shown:
     only: int | None
     as_json: bool
     heatmap: bool
+    full: bool = False  # tables show every unit and every step
 
 
 def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
@@ -124,6 +125,7 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
         options.pop("only"),
         options.pop("json"),
         options.pop("heatmap"),
+        options.pop("full"),
     )
     if shown.save_weights:
         output_format(shown.save_weights, "--save-weights", WEIGHT_FORMATS)
@@ -163,10 +165,13 @@ def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
             check_writable(path)
 
 
-def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict) -> bool:
+def run_and_show(
+    spec: Spec, x, weights, states, mask, shown: Shown, read: dict, ran=None
+) -> bool:
     """Run the layer, write the files asked for (all or none), print tables or JSON; whether
     every engine agreed (always, without --check). x, weights, states: as read (None: drawn);
-    mask (N, T); `read`: the paths of the files the run read, by option."""
+    mask (N, T); `read`: the paths of the files the run read, by option; `ran`, if given, is
+    called with the Result before anything is written or shown."""
     from rich.console import Console
 
     from rnnstate.api import run_spec
@@ -187,6 +192,8 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict)
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
+    if ran is not None:
+        ran(result)
     with AllOrNothing() as files:
         if shown.save_weights:
             save_weights(shown.save_weights, result.weights, shown.layout, spec.cell,
@@ -210,7 +217,9 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict)
             table_render.header(result), explain_render.render(explanations)
         )
     else:
-        Console(highlight=False).print(table_render.render(result, only))
+        Console(highlight=False).print(  # --full: wider tables than the terminal, uncropped
+            table_render.render(result, only, shown.full), crop=not shown.full
+        )
         sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
     return not spec.check or result.cross_check.agree
 

@@ -33,7 +33,7 @@ from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
 # The per-step quantities --gates traces, per cell, in the order they are computed.
 TRACE_NAMES: dict[str, tuple[str, ...]] = {
-    "lstm": ("i", "f", "g", "o", "c_t", "h_t"),
+    "lstm": ("i", "f", "g", "og", "c_t", "h_t"),  # og: the output gate, not the output o
     "gru": ("z", "r", "h_hat", "h_t"),
     "rnn": ("pre_activation", "h_t"),
 }
@@ -114,7 +114,7 @@ class LSTMStep:
         self.h *= self.o  # h_t = o * act(c_t)
 
     def trace(self) -> dict[str, np.ndarray]:
-        return {"i": self.i, "f": self.f, "g": self.g, "o": self.o, "c_t": self.c, "h_t": self.h}
+        return {"i": self.i, "f": self.f, "g": self.g, "og": self.o, "c_t": self.c, "h_t": self.h}
 
 
 class GRUStep:

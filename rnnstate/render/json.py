@@ -1,4 +1,4 @@
-"""The --json document (schema rnnstate/2, documented in docs/json.md), serialised by orjson.
+"""The --json document (schema rnnstate/3, documented in docs/json.md), serialised by orjson.
 
 orjson writes numpy float32 values in their shortest float32 form ("0.1", not "0.10000000149").
 Long arrays are written in pieces, so a long run's text is never in memory whole.
@@ -13,7 +13,7 @@ import orjson
 from rnnstate.explain import Explanation
 from rnnstate.result import CrossCheck, Result
 
-SCHEMA = "rnnstate/2"
+SCHEMA = "rnnstate/3"
 
 
 def package_version(name: str) -> str | None:
@@ -69,6 +69,10 @@ def document(result: Result, explanations: list[Explanation] | None = None) -> d
                 for c in checks
             ],
         },
+    }
+    document["weights"] = {
+        name: np.ascontiguousarray(a, dtype=np.float32)
+        for name, a in result.weights.named().items()
     }
     if result.mask is not None:
         document["masked_steps"] = ~result.mask

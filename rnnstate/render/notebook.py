@@ -16,15 +16,22 @@ def plot(self: Result, sequence: int | None = None, units_shown: list[int] | Non
     return figure(self, sequence, units_shown)
 
 
+HTML_WIDTH = 100_000  # cells: wide enough that no table is squeezed; the HTML box scrolls
+
+
 def html(self: Result) -> str:
-    """The tables as HTML, so a Result shows itself at the end of a Jupyter cell."""
+    """The tables as HTML, so a Result shows itself at the end of a Jupyter cell: every unit
+    and step (render's `full`), in a box that scrolls when they do not fit."""
     from rich.console import Console
 
     from rnnstate.render.table import render
 
-    console = Console(record=True, width=100, file=io.StringIO(), force_jupyter=False)
-    console.print(render(self))
-    return console.export_html(inline_styles=True, code_format="<pre>{code}</pre>")
+    console = Console(record=True, width=HTML_WIDTH, file=io.StringIO(), force_jupyter=False)
+    console.print(render(self, full=True))
+    return console.export_html(
+        inline_styles=True,
+        code_format='<div style="overflow:auto; max-height:40em"><pre>{code}</pre></div>',
+    )
 
 
 def show_in_notebooks(result_class: type[Result]) -> None:

@@ -24,6 +24,7 @@ SATURATED_MARK = "*"  # after a saturated value, so it stands out without colour
 LARGE = 1e5  # values this large or larger are shown in scientific notation
 HEAD_ROWS = 8  # rows shown before the ellipsis when T is long; as many after it
 ELLIPSIS = "⋮"
+FULL_WIDTH = 100_000  # cells a --full table may take: any table rnnstate can hold in memory
 
 
 def shown_indices(count: int, head: int) -> list[int | None]:
@@ -55,8 +56,13 @@ class ArrayTable:
     `cursor` (a step label, set by rnnstate explore): that row is shown even where the rows
     are elided, its t marked with CURSOR_MARK.
     The title is a line of its own, so a narrow table does not wrap it. Columns that do not fit
-    the console's width are elided around an ellipsis column, decided when the table is drawn.
+    the console's width are elided around an ellipsis column, decided when the table is drawn,
+    and long tables show their head and tail rows; `full` shows every column and row instead.
+    `hint`, when set, is said under a table that hides some (how to see them).
     """
+
+    full = False  # every column and every row, however wide and long
+    hint: str | None = None  # how to see what an elided table hides, said under it
 
     def __init__(
         self,
@@ -80,6 +86,8 @@ class ArrayTable:
     def shown_columns(self, width: int) -> list[int | None]:
         """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
         count = self.rows.shape[1]
+        if self.full:
+            return list(range(count))
         widest = max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
         cell = 3 + widest + (len(SATURATED_MARK) if self.saturation else 0)
         marks = max((len(self.note(r)) + 3 for r in {*self.marks, *self.notes}), default=0)
@@ -115,9 +123,13 @@ class ArrayTable:
         return table
 
     def shown_rows(self) -> list[int | None]:
-        """The rows drawn, None where an ellipsis goes: the head and the tail of a long
-        table, and the cursor's row with the rows around it when it falls between them."""
-        rows = shown_indices(self.rows.shape[0], HEAD_ROWS)
+        """The rows drawn, None where an ellipsis goes: every row when `full`; else the head and
+        the tail of a long table, and the cursor's row with the rows around it when it falls
+        between them."""
+        count = self.rows.shape[0]
+        if self.full:
+            return list(range(count))
+        rows = shown_indices(count, HEAD_ROWS)
         if self.cursor is None or self.cursor not in self.steps or None not in rows:
             return rows
         r = self.steps.index(self.cursor)
@@ -137,6 +149,17 @@ class ArrayTable:
             return Text(f"{CURSOR_MARK} {self.steps[row]}", style=CURSOR_STYLE)
         return f"  {self.steps[row]}"
 
+    def hidden_words(self, width: int) -> str | None:
+        """What the table hides at `width`, in words ("24 of 32 units, 84 of 100 steps"), or
+        None when it shows everything."""
+        R, K = self.rows.shape
+        rows = sum(r is not None for r in self.shown_rows())
+        columns = sum(k is not None for k in self.shown_columns(width))
+        what = "features" if self.column_prefix == "d" else "units"
+        parts = [f"{K - columns} of {K} {what}"] if columns < K else []
+        parts += [f"{R - rows} of {R} steps"] if rows < R else []
+        return ", ".join(parts) or None
+
     def note(self, row: int) -> str:
         """The text beside a row: its mark and its note, if any."""
         return " ".join(part for part in (self.marks.get(row), self.notes.get(row)) if part)
@@ -149,13 +172,20 @@ class ArrayTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Text(self.title, style="bold")
+        if self.full:  # every column at its width, however wide: the terminal wraps, less -S not
+            yield from console.render(self.table(FULL_WIDTH), options.update(max_width=FULL_WIDTH))
+            return
         yield self.table(options.max_width)
+        if self.hint and (hidden := self.hidden_words(options.max_width)):
+            yield Text(f"{ELLIPSIS} {hidden} hidden: {self.hint}", style="dim")
 
 
 def header(result: Result) -> Text:
-    """Three lines: the layer, engine, sizes and seed (so the run can be repeated); the Keras
-    options around the cell; the cell's functions (activations). A layer of a saved model
-    gets a first line: which layer of which file, and where its input came from."""
+    """Three lines: the layer, engine, sizes and seed (when something was drawn from it, so the
+    run can be repeated); the Keras options around the cell; the cell's functions
+    (activations). A first line says where the numbers came from: which layer of which model
+    file and where its input came from, or the input, weights (and their layout) and
+    initial-state files."""
     spec = result.spec
     layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
     options = [f"return_sequences={spec.return_sequences}"]
@@ -175,15 +205,19 @@ def header(result: Result) -> Text:
         functions.append(f"recurrent_activation={spec.recurrent_activation}")
     if spec.cell == "lstm" and not spec.unit_forget_bias:
         functions.append("unit_forget_bias=False")
-    if spec.cell == "rnn" and getattr(result.weights, "read_from", "keras") == "torch":
+    if spec.cell == "rnn" and spec.sources.layout == "torch":
         functions.append("(PyTorch's state dict does not record nn.RNN's nonlinearity: "
                          "--activation says it)")  # fmt: skip
     source = ""
     if spec.model is not None:
         model = spec.model
+        states = spec.sources.initial_state
+        states = f"; initial state {shown_name(states)}" if states else ""
         source = (f"layer {model.layer!r} of {shown_name(model.path)}; "
-                  f"input: {shown_name(model.input_from)}\n")  # fmt: skip
-    seed = f"  seed={spec.seed}" if spec.model is None or spec.model.seeded else ""
+                  f"input: {shown_name(model.input_from)}{states}\n")  # fmt: skip
+    elif files := spec.sources.words():
+        source = f"{files}\n"
+    seed = "" if spec.seed is None else f"  seed={spec.seed}"
     return Text(
         f"{source}{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
         f"M={spec.units} N={spec.batch}{seed}\n{'  '.join(options)}\n"
@@ -356,6 +390,14 @@ def output_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Arra
     the input step they belong to; the rows the states equal exactly (`checks`) are marked."""
     spec, T, M = result.spec, result.spec.steps, result.spec.units
     masked = masked_steps(result, n)
+
+    def last_read(state: str) -> int:
+        """The step whose output o holds without return_sequences, as the state's table
+        names it: the last one its layer read (the last one it would have, all masked)."""
+        step = result.last_step_read(n, state)
+        fallback = 0 if state.endswith("_bw") else result.step_of_row(T - 1)
+        return fallback if step is None else step
+
     if not spec.return_sequences:
         shape = f"(M',) = ({spec.output_units},)" if spec.bidirectional else f"(M,) = ({M},)"
         what = "output after the last step only (return_sequences=False)"
@@ -364,13 +406,13 @@ def output_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Arra
                 ArrayTable(
                     f"{name}  {side} half of the {what}, (M,) = ({M},)",
                     result.outputs[name][n][None],
-                    [step],
+                    [last_read(f"h_{name[-2:]}")],
                     "u",
                     last_output_mark([c for c in checks if c.state == f"h_{name[-2:]}"]),
                 )
-                for name, side, step in (("o_fw", "forward", T - 1), ("o_bw", "backward", 0))
+                for name, side in (("o_fw", "forward"), ("o_bw", "backward"))
             ]
-        last = result.step_of_row(T - 1)
+        last = last_read("h_fw" if spec.bidirectional else "h")
         mark = last_output_mark(checks)
         return [ArrayTable(f"o  {what}, {shape}", result.o[n][None], [last], "u", mark)]
     labels = [result.step_of_row(row) for row in range(T)]
@@ -456,7 +498,7 @@ TRACE_LEGEND: dict[str, tuple[str, str | None]] = {
     "i": ("input gate, {rec}: how much of g enters c", "rec"),
     "f": ("forget gate, {rec}: near 1 keeps c, near 0 forgets it", "rec"),
     "g": ("candidate, {act}: what may be written into c", "act"),
-    "o": ("output gate, {rec}: how much of {act}(c_t) shows in h_t", "rec"),
+    "og": ("output gate, {rec}: how much of {act}(c_t) shows in h_t", "rec"),
     "c_t": ("cell state after step t: c_t = f * c_{{t-1}} + i * g", None),
     "z": ("update gate, {rec}: near 1 keeps h, near 0 takes h_hat", "rec"),
     "r": ("reset gate, {rec}: how much of h_{{t-1}} the candidate sees", "rec"),
@@ -582,10 +624,16 @@ def more_sequences(N: int, only: int | None) -> list[Text]:
                  "hold them all", style="dim")]  # fmt: skip
 
 
-def render(result: Result, only: int | None = None, cursor: int | None = None) -> Group:
+FULL_HINT = "--full shows all"
+
+
+def render(
+    result: Result, only: int | None = None, full: bool = False, cursor: int | None = None
+) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
-    sequence of the batch; `cursor`: rnnstate explore's step cursor, marked on the row of that
-    input step in every table of steps."""
+    sequence of the batch; `full` every unit and step of its tables (else a line under a table
+    that hides some says how to see them); `cursor`: rnnstate explore's step cursor, marked on
+    the row of that input step in every table of steps."""
     parts: list = [header(result)]
     checks = result.checks()  # measured once, for the marks and the lines under the tables
     N = result.spec.batch
@@ -594,10 +642,15 @@ def render(result: Result, only: int | None = None, cursor: int | None = None) -
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
-        parts.extend(sequence_tables(result, n, mine))
+        tables = sequence_tables(result, n, mine)
+        parts.extend(tables)
         if result.spec.gates:
             parts.append(trace_heading(result))
-            parts.extend(trace_tables(result, n))
+            traces = trace_tables(result, n)
+            parts.extend(traces)
+            tables += traces
+        for table in tables:
+            table.full, table.hint = full, FULL_HINT
         if each:
             parts.extend(verdict_line(check, label=N > 1) for check in mine)
     parts.extend(more_sequences(N, only))
