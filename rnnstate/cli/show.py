@@ -142,9 +142,10 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
 
 
 def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
-    """Refuse a file to write named twice, or naming a file the run reads (`read`: paths by
-    option), links resolved (exit 2); then refuse one that could not be written (exit 1)."""
-    from rnnstate.save import check_writable
+    """Refuse a file to write named twice, naming a file the run reads (`read`: paths by
+    option), links resolved, or a device, FIFO or socket (exit 2); then refuse one that could
+    not be written (exit 1)."""
+    from rnnstate.save import check_regular, check_writable
 
     written = {"--save-weights": shown.save_weights, "--output": shown.output, "--plot": shown.plot}
     seen: dict[str, str] = {}
@@ -157,6 +158,8 @@ def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
                 option, f"{path} is also the file of {seen[key]}; give each file its own path"
             )
         seen.setdefault(key, option)
+        if option in written:
+            check_regular(path, option)
     for path in written.values():
         if path is not None:
             check_writable(path)
