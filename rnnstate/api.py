@@ -13,6 +13,7 @@ from rnnstate.data import (
 )
 from rnnstate.engines import LayerOutputs, Progress, run_layer
 from rnnstate.errors import NumericError, SpecError
+from rnnstate.interruptible import call_interruptibly
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Spec, torch_installed
 from rnnstate.weights import LayerWeights, initial_weights
@@ -128,8 +129,8 @@ def run_spec(
     """
     ensure_fits(spec)
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
-    if weights is None:
-        weights = initial_weights(spec, np.random.default_rng(weight_stream))
+    if weights is None:  # a large orthogonal draw is a long QR in LAPACK: kept interruptible
+        weights = call_interruptibly(initial_weights, spec, np.random.default_rng(weight_stream))
     if x is None:
         x = random_input(spec, np.random.default_rng(input_stream))
     x = np.ascontiguousarray(x, dtype=np.float32)

@@ -3,7 +3,7 @@ against what is available, and roughly how long it takes."""
 
 import os
 
-from rnnstate.engines import STEPS_PER_CHUNK, projection_steps
+from rnnstate.engines import keras_chunk_steps, projection_steps
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
@@ -64,7 +64,8 @@ def call_share(spec: Spec, engine: str) -> float:
     """The share of the steps one call of `engine` holds: a chunk's for the keras engine on a
     plain layer (it runs in chunks of steps), else all of them."""
     if engine == "keras" and not (spec.bidirectional or spec.masked):
-        return min(spec.steps, STEPS_PER_CHUNK) / spec.steps
+        steps = keras_chunk_steps(spec.batch, spec.features, spec.units, spec.gate_count)
+        return min(spec.steps, steps) / spec.steps
     return 1.0
 
 

@@ -5,6 +5,7 @@ from typer.testing import CliRunner
 
 from rnnstate import budget
 from rnnstate.cli import app
+from rnnstate.engines import STEPS_PER_CHUNK
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
@@ -26,7 +27,7 @@ def test_estimate_counts_every_part_on_the_keras_engine():
 def test_numpy_engine_counts_one_chunk_of_the_input_projection():
     spec = Spec("gru", steps=20_000, features=2, units=3, batch=5, engine="numpy")
     parts = budget.estimate_parts(spec)
-    assert parts["input projection"] == 4 * budget.STEPS_PER_CHUNK * 5 * (9 + 2) * 2
+    assert parts["input projection"] == 4 * STEPS_PER_CHUNK * 5 * (9 + 2) * 2
     assert parts["outputs"] == 4 * 5 * 3 * (1 + 2)  # o is one step without return_sequences
 
 

@@ -8,15 +8,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from rnnstate import save
 from rnnstate.cli import app
+from rnnstate.engines import STEPS_PER_CHUNK, keras_chunk_steps
 from rnnstate.errors import InputError
+from rnnstate.interruptible import call_interruptibly
 
 runner = CliRunner()
 PYTHON = sys.executable
@@ -128,8 +132,11 @@ def test_another_users_file_in_a_sticky_folder_is_refused_before_the_run(sticky)
 
 WRITE_BOTH = """
 import sys
+import threading
 import time
+from rnnstate.engines import STEPS_PER_CHUNK, keras_chunk_steps
 from rnnstate.errors import InputError
+from rnnstate.interruptible import call_interruptibly
 from rnnstate.save import AllOrNothing
 try:
     with AllOrNothing() as files:
@@ -197,3 +204,80 @@ def test_sigterm_while_the_command_imports_ends_143(after):
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert (process.returncode, stderr) == (143, b"")
+
+
+# --------------------------------------------------------------- Ctrl-C inside long C calls
+
+
+def interrupt_soon() -> threading.Timer:
+    """A SIGINT to this process in a fifth of a second, as Ctrl-C sends it."""
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_ctrl_c_reaches_python_while_a_call_is_stuck_in_c_code():
+    released = threading.Event()  # the worker waits on it: a call that never returns by itself
+    interrupt_soon()
+    with pytest.raises(KeyboardInterrupt):
+        call_interruptibly(released.wait)
+    released.set()
+
+
+@pytest.mark.parametrize("where", ["weights", "keras"])
+def test_ctrl_c_during_the_weight_draw_or_the_keras_engine_raises_at_once(monkeypatch, where):
+    """The seeded weights (a QR in LAPACK for a large M: 8-26 s) and everything TensorFlow does
+    (building the layer, each chunk: 51 s at M=4096) run where Ctrl-C does not wait for them."""
+    from rnnstate import api
+    from rnnstate.engines import keras as keras_engine
+
+    released = threading.Event()
+    stuck = lambda *arguments: released.wait()  # noqa: E731
+    if where == "weights":
+        monkeypatch.setattr(api, "initial_weights", stuck)
+    else:
+        monkeypatch.setattr(keras_engine, "run_here", stuck)
+    interrupt_soon()
+    with pytest.raises(KeyboardInterrupt):
+        api.run("lstm", seed=0, engine="keras")
+    released.set()
+
+
+@pytest.mark.parametrize(("N", "D", "M", "steps"), [
+    (1, 2, 3, STEPS_PER_CHUNK),  # small: the usual chunk
+    (1, 2, 4096, 29),  # 2e9 // (4 * 4096 * 4098): a few tenths of a second, not 51 s
+    (20000, 8, 64, 5),
+    (10**6, 2, 4096, 1),  # never fewer than one
+])  # fmt: skip
+def test_keras_chunks_are_sized_by_work(N, D, M, steps):
+    assert keras_chunk_steps(N, D, M, k=4) == steps
+
+
+# ------------------------------------------------------------------------- --plot warnings
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_a_plot_of_inputs_near_the_float32_limit_draws_them_without_a_warning(tmp_path, suffix):
+    x = np.array([[[3.4e38, -3.4e38], [3.2e38, -3.3e38], [1.0, 2.0]]], dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    target = tmp_path / f"big{suffix}"
+    process = subprocess.run(
+        [PYTHON, "-W", "default", "-m", "rnnstate", "lstm", *NUMPY, "--input", tmp_path / "x.npy",
+         "--sequences", "--plot", target],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (process.returncode, process.stderr) == (0, b"")
+    assert target.stat().st_size > 1000
+
+
+def test_a_warning_while_writing_is_one_line_not_a_dump(tmp_path, monkeypatch):
+    import warnings
+
+    def draw_with_a_warning(path, *arguments):
+        warnings.warn("something odd\nsecond line", RuntimeWarning, stacklevel=1)
+        Path(path).write_bytes(b"picture")
+
+    monkeypatch.setattr(save, "save_plot", draw_with_a_warning)
+    result = invoke("lstm", *NUMPY, "--plot", tmp_path / "a.png")
+    assert result.exit_code == 0
+    assert result.stderr == "rnnstate: note: while writing the files: something odd\n"

@@ -5,6 +5,7 @@ progress on a terminal, then tables, JSON, pictures and files (run_and_show).
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -189,7 +190,8 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict)
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
-    with AllOrNothing() as files:
+    with warnings.catch_warnings(record=True) as caught, AllOrNothing() as files:
+        warnings.simplefilter("always")  # a library's warning is said in one line, below
         if shown.save_weights:
             save_weights(shown.save_weights, result.weights, shown.layout, spec.cell,
                          spec.reset_after, files)  # fmt: skip
@@ -197,6 +199,8 @@ def run_and_show(spec: Spec, x, weights, states, mask, shown: Shown, read: dict)
             save_result(shown.output, result, files)
         if shown.plot:
             save_plot(shown.plot, result, only, units_shown, files)
+    for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
+        typer.echo(f"rnnstate: note: while writing the files: {message}", err=True)
     explanations = explain(result, only or 0) if spec.explain is not None else None
     if shown.as_json:
         write_stdout(json_render.pieces(result, explanations))

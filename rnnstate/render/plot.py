@@ -60,7 +60,9 @@ def panels(result: Result, n: int) -> list[tuple[str, np.ndarray, bool]]:
 
 def draw_heatmap(figure, axis, title: str, values: np.ndarray, sequential: bool, steps: list[int]):
     """One (rows, T) heatmap with its own colour bar: a 0..1 scale for gates in [0, 1], else a
-    scale symmetric around 0."""
+    scale symmetric around 0. Drawn in float64: matplotlib scales the values by subtracting the
+    lower limit, which overflows float32 for values near its largest (±3.4e38)."""
+    values = values.astype(np.float64)
     if sequential:
         image = axis.imshow(values, aspect="auto", interpolation="nearest", cmap="viridis",
                             vmin=0.0, vmax=1.0)  # fmt: skip
@@ -138,7 +140,7 @@ def draw_states(fig, axis, result: Result, n: int, checks) -> None:
     """The final states side by side, one column each, with what each equals in its label."""
     equals = {c.state: c.output for c in checks if c.equal}
     names = list(result.states)
-    values = np.stack([result.states[name][n] for name in names], axis=1)  # (M, states)
+    values = np.stack([result.states[name][n] for name in names], axis=1).astype(np.float64)
     limit = float(np.max(np.abs(values))) or 1.0
     image = axis.imshow(values.T, aspect="auto", interpolation="nearest", cmap="RdBu_r",
                         vmin=-limit, vmax=limit)  # fmt: skip
