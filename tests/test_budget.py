@@ -19,6 +19,7 @@ def test_estimate_counts_every_part_on_the_keras_engine():
         "outputs": 4 * 30 * (1 + 6),  # T=10 is within one chunk: a call holds all steps
         "states": 4 * 12,
         "trace": 0,
+        "state checks": budget.CHECK_BYTES,  # one state of one sequence
     }
     with_json = budget.estimate_parts(spec, as_json=True)
     assert with_json["JSON buffer"] == budget.JSON_BUFFER_BYTES
@@ -42,7 +43,11 @@ def test_files_written_count():
     spec = Spec("lstm", steps=10, features=2, units=3, return_sequences=True)
     parts = budget.estimate_parts(spec, output="run.npz", plot=True)
     assert parts["--output .npz"] == 2 * 4 * (20 + 30)
-    assert parts["--plot figure"] == budget.FIGURE_BYTES + 4 * 4 * (20 + 30)
+    # T=10 columns of 2 + 3 rows of heatmaps, and 3 units of o through time
+    figure = budget.FIGURE_BYTES + 10 * (
+        5 * budget.PLOT_BYTES_PER_VALUE + 3 * budget.PLOT_BYTES_PER_POINT
+    )
+    assert parts["--plot figure"] == figure
 
 
 @pytest.mark.parametrize(
