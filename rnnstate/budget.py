@@ -67,7 +67,7 @@ CHECK_JSON_BYTES = 500
 # then per value of a heatmap (matplotlib's float64 copies: the values, scaled, masked, clipped)
 # and per point of a line through time (its path, transformed, simplified).
 FIGURE_BYTES = 100 << 20
-PLOT_BYTES_PER_VALUE = 40
+PLOT_BYTES_PER_VALUE = 32
 PLOT_BYTES_PER_POINT = 64
 LINES_DRAWN = 4  # render/plot.py's LINES_SHOWN: units drawn through time unless chosen
 
