@@ -22,6 +22,7 @@ from rnnstate.data import (
 )
 from rnnstate.engines import LayerOutputs, Progress, run_layer
 from rnnstate.errors import NumericError, SpecError, shown_name
+from rnnstate.interruptible import call_interruptibly
 from rnnstate.render.notebook import show_in_notebooks
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Engine, Sources, Spec, torch_installed
@@ -144,8 +145,8 @@ def run_spec(
     if (x is None or weights is None) and spec.seed is None:
         raise SpecError("--seed", "x or the weights are to be drawn, but the Spec has no seed")
     weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
-    if weights is None:
-        weights = initial_weights(spec, np.random.default_rng(weight_stream))
+    if weights is None:  # a large orthogonal draw is a long QR in LAPACK: kept interruptible
+        weights = call_interruptibly(initial_weights, spec, np.random.default_rng(weight_stream))
     if x is None:
         x = random_input(spec, np.random.default_rng(input_stream))
     x = np.ascontiguousarray(x, dtype=np.float32)

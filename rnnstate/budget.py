@@ -3,8 +3,9 @@ against what is available, and roughly how long it takes."""
 
 import functools
 import os
+import sys
 
-from rnnstate.engines import STEPS_PER_CHUNK, projection_steps
+from rnnstate.engines import keras_chunk_steps, projection_steps
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
@@ -111,16 +112,36 @@ def engines_used(spec: Spec) -> set[str]:
 X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1}  # tensors, Masking's output, TF's time-major copy
 X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0}  # numpy zeroes masked steps in a copy
 WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3}  # variables, Keras's own initialisers, ...
-O_EXTRA = {"keras": 6, "numpy": 2, "torch": 2}  # TensorArray, stacked, reversed; time-major
+O_EXTRA = {"keras": 6, "numpy": 2, "torch": 6}  # TensorArray, stacked, reversed; time-major
+# PyTorch computes o at every step even without return_sequences: its copies are of all steps,
+# two more for a bidirectional layer (each direction's, then their concatenation).
 KERNEL_DRAWN = 4  # glorot_uniform draws float64 (2 float32's worth), casts to float32; + margin
 RECURRENT_DRAWN = 12  # orthogonal: a float64 normal matrix, its copy inside QR, q and r
-FIGURE_BYTES = 100 << 20  # matplotlib, its canvas and the encoded image, at most this
 TRACE_COPIES = 2  # the trace is recorded time-major, then copied batch-major
+TRACED = {"lstm": 6, "gru": 4, "rnn": 2}  # quantities the numpy engine traces (TRACE_NAMES)
+# --check keeps every engine's outputs and states, and compares each pair in float64: the
+# reference as float64, the difference, its absolute value, max(1, |reference|), the scaled
+# difference (float32 sizes, at the peak of one comparison).
+COMPARISON_COPIES = 8
+# Each final state of each sequence is checked against o (Result.checks): a StateCheck object,
+# and with --json its dict and its text.
+CHECK_BYTES = 200
+CHECK_JSON_BYTES = 500
+# Drawing a --plot figure (render/plot.py): matplotlib's state, its canvas and the encoded image;
+# then per value of a heatmap (matplotlib's float64 copies: the values, scaled, masked, clipped)
+# and per point of a line through time (its path, transformed, simplified).
+FIGURE_BYTES = 100 << 20
+PLOT_BYTES_PER_VALUE = 32
+PLOT_BYTES_PER_POINT = 64
+LINES_DRAWN = 4  # render/plot.py's LINES_SHOWN: units drawn through time unless chosen
 
 
 def output_copies(spec: Spec, engine: str) -> int:
     """O_EXTRA of `engine`; one fewer for the numpy engine on a one-direction layer at N=1,
-    whose time-major o is then already batch-major (no copy)."""
+    whose time-major o is then already batch-major (no copy); two more for PyTorch's
+    bidirectional layer."""
+    if engine == "torch":
+        return O_EXTRA[engine] + 2 * spec.bidirectional
     return O_EXTRA[engine] - (engine == "numpy" and spec.batch == 1 and not spec.bidirectional)
 
 
@@ -128,7 +149,8 @@ def call_share(spec: Spec, engine: str) -> float:
     """The share of the steps one call of `engine` holds: a chunk's for the keras engine on a
     plain layer (it runs in chunks of steps), else all of them."""
     if engine == "keras" and not (spec.bidirectional or spec.masked):
-        return min(spec.steps, STEPS_PER_CHUNK) / spec.steps
+        steps = keras_chunk_steps(spec.batch, spec.features, spec.units, spec.gate_count)
+        return min(spec.steps, steps) / spec.steps
     return 1.0
 
 
@@ -149,25 +171,49 @@ def estimate_parts(
     x_extra = max(
         (X_EXTRA[e] + spec.masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines
     )
-    o_extra = max(output_copies(spec, e) * call_share(spec, e) for e in engines)
+    o_every_step = FLOAT_BYTES * directions * N * T * M
+    o_copies = max(
+        output_copies(spec, e) * call_share(spec, e) * (o_every_step if e == "torch" else o)
+        for e in engines
+    )
     parts = {
         "input": int(x * (2 + x_extra)),  # x, and the draw it is transposed from
         "weights": kernel * max(KERNEL_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines))
         + recurrent * max(RECURRENT_DRAWN, 1 + max(WEIGHT_EXTRA[e] for e in engines)),
-        "outputs": int(o * (1 + o_extra)),
+        "outputs": int(o + o_copies),
         "states": FLOAT_BYTES * 4 * directions * N * M,
         "trace": trace * TRACE_COPIES,
     }
     if "numpy" in engines:  # one chunk of x @ kernel, and the chunk of x it is made from
         steps = min(T, projection_steps(N, D, k * M))
         parts["input projection"] = FLOAT_BYTES * steps * N * (k * M + D) * 2
+    states = parts["states"] // 2  # the states once, without their copies
+    if spec.check:  # the other engines' outputs and states, kept, then compared pair by pair
+        parts["--check"] = (len(engines) - 1) * (o + states) + COMPARISON_COPIES * o
+    parts["state checks"] = directions * N * (CHECK_BYTES + as_json * CHECK_JSON_BYTES)
     if as_json:
         parts["JSON buffer"] = JSON_BUFFER_BYTES
     if output is not None and output.endswith(".npz"):
         parts["--output .npz"] = 2 * (x + o + trace)  # the archive is built in memory
     if plot:
-        parts["--plot figure"] = FIGURE_BYTES + 2 * 2 * (x + o + trace) // N  # one sequence
+        parts["--plot figure"] = plot_bytes(spec)
     return parts
+
+
+def plot_bytes(spec: Spec, units_shown: list[int] | None = None) -> int:
+    """Bytes drawing the figure of one sequence of a run of `spec` takes at its peak (--plot,
+    Result.plot(), explore's picture): matplotlib's own, and its copies of every heatmap's
+    values ((rows, T): x, o, the trace with --gates) and of every line through time."""
+    T, D, M = spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
+    rows = D + (directions * M if spec.return_sequences else 0)
+    if spec.gates:
+        rows += directions * TRACED[spec.cell] * M
+    lines = len(units_shown) if units_shown else min(LINES_DRAWN, M)
+    drawn_lines = spec.return_sequences or spec.traced  # o, or h_t, through time
+    return FIGURE_BYTES + T * (
+        rows * PLOT_BYTES_PER_VALUE + drawn_lines * lines * PLOT_BYTES_PER_POINT
+    )
 
 
 def estimate_bytes(
@@ -175,6 +221,21 @@ def estimate_bytes(
 ) -> int:
     """Bytes a run of `spec` needs at its peak (the sum of estimate_parts)."""
     return sum(estimate_parts(spec, as_json, output, plot).values())
+
+
+# Libraries a run imports, resident once imported: a tiny run's peak over the numpy engine's
+# (TensorFlow with Keras 564 MB, PyTorch 196 MB, matplotlib 40 MB), with a margin.
+LIBRARY_BYTES = {"tensorflow": 600 << 20, "torch": 220 << 20, "matplotlib": 50 << 20}
+ENGINE_LIBRARIES = {"keras": "tensorflow", "torch": "torch"}
+
+
+def library_bytes(spec: Spec, plot: bool = False) -> int:
+    """Bytes of the libraries a run of `spec` (drawing a figure with `plot`) imports that this
+    process has not imported yet."""
+    modules = {ENGINE_LIBRARIES[e] for e in engines_used(spec) if e in ENGINE_LIBRARIES}
+    if plot:
+        modules.add("matplotlib")
+    return sum(LIBRARY_BYTES[module] for module in modules if module not in sys.modules)
 
 
 def available_bytes() -> int:
@@ -214,6 +275,8 @@ def ensure_fits(
     """Raise SpecError (exit 2) naming the sizes, the estimate and its largest part when the
     run cannot fit in the memory available."""
     parts = estimate_parts(spec, as_json, output, plot)
+    if library_bytes(spec, plot):
+        parts["libraries"] = library_bytes(spec, plot)
     needed, available = sum(parts.values()), available_bytes()
     if needed > available:
         sizes = f"-T {spec.steps} -D {spec.features} -M {spec.units} -N {spec.batch}"

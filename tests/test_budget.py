@@ -5,6 +5,7 @@ from typer.testing import CliRunner
 
 from rnnstate import budget
 from rnnstate.cli import app
+from rnnstate.engines import STEPS_PER_CHUNK
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
@@ -18,6 +19,7 @@ def test_estimate_counts_every_part_on_the_keras_engine():
         "outputs": 4 * 30 * (1 + 6),  # T=10 is within one chunk: a call holds all steps
         "states": 4 * 12,
         "trace": 0,
+        "state checks": budget.CHECK_BYTES,  # one state of one sequence
     }
     with_json = budget.estimate_parts(spec, as_json=True)
     assert with_json["JSON buffer"] == budget.JSON_BUFFER_BYTES
@@ -26,7 +28,7 @@ def test_estimate_counts_every_part_on_the_keras_engine():
 def test_numpy_engine_counts_one_chunk_of_the_input_projection():
     spec = Spec("gru", steps=20_000, features=2, units=3, batch=5, engine="numpy")
     parts = budget.estimate_parts(spec)
-    assert parts["input projection"] == 4 * budget.STEPS_PER_CHUNK * 5 * (9 + 2) * 2
+    assert parts["input projection"] == 4 * STEPS_PER_CHUNK * 5 * (9 + 2) * 2
     assert parts["outputs"] == 4 * 5 * 3 * (1 + 2)  # o is one step without return_sequences
 
 
@@ -41,7 +43,11 @@ def test_files_written_count():
     spec = Spec("lstm", steps=10, features=2, units=3, return_sequences=True)
     parts = budget.estimate_parts(spec, output="run.npz", plot=True)
     assert parts["--output .npz"] == 2 * 4 * (20 + 30)
-    assert parts["--plot figure"] == budget.FIGURE_BYTES + 4 * 4 * (20 + 30)
+    # T=10 columns of 2 + 3 rows of heatmaps, and 3 units of o through time
+    figure = budget.FIGURE_BYTES + 10 * (
+        5 * budget.PLOT_BYTES_PER_VALUE + 3 * budget.PLOT_BYTES_PER_POINT
+    )
+    assert parts["--plot figure"] == figure
 
 
 @pytest.mark.parametrize(

@@ -65,18 +65,47 @@ GRID = [  # (engine, arguments, the Spec they make, --json)
     ("keras", ["gru", "-T", "100000", "-D", "32", "-M", "64", "--sequences", "--bidirectional"],
      Spec("gru", steps=100000, features=32, units=64, return_sequences=True,
           bidirectional=True), False),  # one call
+    # issue #29: --json at large N (a check per sequence), --check (every engine's outputs
+    # kept, compared in float64), PyTorch bidirectional (o at every step, both directions),
+    # --plot at T=10^6 (matplotlib's copies of every value drawn)
+    ("numpy", ["lstm", "-N", "1000000", "-T", "2", "-D", "1", "-M", "2", "--json"],
+     Spec("lstm", steps=2, features=1, units=2, batch=1000000), True),
+    ("numpy", ["lstm", "-T", "200000", "-M", "64", "--sequences", "--check", "--only", "0"],
+     Spec("lstm", steps=200000, units=64, return_sequences=True, check=True), False),
+    ("torch", ["gru", "-T", "100000", "-D", "32", "-M", "64", "--bidirectional", "--only", "0"],
+     Spec("gru", steps=100000, features=32, units=64, bidirectional=True), False),
+    ("torch", ["lstm", "-T", "200000", "-D", "32", "-M", "64", "--sequences", "--only", "0"],
+     Spec("lstm", steps=200000, features=32, units=64, return_sequences=True), False),
+    ("numpy", ["lstm", "-T", "1000000", "--sequences", "--plot", "run.png", "--only", "0"],
+     Spec("lstm", steps=1000000, return_sequences=True), False),
+    ("numpy", ["gru", "-T", "300000", "-M", "16", "--sequences", "--gates", "--plot", "run.svg",
+               "--only", "0"],
+     Spec("gru", steps=300000, units=16, return_sequences=True, gates=True), False),
 ]  # fmt: skip
 GRID_IDS = [f"{engine}-{' '.join(args[1:])}" for engine, args, _, _ in GRID]
-BASES: dict[str, int] = {}
+BASES: dict[tuple, int] = {}
+
+
+def base_arguments(engine: str, args: list[str]) -> list[str]:
+    """A tiny run of the same engine, with --check and --plot when the run has them: the
+    interpreter and the libraries it imports (what budget.library_bytes counts apart)."""
+    tiny = ["lstm", "-T", "1", "-M", "1", "--engine", engine, "--seed", "0"]
+    if "--check" in args:
+        tiny.append("--check")
+    if "--plot" in args:
+        tiny += ["--plot", "tiny" + args[args.index("--plot") + 1][-4:]]
+    return tiny
 
 
 @pytest.mark.parametrize(("engine", "args", "spec", "as_json"), GRID, ids=GRID_IDS)
-def test_estimate_covers_the_measured_peak(engine, args, spec, as_json, tmp_path):
-    if engine not in BASES:  # a tiny run of the same engine: the interpreter and its imports
-        BASES[engine] = peak_rss(["lstm", "-T", "1", "-M", "1", "--engine", engine, "--seed",
-                                  "0"], tmp_path)  # fmt: skip
-    extra = peak_rss([*args, "--engine", engine, "--seed", "0"], tmp_path) - BASES[engine]
+def test_estimate_covers_the_measured_peak(engine, args, spec, as_json, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # --plot writes its picture here
+    base = base_arguments(engine, args)
+    if tuple(base) not in BASES:
+        BASES[tuple(base)] = peak_rss(base, tmp_path)
+    extra = peak_rss([*args, "--engine", engine, "--seed", "0"], tmp_path) - BASES[tuple(base)]
     assert extra > 100 << 20  # the run really allocated: the measurement sees it
-    estimate = budget.estimate_bytes(dataclasses.replace(spec, engine=engine), as_json)
+    plot = "--plot" in args
+    estimate = budget.estimate_bytes(dataclasses.replace(spec, engine=engine), as_json, None, plot)
     assert estimate >= extra, (estimate, extra)
     assert estimate <= 2 * extra + INTERPRETER_SLACK, (estimate, extra)

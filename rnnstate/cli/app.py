@@ -11,7 +11,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from rnnstate import __version__
 from rnnstate.cli.streams import flush_stdout
-from rnnstate.errors import ExitCode, one_line
+from rnnstate.errors import ExitCode, Terminated, one_line
 from rnnstate.options import GROUPS, HELP
 
 # Typer's (click's) base of every usage error, found without importing click's private modules.
@@ -40,6 +40,14 @@ class OneLineErrors(TyperGroup):
         if code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED):
             os._exit(code)  # end now: TensorFlow may still run in a worker thread
         sys.exit(code or 0)
+
+    def invoke(self, ctx):
+        """Run the command; SIGTERM outside a run's own handling (while a command imports what
+        it needs) still ends with 143, where Typer would say 130 for any KeyboardInterrupt."""
+        try:
+            return super().invoke(ctx)
+        except Terminated:
+            raise typer.Exit(ExitCode.TERMINATED) from None
 
 
 class GroupedHelp(TyperCommand):

@@ -5,6 +5,7 @@ progress on a terminal, then tables, JSON, pictures and files (run_and_show).
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ import typer
 from rnnstate.budget import ensure_fits, expected_seconds
 from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
-from rnnstate.errors import SpecError, shown_name
+from rnnstate.errors import SpecError, one_line, shown_name
 from rnnstate.spec import Spec
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
@@ -144,9 +145,10 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
 
 
 def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
-    """Refuse a file to write named twice, or naming a file the run reads (`read`: paths by
-    option), links resolved (exit 2); then refuse one that could not be written (exit 1)."""
-    from rnnstate.save import check_writable
+    """Refuse a file to write named twice, naming a file the run reads (`read`: paths by
+    option), links resolved, or a device, FIFO or socket (exit 2); then refuse one that could
+    not be written (exit 1)."""
+    from rnnstate.save import check_regular, check_writable
 
     written = {"--save-weights": shown.save_weights, "--output": shown.output, "--plot": shown.plot}
     seen: dict[str, str] = {}
@@ -160,6 +162,8 @@ def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
                 f"{shown_name(path)} is also the file of {seen[key]}; give each file its own path",
             )
         seen.setdefault(key, option)
+        if option in written:
+            check_regular(path, option)
     for path in written.values():
         if path is not None:
             check_writable(path)
@@ -194,7 +198,8 @@ def run_and_show(
         result = run_spec(spec, x, weights, states, progress, mask)
     if ran is not None:
         ran(result)
-    with AllOrNothing() as files:
+    with warnings.catch_warnings(record=True) as caught, AllOrNothing() as files:
+        warnings.simplefilter("always")  # a library's warning is said in one line, below
         if shown.save_weights:
             save_weights(shown.save_weights, result.weights, shown.layout, spec.cell,
                          spec.reset_after, files)  # fmt: skip
@@ -202,9 +207,11 @@ def run_and_show(
             save_result(shown.output, result, files)
         if shown.plot:
             save_plot(shown.plot, result, only, units_shown, files)
+    for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
+        typer.echo(f"rnnstate: note: while writing the files: {one_line(message)}", err=True)
     for path in (shown.save_weights, shown.output, shown.plot):
         if path:
-            typer.echo(f"wrote {path}", err=True)  # on stderr: stdout is the run's output
+            typer.echo(f"wrote {shown_name(path)}", err=True)  # on stderr: stdout is the output
     explanations = explain(result, only or 0) if spec.explain is not None else None
     if shown.as_json:
         write_stdout(json_render.pieces(result, explanations))

@@ -30,6 +30,19 @@ def projection_steps(N: int, D: int, width: int) -> int:
     return max(1, min(STEPS_PER_CHUNK, PROJECTION_BYTES // (4 * N * (width + D))))
 
 
+# A chunk of the keras engine holds at most this many multiply-adds (N x steps x kM x (D + M)):
+# a few tenths of a second, so progress is reported that often and TensorFlow's intermediates
+# stay small, however large M or N is (at M=4096 a chunk of 8192 steps took 51 s).
+MULTIPLY_ADDS_PER_CHUNK = 2_000_000_000
+
+
+def keras_chunk_steps(N: int, D: int, M: int, k: int) -> int:
+    """Steps per chunk of the keras engine on N sequences, D features, M units and k gate
+    blocks: STEPS_PER_CHUNK, fewer when a chunk would pass MULTIPLY_ADDS_PER_CHUNK (never
+    fewer than one)."""
+    return max(1, min(STEPS_PER_CHUNK, MULTIPLY_ADDS_PER_CHUNK // (N * k * M * (D + M))))
+
+
 # Called with the engine's name and the number of steps done so far.
 Progress = Callable[[str, int], None]
 

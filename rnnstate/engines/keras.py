@@ -9,12 +9,12 @@ import contextlib
 import dataclasses
 import functools
 import os
-import threading
 from collections.abc import Iterator
 
 import numpy as np
 
-from rnnstate.engines import STEPS_PER_CHUNK, LayerOutputs, Progress, chunks
+from rnnstate.engines import LayerOutputs, Progress, chunks, keras_chunk_steps
+from rnnstate.interruptible import call_interruptibly
 from rnnstate.spec import Spec
 from rnnstate.weights import LayerWeights
 
@@ -127,18 +127,32 @@ def run(
     weights: LayerWeights,
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
-    steps_per_chunk: int = STEPS_PER_CHUNK,
+    steps_per_chunk: int | None = None,
     mask: np.ndarray | None = None,
 ) -> LayerOutputs:
     """Run x (N, T, D) through the Keras layer, from `initial_state` (states by name, each
     (N, M); zeros if None), behind a Keras Masking layer when spec.mask_value is set, or with
     `mask` (N, T) (True where a step counts) as the mask its model sends it.
 
-    A plain layer takes the steps in chunks, each starting from the states the last one ended
-    with, which gives the same numbers as one call; a bidirectional or masked layer takes them
-    in one call. One tf.function, traced once for any chunk length, runs the loop inside
-    TensorFlow (an eager call would loop in Python, step by step).
+    A plain layer takes the steps in chunks (`steps_per_chunk`, by default as many as hold
+    MULTIPLY_ADDS_PER_CHUNK of work), each starting from the states the last one ended with,
+    which gives the same numbers as one call; a bidirectional or masked layer takes them in one
+    call. One tf.function, traced once for any chunk length, runs the loop inside TensorFlow
+    (an eager call would loop in Python, step by step).
+
+    Everything TensorFlow does (importing, building the layer, the calls) runs in a worker
+    thread, so Ctrl-C and SIGTERM reach rnnstate at once, whatever TensorFlow is doing.
     """
+    if steps_per_chunk is None:
+        N, _, D = x.shape
+        steps_per_chunk = keras_chunk_steps(N, D, weights.units, spec.gate_count)
+    return call_interruptibly(
+        run_here, spec, x, weights, initial_state, progress, steps_per_chunk, mask
+    )
+
+
+def run_here(spec, x, weights, initial_state, progress, steps_per_chunk, mask) -> LayerOutputs:
+    """run's work, in the thread that calls it."""
     N, T, _ = x.shape
     M = weights.units
     with stderr_silenced():
@@ -146,12 +160,12 @@ def run(
         _, call, masked_call = layer_with_weights(spec, weights, N)
         states = initial_tensors(tf, spec, N, M, initial_state)
         if spec.mask_value is None and mask is not None:
-            outputs = named_outputs(spec, call_interruptibly(masked_call, x, mask, states))
+            outputs = named_outputs(spec, masked_call(x, mask, states))
             if progress:
                 progress("keras", T)
             return outputs
         if spec.bidirectional or spec.mask_value is not None:
-            outputs = named_outputs(spec, call_interruptibly(call, x, *states))
+            outputs = named_outputs(spec, call(x, *states))
             if progress:
                 progress("keras", T)
             return outputs
@@ -174,26 +188,6 @@ def call_masked(tf, layer):
         return layer(inputs, initial_state=list(states), mask=mask)
 
     return call
-
-
-def call_interruptibly(function, *arguments):
-    """function(*arguments) in a worker thread, so that Ctrl-C reaches the main thread at once
-    even while TensorFlow runs a long loop of its own (a signal only reaches Python code)."""
-    outcome: dict = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = function(*arguments)
-        except BaseException as error:  # handed to the main thread below
-            outcome["error"] = error
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.1)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def run_in_chunks(spec, x, call, states, progress, steps_per_chunk) -> LayerOutputs:

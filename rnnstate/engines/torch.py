@@ -8,6 +8,7 @@ torch is imported here and only here. Spec refuses beforehand what PyTorch canno
 import numpy as np
 
 from rnnstate.engines import LayerOutputs, Progress
+from rnnstate.interruptible import call_interruptibly
 from rnnstate.layouts import to_torch
 from rnnstate.spec import Spec
 from rnnstate.weights import LayerWeights
@@ -30,6 +31,13 @@ def build_module(torch, spec: Spec, weights: LayerWeights, features: int):
     state = to_torch(weights, spec.cell, spec.reset_after)
     module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True)
     return module.eval()
+
+
+def forward(torch, module, inputs, hx):
+    """module(inputs, hx) without gradients (in the thread that calls it: no_grad is per
+    thread)."""
+    with torch.no_grad():
+        return module(inputs, hx)
 
 
 def run(
@@ -61,8 +69,7 @@ def run(
             for name in names
         ]
     hx = None if given is None else (tuple(given) if len(given) > 1 else given[0])
-    with torch.no_grad():
-        out, final = module(inputs, hx)
+    out, final = call_interruptibly(forward, torch, module, inputs, hx)
     out = out.numpy()
     finals = [f.numpy() for f in (final if isinstance(final, tuple) else (final,))]
     states = {

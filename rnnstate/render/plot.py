@@ -227,6 +227,9 @@ def draw_heatmap(fig, axis, panel: Panel, checks: list[StateCheck]) -> None:
     centre = scale_centre(panel.sequential)
     binned, per_column = extreme_bins(panel.values, MAX_COLUMNS, 1, centre)
     binned, per_row = extreme_bins(binned, MAX_ROWS, 0, centre)
+    # float64: matplotlib scales by subtracting the lower limit, which overflows float32 near
+    # its largest values (±3.4e38)
+    binned = binned.astype(np.float64)
     extent = (-0.5, binned.shape[1] * per_column - 0.5, binned.shape[0] * per_row - 0.5, -0.5)
     if panel.sequential:
         scale = {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}
@@ -266,7 +269,7 @@ def draw_states(fig, axis, result: Result, n: int, kind: str, checks: list[State
     row each, on their own scale; what each equals is said in the title."""
     equals = {c.state: c.output for c in checks if c.equal}
     names = [name for name in result.states if name[0] == kind]
-    values = np.stack([result.states[name][n] for name in names])  # (states, M)
+    values = np.stack([result.states[name][n] for name in names]).astype(np.float64)  # (states, M)
     limit = float(np.max(np.abs(values))) or 1.0
     image = axis.imshow(values, aspect="auto", interpolation="nearest", cmap="RdBu_r",
                         vmin=-limit, vmax=limit)  # fmt: skip
