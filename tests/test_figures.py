@@ -108,7 +108,7 @@ def test_every_colour_bar_is_labelled_and_h_and_c_have_their_own_scales():
     fig = result.plot()
     bars = [axis for axis in fig.axes if axis.get_label() == "<colorbar>"]
     labels = [bar.get_ylabel() for bar in bars]
-    assert labels == ["x", "o", "i (0 to 1)", "f (0 to 1)", "g", "o (0 to 1)", "c_t", "h_t",
+    assert labels == ["x", "o", "i (0 to 1)", "f (0 to 1)", "g", "og (0 to 1)", "c_t", "h_t",
                       "h", "c"]  # fmt: skip
     states = {a.get_title(loc="left")[0]: a.images[0].norm for a in fig.axes
               if a.get_title(loc="left").startswith(("h  final", "c  final"))}  # fmt: skip

@@ -266,7 +266,7 @@ def test_a_plot_of_inputs_near_the_float32_limit_draws_them_without_a_warning(tm
          "--sequences", "--plot", target],
         capture_output=True, timeout=120, check=False,
     )  # fmt: skip
-    assert (process.returncode, process.stderr) == (0, b"")
+    assert (process.returncode, process.stderr) == (0, f"wrote {target}\n".encode())
     assert target.stat().st_size > 1000
 
 
@@ -280,4 +280,6 @@ def test_a_warning_while_writing_is_one_line_not_a_dump(tmp_path, monkeypatch):
     monkeypatch.setattr(save, "save_plot", draw_with_a_warning)
     result = invoke("lstm", *NUMPY, "--plot", tmp_path / "a.png")
     assert result.exit_code == 0
-    assert result.stderr == "rnnstate: note: while writing the files: something odd\n"
+    assert result.stderr == (
+        f"rnnstate: note: while writing the files: something odd\nwrote {tmp_path / 'a.png'}\n"
+    )
