@@ -143,17 +143,22 @@ def step_mask(x: np.ndarray, mask_value: float | None) -> np.ndarray | None:
 
 def engines_for(spec: Spec) -> list[str]:
     """The engines a run uses: spec.engine first; with --check every engine that can run the
-    layer (torch when installed and PyTorch can express the layer); else numpy beside another
-    engine when the run needs the trace."""
+    layer (torch when installed and PyTorch can express the layer) and the exact answer; else
+    numpy beside another engine when the run needs the trace."""
     engines = [spec.engine]
     if spec.check:
         able = ["keras", "numpy"]
         if torch_installed() and spec.torch_problem() is None:
             able.append("torch")
-        engines += [engine for engine in able if engine != spec.engine]
-    elif spec.traced and spec.engine != "numpy":
+        engines += [engine for engine in [*able, "exact"] if engine != spec.engine]
+    elif spec.traced and spec.engine != tracer(spec):
         engines.append("numpy")
     return engines
+
+
+def tracer(spec: Spec) -> str:
+    """The engine whose per-step trace a run shows: the exact engine's on it, else numpy's."""
+    return "exact" if spec.engine == "exact" else "numpy"
 
 
 def run_engines(
@@ -165,20 +170,27 @@ def run_engines(
     mask: np.ndarray | None = None,
 ) -> Result:
     """Run spec.engine, and the other engines of engines_for(spec); the outputs and states of
-    spec.engine are the result. The gate trace always comes from the numpy engine. Whenever
-    more than one engine ran, they are compared pairwise in Result.cross_check. `mask` (N, T)
-    is a model's mask; without one, --mask-value makes it.
+    spec.engine are the result. The gate trace comes from the numpy engine (the exact one's on
+    the exact engine). Whenever more than one engine ran, they are compared pairwise in
+    Result.cross_check, and with --check each against the exact answer, judged by what float32
+    can reach on this layer and input (rnnstate.reach). `mask` (N, T) is a model's mask;
+    without one, --mask-value makes it.
     """
     if mask is None:
         mask = step_mask(x, spec.mask_value)
     runs = {}
     for engine in engines_for(spec):
-        trace = spec.traced and engine == "numpy"
+        trace = spec.traced and engine == tracer(spec)
         runs[engine] = run_layer(spec, x, weights, engine, initial_state, mask, trace, progress)
         ensure_finite(spec, runs[engine])
     run = runs[spec.engine]
-    gates = runs["numpy"].gates if "numpy" in runs else None
-    cross_check = compare_engines(runs) if len(runs) > 1 else None
+    gates = runs[tracer(spec)].gates if tracer(spec) in runs else None
+    reach = None
+    if spec.check:
+        from rnnstate.reach import float32_reach
+
+        reach = float32_reach(spec, x, weights, initial_state, mask, runs["exact"])
+    cross_check = compare_engines(runs, reach) if len(runs) > 1 else None
     return Result(
         spec, x, run.outputs, run.states, weights, gates, cross_check, initial_state, mask
     )

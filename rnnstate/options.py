@@ -336,6 +336,7 @@ class EngineName(StrEnum):
     keras = "keras"
     numpy = "numpy"
     torch = "torch"
+    exact = "exact"
 
 
 EngineOption = Annotated[
@@ -343,7 +344,8 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow; "
-        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights.",
+        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights; exact runs the "
+        "numpy engine's equations in float64.",
         rich_help_panel=SHOW,
     ),
 ]

@@ -9,10 +9,10 @@ from rnnstate import activations
 from rnnstate.errors import SpecError
 
 Cell = Literal["lstm", "gru", "rnn"]
-Engine = Literal["keras", "numpy", "torch"]
+Engine = Literal["keras", "numpy", "torch", "exact"]
 
 CELLS: tuple[str, ...] = ("lstm", "gru", "rnn")
-ENGINES: tuple[str, ...] = ("keras", "numpy", "torch")
+ENGINES: tuple[str, ...] = ("keras", "numpy", "torch", "exact")
 MAX_SEED = 2**64 - 1  # seeds are written to JSON, whose readers stop at 64-bit integers
 MERGE_MODES: tuple[str, ...] = (
     "concat",
@@ -149,7 +149,7 @@ class Spec:
         numpy_needed = [
             option
             for option, needed in (
-                ("--engine", self.engine == "numpy"),
+                ("--engine", self.engine in ("numpy", "exact")),
                 ("--gates", self.gates),
                 ("--check", self.check),
                 ("--explain", self.explain is not None),

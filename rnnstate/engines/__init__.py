@@ -1,4 +1,5 @@
-"""Engines run the layer: `keras` (the real Keras layer, the default), `numpy` or `torch`.
+"""Engines run the layer: `keras` (the real Keras layer, the default), `numpy`, `torch`, or
+`exact` (the numpy engine's equations in float64).
 
 This module imports neither engine nor numpy at load time, so the command line can name its
 types without paying for them.
@@ -91,7 +92,7 @@ def run_layer(
 
     initial_state: states by name, each (N, M); mask (N, T), True where a step counts (with
     spec.mask_value the keras engine computes its own with Keras's Masking layer).
-    `trace` asks the numpy engine for the per-step gates; the keras engine cannot give them.
+    `trace` asks the numpy or exact engine for the per-step gates; the others cannot give them.
     `progress`, if given, is called after each chunk of steps.
     """
     if engine == "keras":
@@ -102,6 +103,10 @@ def run_layer(
         from rnnstate.engines import torch
 
         return torch.run(spec, x, weights, initial_state, progress=progress)
+    if engine == "exact":
+        from rnnstate.engines import exact
+
+        return exact.run(spec, x, weights, initial_state, mask, trace=trace, progress=progress)
     from rnnstate.engines import numpy
 
     return numpy.run(spec, x, weights, initial_state, mask, trace=trace, progress=progress)
