@@ -15,20 +15,20 @@ JSON_BUFFER_BYTES = 96 << 20
 
 # Seconds per step and per unit of N * M * (D + M), measured on 2 cores at D=8, M=16 (about
 # 20 microseconds a step for Keras, 7 for numpy there); only decides whether to show progress.
-SECONDS_PER_STEP_WORK = {"keras": 5e-8, "numpy": 2e-8, "torch": 2e-8}
-SECONDS_PER_STEP = {"keras": 1.4e-5, "numpy": 2.5e-6, "torch": 1e-5}
+SECONDS_PER_STEP_WORK = {"keras": 5e-8, "numpy": 2e-8, "torch": 2e-8, "exact": 2.6e-8}
+SECONDS_PER_STEP = {"keras": 1.4e-5, "numpy": 2.5e-6, "torch": 1e-5, "exact": 3.2e-6}
+REACH_RUNS = 4  # --check also runs the numpy engine this many times (rnnstate.reach)
 
 
 def expected_seconds(spec: Spec) -> float:
     """A rough estimate of the time the layer takes on spec.engine (both engines with --check)."""
     work = spec.batch * spec.units * (spec.features + spec.units)
-    engines = {spec.engine}
-    if spec.check:
-        engines |= {"keras", "numpy", "torch"}
-    elif spec.traced:
-        engines.add("numpy")
+    engines = engines_used(spec)
+    runs = {engine: 1 + REACH_RUNS * (spec.check and engine == "numpy") for engine in engines}
     return sum(
-        spec.steps * (SECONDS_PER_STEP[engine] + SECONDS_PER_STEP_WORK[engine] * work)
+        runs[engine]
+        * spec.steps
+        * (SECONDS_PER_STEP[engine] + SECONDS_PER_STEP_WORK[engine] * work)
         for engine in engines
     )
 
@@ -36,18 +36,20 @@ def expected_seconds(spec: Spec) -> float:
 def engines_used(spec: Spec) -> set[str]:
     """The engines a run of `spec` may use (all of them with --check)."""
     if spec.check:
-        return {"keras", "numpy", "torch"}
-    return {spec.engine, "numpy"} if spec.traced else {spec.engine}
+        return {"keras", "numpy", "torch", "exact"}
+    tracer = "exact" if spec.engine == "exact" else "numpy"
+    return {spec.engine, tracer} if spec.traced else {spec.engine}
 
 
 # Copies of each array alive at a run's peak, beyond the one the run keeps, per engine and per
 # call of it (the keras engine calls a plain layer once per chunk of steps, so its copies are of
 # one chunk; a bidirectional or masked layer in one call); measured with tests/test_memory.py
-# (peak RSS of real runs against this estimate).
-X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1}  # tensors, Masking's output, TF's time-major copy
-X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0}  # numpy zeroes masked steps in a copy
-WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3}  # variables, Keras's own initialisers, ...
-O_EXTRA = {"keras": 6, "numpy": 2, "torch": 2}  # TensorArray, stacked, reversed; time-major
+# (peak RSS of real runs against this estimate). The exact engine's are numpy's in float64:
+# each of its arrays is two float32 arrays' worth.
+X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1, "exact": 2}  # tensors, Masking's, TF's copies
+X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0, "exact": 2}  # masked steps zeroed in a copy
+WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3, "exact": 2}  # variables, initialisers, ...
+O_EXTRA = {"keras": 6, "numpy": 2, "torch": 2, "exact": 5}  # TensorArray, stacked; time-major
 KERNEL_DRAWN = 4  # glorot_uniform draws float64 (2 float32's worth), casts to float32; + margin
 RECURRENT_DRAWN = 12  # orthogonal: a float64 normal matrix, its copy inside QR, q and r
 FIGURE_BYTES = 100 << 20  # matplotlib, its canvas and the encoded image, at most this
@@ -82,6 +84,7 @@ def estimate_parts(
     recurrent = FLOAT_BYTES * directions * M * k * M
     o = FLOAT_BYTES * directions * (N * T * M if spec.return_sequences else N * M)
     trace = FLOAT_BYTES * directions * 6 * N * T * M if spec.traced else 0  # at most 6
+    trace *= 2 if spec.engine == "exact" else 1  # float64
     x_extra = max(
         (X_EXTRA[e] + spec.masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines
     )
@@ -94,7 +97,7 @@ def estimate_parts(
         "states": FLOAT_BYTES * 4 * directions * N * M,
         "trace": trace * TRACE_COPIES,
     }
-    if "numpy" in engines:  # one chunk of x @ kernel, and the chunk of x it is made from
+    if engines & {"numpy", "exact"}:  # one chunk of x @ kernel, and the chunk of x it is made from
         steps = min(T, projection_steps(N, D, k * M))
         parts["input projection"] = FLOAT_BYTES * steps * N * (k * M + D) * 2
     if as_json:

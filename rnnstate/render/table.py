@@ -559,7 +559,7 @@ def exact_check_table(check) -> Group:
     reach, tolerance = check.reach, check.tolerance
     engines = check.judged
     table = diff_table(check.exact, tolerance, "engine")
-    amplification = f"×{reach.amplification:.2g}"
+    amplification = f"×{reach.amplification:.2g}"  # noqa: RUF001 (a multiplication sign)
     lines = [
         Text("scaled: |difference| / max(1, |exact value|): absolute within ±1, relative "
              "beyond"),
