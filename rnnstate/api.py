@@ -182,7 +182,7 @@ def run_engines(
     for engine in engines_for(spec):
         trace = spec.traced and engine == tracer(spec)
         runs[engine] = run_layer(spec, x, weights, engine, initial_state, mask, trace, progress)
-        ensure_finite(spec, runs[engine])
+        ensure_finite(spec, runs[engine], x, weights, initial_state, mask)
     run = runs[spec.engine]
     gates = runs[tracer(spec)].gates if tracer(spec) in runs else None
     reach = None
@@ -196,17 +196,33 @@ def run_engines(
     )
 
 
-def ensure_finite(spec: Spec, run: LayerOutputs) -> None:
-    """Raise NumericError naming the first output or state that overflowed float32, and where."""
+def ensure_finite(
+    spec: Spec,
+    run: LayerOutputs,
+    x: np.ndarray,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None,
+    mask: np.ndarray | None,
+) -> None:
+    """Raise NumericError naming the first output or state that overflowed, where, and what
+    made it overflow (rnnstate.overflow, traced on that sequence of x (N, T, D))."""
+    from rnnstate.overflow import cause, settings
+
     for name, values in {**run.outputs, **run.states}.items():
         bad = np.argwhere(~np.isfinite(values))
         if len(bad):
             where = [int(i) for i in bad[0]]
-            raise NumericError(
-                f"{name} is not finite (first at index {where}): the run overflowed float32 "
-                f"with activation={spec.activation}; smaller weights or inputs, or a bounded "
-                "activation, keep it finite"
+            n = where[0]
+            states = initial_state and {k: v[n : n + 1] for k, v in initial_state.items()}
+            found = cause(
+                spec, x[n : n + 1], weights, states, None if mask is None else mask[n : n + 1]
             )
+            precision = "float64" if values.dtype == np.float64 else "float32"
+            raise NumericError(
+                f"{name} is not finite (first at index {where}): the run overflowed {precision}"
+                + (f"; {found}" if found else f" with {settings(spec)}; smaller weights or "
+                   "inputs keep it finite")
+            )  # fmt: skip
 
 
 def run(

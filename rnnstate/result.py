@@ -30,6 +30,7 @@ class StateCheck:
     row: int | None  # that row's index in o's rows (processing order with --backwards), or None
     max_abs_diff: float | None  # largest |state - part|; None when there is no part to compare
     reason: str | None = None  # why no part of o equals the state, in words; None when one does
+    note: str | None = None  # what else holds, in words (a sequence masked at every step)
 
     @property
     def equal(self) -> bool:
@@ -251,6 +252,14 @@ class Result(NamedArrays):
         step = self.last_step_read(n, state)
         if step is None:
             start = "given with --initial-state" if spec.initial_state else "zeros"
+            step = spec.steps - 1 if not (spec.backwards or state.endswith("_bw")) else 0
+            name, part, row = self.output_part(state, n, step)
+            if np.array_equal(self.states[state][n], part):  # zeros, from zero initial states
+                return StateCheck(
+                    state, n, name, None if row is None else step, row, 0.0, None,
+                    f"every step of this sequence is masked: {state} is still its initial state "
+                    f"({start}) and the layer's output is zeros",
+                )  # fmt: skip
             return StateCheck(
                 state, n, None, None, None, None,
                 f"every step of this sequence is masked, so the layer wrote no output; {state} is "

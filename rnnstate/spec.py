@@ -191,7 +191,10 @@ class Spec:
     def torch_problem(self) -> str | None:
         """Why PyTorch's nn.LSTM / nn.GRU / nn.RNN cannot express this layer, or None."""
         if self.cell == "gru" and not self.reset_after:
-            return "PyTorch's GRU is Keras's reset_after variant; --reset-before has none"
+            return (
+                "PyTorch's GRU is Keras's reset_after variant; this GRU has reset_after=False"
+                + (" (--reset-before)" if self.model is None else "")
+            )
         if self.cell == "rnn" and self.activation not in ("tanh", "relu"):
             return f"nn.RNN's nonlinearity is tanh or relu, not {self.activation}"
         if self.cell != "rnn" and (self.activation, self.recurrent_activation) != (

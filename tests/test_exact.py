@@ -14,7 +14,8 @@ from rnnstate.cli import app
 from rnnstate.engines import keras as keras_engine
 from rnnstate.engines import numpy as numpy_engine
 from rnnstate.engines import run_layer
-from rnnstate.render.table import cross_check_table
+from rnnstate.errors import NumericError
+from rnnstate.render.table import cross_check_table, render
 from rnnstate.spec import Spec
 from rnnstate.weights import BidirectionalWeights, Weights
 
@@ -327,3 +328,78 @@ def test_check_exit_code_and_json_name_the_wrong_engine(monkeypatch):
     assert [e["agree"] for e in check["exact"]] == [True, False]
     assert check["reach"]["runs"] == 4 and check["reach"]["safety"] == 10
     assert check["tolerance"] == max(1e-5, 10 * check["reach"]["max_scaled_diff"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Every statement true
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_saturation_marks_leave_an_lstm_or_gru_h_t_alone(cell):
+    result = rnnstate.run(cell, steps=12, units=4, seed=3, engine="numpy", gates=True)
+    h_t = result.gates["h_t"]
+    h_t[0, 0, 0] = 0.99  # beyond tanh's ±0.95, but h_t is not tanh's output
+    console = Console(record=True, width=200)
+    console.print(render(result))
+    text = console.export_text()
+    table = text[text.index("h_t  hidden state") :]
+    assert "0.9900" in table and "0.9900*" not in table
+    said = "a product, not tanh's output" if cell == "lstm" else "a mix, not tanh's output"
+    assert said in text
+
+
+def test_saturation_marks_a_simple_rnn_h_t_by_its_activation():
+    result = rnnstate.run("rnn", steps=4, units=4, seed=3, engine="numpy", gates=True)
+    result.gates["h_t"][0, 0, 0] = 0.99
+    console = Console(record=True, width=200)
+    console.print(render(result))
+    text = console.export_text()
+    assert "0.9900*" in text[text.index("h_t  hidden state") :]
+
+
+def test_a_sequence_masked_at_every_step_from_zeros_has_h_equal_to_o(tmp_path):
+    x = np.zeros((2, 4, 2), np.float32)
+    x[0] = np.arange(8, dtype=np.float32).reshape(4, 2) + 1  # sequence 0 read at every step
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    for options in ([], ["--sequences"], ["--bidirectional", "--sequences"]):
+        result = runner.invoke(app, ["gru", "--input", str(path), "--mask-value", "0", "--json",
+                                     "--engine", "numpy", *options])  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert document["checks"]["all_equal"] is True
+        masked = [s for s in document["checks"]["states"] if s["sequence"] == 1]
+        assert all(s["equals"] is not None and s["max_abs_diff"] == 0 for s in masked)
+    result = runner.invoke(app, ["lstm", "--input", str(path), "--mask-value", "0", "--sequences",
+                                 "--engine", "numpy"])  # fmt: skip
+    assert "✓ n=1: h equals o[t=3]; largest |h - o[t=3]| = 0 (every step of this sequence is" \
+        in result.stdout.replace("\n", " ")  # fmt: skip
+
+
+def test_a_masked_sequence_from_given_states_still_differs_from_o(tmp_path):
+    x = np.zeros((1, 3, 2), np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "s.npz", h=np.full((1, 3), 0.5, np.float32))
+    result = runner.invoke(app, ["gru", "--input", str(tmp_path / "x.npy"), "--mask-value", "0",
+                                 "--initial-state", str(tmp_path / "s.npz"), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [state] = json.loads(result.stdout)["checks"]["states"]
+    assert state["equals"] is None and "given with --initial-state" in state["reason"]
+
+
+def test_overflow_names_the_recurrent_activation_that_overflowed():
+    result = runner.invoke(app, ["lstm", "--recurrent-activation", "exponential", "-T", "30",
+                                 "--seed", "0"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "i overflowed at step t=14: recurrent_activation=exponential gave a value beyond " \
+        "float32; a bounded recurrent_activation" in result.stderr  # fmt: skip
+    assert "activation=tanh" not in result.stderr
+
+
+def test_overflow_of_a_growing_sum_names_the_sum():
+    weights = Weights(np.full((2, 3), 10, np.float32), 50 * np.eye(3, dtype=np.float32), None)
+    with pytest.raises(NumericError) as error:
+        rnnstate.run("rnn", x=np.ones((1, 40, 2), np.float32), weights=weights,
+                     activation="linear", engine="numpy")  # fmt: skip
+    assert "x_t W + h_{t-1} U + b overflowed at step t=" in str(error.value)
+    assert "activation=linear" in str(error.value)

@@ -180,6 +180,8 @@ def verdict_line(check: StateCheck, label: bool) -> Text:
         )
         line = Text(f"✓ {where}{claim}; ")
         line.append(f"largest |{check.state} - {check.output}| = {check.max_abs_diff:g}")
+        if check.note:
+            line.append(f" ({check.note})")
         line.stylize("green", 0, 1)
         return line
     mismatch = check.max_abs_diff is not None
@@ -435,6 +437,12 @@ TRACE_LEGEND: dict[str, tuple[str, str | None]] = {
     "pre_activation": ("x_t W + h_{{t-1}} U + b, before {act}", None),
     "h_t": ("hidden state after step t: the output o at t", "act"),
 }
+# h_t is the activation's output only in a SimpleRNN; an LSTM's and a GRU's h_t are not, so the
+# activation's saturation rule does not mark them. What they are, for the trace's heading:
+UNMARKED_STATE = {
+    "lstm": "h_t = o * {act}(c_t) is a product, not {act}'s output: not marked",
+    "gru": "h_t = z * h_{{t-1}} + (1 - z) * h_hat is a mix, not {act}'s output: not marked",
+}
 
 
 def trace_legend(result: Result, base: str) -> tuple[str, Saturation | None]:
@@ -442,6 +450,8 @@ def trace_legend(result: Result, base: str) -> tuple[str, Saturation | None]:
     spec = result.spec
     names = {"act": spec.activation, "rec": spec.recurrent_activation}
     meaning, producer = TRACE_LEGEND[base]
+    if base == "h_t" and spec.cell in UNMARKED_STATE:
+        producer = None
     saturation = SATURATION.get(names[producer]) if producer else None
     return meaning.format(**names), saturation
 
@@ -497,6 +507,8 @@ def saturation_words(result: Result) -> str:
     if unmarked:
         never = f"{' and '.join(unmarked)} {'has' if len(unmarked) == 1 else 'have'} no flat part"
         words += f"{'; ' if words else ''}{never}: no marks there"
+    if spec.cell in UNMARKED_STATE:
+        words += f"; {UNMARKED_STATE[spec.cell].format(act=spec.activation)}"
     return words
 
 
