@@ -134,6 +134,17 @@ LayerName = Annotated[
         rich_help_panel=LAYER,
     ),
 ]
+CallNumber = Annotated[
+    int | None,
+    typer.Option(
+        "--call",
+        metavar="K",
+        min=0,
+        help="For a layer the model calls more than once (shared): which call's input --input "
+        "gives it, from 0 in the order of the model's graph (default 0).",
+        rich_help_panel=LAYER,
+    ),
+]
 LayerInputPath = Annotated[
     Path | None,
     typer.Option(

@@ -14,6 +14,7 @@ from rnnstate.cli.streams import user_errors, write_stdout
 from rnnstate.errors import ExitCode, SpecError
 from rnnstate.options import (
     Batch,
+    CallNumber,
     Check,
     DirectionOption,
     EngineName,
@@ -43,6 +44,7 @@ from rnnstate.options import (
 RUN_OPTIONS = {  # options that need --layer, by parameter name
     "input_path": "--input",
     "layer_input": "--layer-input",
+    "call": "--call",
     "initial_state": "--initial-state",
     "gates": "--gates",
     "check": "--check",
@@ -69,6 +71,7 @@ RUN_OPTIONS = {  # options that need --layer, by parameter name
 def model_command(
     path: ModelPath,
     layer: LayerName = None,
+    call: CallNumber = None,
     steps: Steps = None,
     batch: Batch = None,
     seed: Seed = None,
@@ -128,7 +131,7 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
     options say; whether the engines agreed (see run_and_show)."""
     shown = take_shown(options, chosen.cell, chosen.settings.get("reset_after", True))
     data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"],
-                            options["initial_state"])  # fmt: skip
+                            options["initial_state"], options["call"])  # fmt: skip
     direction = options["direction"]
     spec = data.spec(
         options["sequences"],
@@ -151,10 +154,10 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
     return run_and_show(spec, data.x, data.weights, data.initial_state, data.mask, shown, read)
 
 
-def model_layer_data(loaded, chosen, input_path, layer_input, state_path):
+def model_layer_data(loaded, chosen, input_path, layer_input, state_path, call=None):
     """What the model's layer `chosen` runs on (models.LayerData): the model's input run
-    through the layers before it (`input_path`), the layer's own input, or none (the seed's);
-    initial states from `state_path` if given."""
+    through the layers before it (`input_path`) up to its call number `call` (None: 0), the
+    layer's own input, or none (the seed's); initial states from `state_path` if given."""
     from rnnstate import models
     from rnnstate.data import read_initial_state, read_input, read_model_input
     from rnnstate.spec import ModelSource
@@ -162,14 +165,26 @@ def model_layer_data(loaded, chosen, input_path, layer_input, state_path):
     if input_path and layer_input:
         raise SpecError("--layer-input", "give --input (the model's) or --layer-input, not both")
     x = mask = states = mask_from = None
+    if call is not None and not input_path:
+        raise SpecError("--call", "--call picks which call's input --input gives the layer; "
+                        "give --input (the model's input)")  # fmt: skip
+    if call is not None and call >= chosen.calls:
+        raise SpecError("--call", f"layer {chosen.path!r} is called {chosen.calls} time"
+                        f"{'s' if chosen.calls > 1 else ''} by the model: --call 0 to "
+                        f"{chosen.calls - 1}")  # fmt: skip
     if input_path:
         input_name = str(input_path)
         inputs = models.model_inputs(loaded, read_model_input(input_name), input_name)
         with model_progress(chosen, inputs[0].shape[0]) as progress:
-            received = models.layer_input(loaded, chosen, inputs, input_name, progress)
+            received = models.layer_input(loaded, chosen, inputs, input_name, progress, call or 0)
         x, mask, states = received.x, received.mask, received.initial_state
         mask_from = received.mask_from
         input_from = f"{input_name}, through the model's layers before it"
+        if chosen.calls > 1:
+            input_from += (
+                f" (the layer is shared: its call {call or 0} of {chosen.calls} in the model; "
+                "--call K picks another)"
+            )
         if states is not None:
             input_from += "; initial states from the model"
     elif layer_input:
