@@ -196,8 +196,18 @@ def recurrent_layers(loaded: LoadedModel) -> list[ModelLayer]:
     model.layers, nested models searched in place."""
     found = []
     for chain in walk(loaded.keras, loaded.model, ()):
-        found.append(describe(len(found), chain))
+        found.append(describe(len(found), chain, len(model_calls(loaded.model, chain[0]))))
     return found
+
+
+def model_calls(model, layer) -> list:
+    """The calls (Keras nodes) of `layer` in the graph of `model`, in order: a layer can hold
+    calls from outside it too (a Sequential's layers keep the one of their first build)."""
+    graph = getattr(model, "_functional", None) or model
+    in_graph = [node for nodes in getattr(graph, "_nodes_by_depth", {}).values() for node in nodes]
+    nodes = getattr(layer, "_inbound_nodes", [])
+    calls = [node for node in nodes if any(node is other for other in in_graph)]
+    return calls or nodes[:1]
 
 
 def walk(keras, model, outer: tuple) -> Iterator[tuple]:
@@ -224,8 +234,9 @@ def activation_name(value) -> str:
     return str(value)
 
 
-def describe(index: int, chain: tuple) -> ModelLayer:
-    """A ModelLayer for the layer at the end of `chain`; refuses settings rnnstate cannot run."""
+def describe(index: int, chain: tuple, calls: int = 1) -> ModelLayer:
+    """A ModelLayer for the layer at the end of `chain`, which its model calls `calls` times;
+    with the reason when rnnstate cannot run it."""
     layer = chain[-1]
     path = "/".join(part.name for part in chain)
     bidirectional = type(layer).__name__ == "Bidirectional"
@@ -277,7 +288,7 @@ def describe(index: int, chain: tuple) -> ModelLayer:
         unused=unused_settings(config, layer),
         chain=chain,
         refusal=refusal,
-        calls=max(1, len(getattr(chain[0], "_inbound_nodes", []))),
+        calls=max(1, calls),
     )
 
 
@@ -508,7 +519,7 @@ def layer_input(
     which is the last call of the layer that needs.
     """
     keras, tf = loaded.keras, _import_keras()[0]
-    nodes = getattr(layer.chain[0], "_inbound_nodes", [])
+    nodes = model_calls(loaded.model, layer.chain[0])
     if not nodes:
         raise InputError(path, f"layer {layer.path!r} is never called in the model's graph")
     with stderr_silenced():

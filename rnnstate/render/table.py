@@ -571,7 +571,7 @@ def exact_check_table(check) -> Group:
     reach, tolerance = check.reach, check.tolerance
     engines = check.judged
     table = diff_table(check.exact, tolerance, "engine")
-    amplification = f"×{reach.amplification:.2g}"  # noqa: RUF001 (a multiplication sign)
+    amplification = f"×{float(f'{reach.amplification:.2g}'):g}"  # noqa: RUF001 (a times sign)
     lines = [
         Text("scaled: |difference| / max(1, |exact value|): absolute within ±1, relative "
              "beyond"),
