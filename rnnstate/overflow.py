@@ -14,6 +14,9 @@ PRODUCERS: dict[str, dict[str, str | None]] = {
     "gru": {"z": "rec", "r": "rec", "h_hat": "act", "h_t": None},
     "rnn": {"pre_activation": None, "h_t": "act"},
 }
+# The activations that overflow on a finite argument: exponential beyond 88.7, squareplus (whose
+# z * z does) beyond 1.8e19. Any other gives a value beyond float32 only from one already there.
+OVERFLOWING = frozenset({"exponential", "squareplus"})
 FORMULAS = {
     "c_t": "c_t = f * c_{t-1} + i * g",
     "h_t": "h_t = z * h_{t-1} + (1 - z) * h_hat",
@@ -73,6 +76,12 @@ def cause(
         if producer == "rec"
         else ("activation", spec.activation)
     )
+    if name not in OVERFLOWING:  # a finite argument gives a finite value: the argument did not
+        return (
+            f"{base} overflowed at step t={step}: its argument, a sum of weights times inputs "
+            f"and states, went beyond float32 with {settings(spec)}; smaller weights or inputs "
+            "keep it finite"
+        )
     return (
         f"{base} overflowed at step t={step}: {option}={name} gave a value beyond float32; a "
         f"bounded {option}, or smaller weights or inputs, keep it finite"

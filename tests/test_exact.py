@@ -396,6 +396,19 @@ def test_overflow_names_the_recurrent_activation_that_overflowed():
     assert "activation=tanh" not in result.stderr
 
 
+def test_overflow_of_a_bounded_gate_blames_its_argument_not_the_activation(tmp_path):
+    big = tmp_path / "big.npz"
+    np.savez(big, kernel=np.full((2, 12), 3e38, np.float32),
+             recurrent_kernel=np.full((3, 12), -3e38, np.float32),
+             bias=np.full((12,), 3e38, np.float32))  # fmt: skip
+    result = runner.invoke(app, ["lstm", "--weights", str(big), "--seed", "0", "--engine",
+                                 "numpy"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "i overflowed at step t=" in result.stderr
+    assert "its argument, a sum of weights times inputs and states, went beyond float32 with " \
+        "activation=tanh, recurrent_activation=sigmoid" in result.stderr  # fmt: skip
+
+
 def test_overflow_of_a_growing_sum_names_the_sum():
     weights = Weights(np.full((2, 3), 10, np.float32), 50 * np.eye(3, dtype=np.float32), None)
     with pytest.raises(NumericError) as error:
