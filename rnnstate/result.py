@@ -1,5 +1,5 @@
 """Result: what one run produced, the checks that each h equals its row of o, and the
-comparison of the two engines."""
+comparison of the engines with each other and with the exact answer."""
 
 import io
 from dataclasses import dataclass
@@ -173,14 +173,14 @@ def compare_engines(runs: dict[str, LayerOutputs], reach: Reach | None = None) -
 
 @dataclass(frozen=True)
 class Result(NamedArrays):
-    """Arrays in Keras's shapes, batch axis included, all float32.
+    """Arrays in Keras's shapes, batch axis included, float32 (float64 from the exact engine).
 
     x (N, T, D). outputs: "o" ((N, T, M') with return_sequences, else (N, M')), or "o_fw" and
     "o_bw" for a bidirectional layer with merge none. states: h (c), or h_fw (c_fw) h_bw (c_bw),
     each (N, M), in Keras's order. With --backwards, o's rows are in processing order.
     gates: with --gates or --explain, the numpy engine's per-step trace, each (N, T, M).
     cross_check: the engines compared pairwise, whenever more than one ran (--check, or a
-    trace beside another engine).
+    trace beside another engine); with --check each also against the exact answer.
     initial_state: the states the run started from, if given; mask (N, T): True where a step
     counts, with --mask-value.
     """
