@@ -160,17 +160,22 @@ def step_mask(x: np.ndarray, mask_value: float | None) -> np.ndarray | None:
 
 def engines_for(spec: Spec) -> list[str]:
     """The engines a run uses: spec.engine first; with --check every engine that can run the
-    layer (torch when installed and PyTorch can express the layer); else numpy beside another
-    engine when the run needs the trace."""
+    layer (torch when installed and PyTorch can express the layer) and the exact answer; else
+    numpy beside another engine when the run needs the trace."""
     engines = [spec.engine]
     if spec.check:
         able = ["keras", "numpy"]
         if torch_installed() and spec.torch_problem() is None:
             able.append("torch")
-        engines += [engine for engine in able if engine != spec.engine]
-    elif spec.traced and spec.engine != "numpy":
+        engines += [engine for engine in [*able, "exact"] if engine != spec.engine]
+    elif spec.traced and spec.engine != tracer(spec):
         engines.append("numpy")
     return engines
+
+
+def tracer(spec: Spec) -> str:
+    """The engine whose per-step trace a run shows: the exact engine's on it, else numpy's."""
+    return "exact" if spec.engine == "exact" else "numpy"
 
 
 def run_engines(
@@ -182,36 +187,59 @@ def run_engines(
     mask: np.ndarray | None = None,
 ) -> Result:
     """Run spec.engine, and the other engines of engines_for(spec); the outputs and states of
-    spec.engine are the result. The gate trace always comes from the numpy engine. Whenever
-    more than one engine ran, they are compared pairwise in Result.cross_check. `mask` (N, T)
-    is a model's mask; without one, --mask-value makes it.
+    spec.engine are the result. The gate trace comes from the numpy engine (the exact one's on
+    the exact engine). Whenever more than one engine ran, they are compared pairwise in
+    Result.cross_check, and with --check each against the exact answer, judged by what float32
+    can reach on this layer and input (rnnstate.reach). `mask` (N, T) is a model's mask;
+    without one, --mask-value makes it.
     """
     if mask is None:
         mask = step_mask(x, spec.mask_value)
     runs = {}
     for engine in engines_for(spec):
-        trace = spec.traced and engine == "numpy"
+        trace = spec.traced and engine == tracer(spec)
         runs[engine] = run_layer(spec, x, weights, engine, initial_state, mask, trace, progress)
-        ensure_finite(spec, runs[engine])
+        ensure_finite(spec, runs[engine], x, weights, initial_state, mask)
     run = runs[spec.engine]
-    gates = runs["numpy"].gates if "numpy" in runs else None
-    cross_check = compare_engines(runs) if len(runs) > 1 else None
+    gates = runs[tracer(spec)].gates if tracer(spec) in runs else None
+    reach = None
+    if spec.check:
+        from rnnstate.reach import float32_reach
+
+        reach = float32_reach(spec, x, weights, initial_state, mask, runs["exact"])
+    cross_check = compare_engines(runs, reach) if len(runs) > 1 else None
     return Result(
         spec, x, run.outputs, run.states, weights, gates, cross_check, initial_state, mask
     )
 
 
-def ensure_finite(spec: Spec, run: LayerOutputs) -> None:
-    """Raise NumericError naming the first output or state that overflowed float32, and where."""
+def ensure_finite(
+    spec: Spec,
+    run: LayerOutputs,
+    x: np.ndarray,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None,
+    mask: np.ndarray | None,
+) -> None:
+    """Raise NumericError naming the first output or state that overflowed, where, and what
+    made it overflow (rnnstate.overflow, traced on that sequence of x (N, T, D))."""
+    from rnnstate.overflow import cause, settings
+
     for name, values in {**run.outputs, **run.states}.items():
         bad = np.argwhere(~np.isfinite(values))
         if len(bad):
             where = [int(i) for i in bad[0]]
-            raise NumericError(
-                f"{name} is not finite (first at index {where}): the run overflowed float32 "
-                f"with activation={spec.activation}; smaller weights or inputs, or a bounded "
-                "activation, keep it finite"
+            n = where[0]
+            states = initial_state and {k: v[n : n + 1] for k, v in initial_state.items()}
+            found = cause(
+                spec, x[n : n + 1], weights, states, None if mask is None else mask[n : n + 1]
             )
+            precision = "float64" if values.dtype == np.float64 else "float32"
+            raise NumericError(
+                f"{name} is not finite (first at index {where}): the run overflowed {precision}"
+                + (f"; {found}" if found else f" with {settings(spec)}; smaller weights or "
+                   "inputs keep it finite")
+            )  # fmt: skip
 
 
 def layout_of(weights: LayerWeights) -> str:
@@ -397,9 +425,11 @@ def model_layer_data(
     layer_input=None,
     initial_state=None,
     progress=None,
+    call=None,
 ):
     """What the model's layer `chosen` runs on (models.LayerData): the model's input `x` (a
-    path, an array, or a dict of arrays by input name) run through the layers before it, the
+    path, an array, or a dict of arrays by input name) run through the layers before it up to
+    the layer's call number `call` (None: 0; a shared layer is called more than once), the
     layer's own input `layer_input` (a path or an array (N, T, D)), or neither (the seed's);
     initial states from `initial_state` (a path or a dict of arrays) if given. `progress` is
     a context manager factory (layer, N) -> progress callback for the layers before it."""
@@ -409,6 +439,13 @@ def model_layer_data(
 
     if x is not None and layer_input is not None:
         raise SpecError("--layer-input", "give --input (the model's) or --layer-input, not both")
+    if call is not None and x is None:
+        raise SpecError("--call", "--call picks which call's input --input gives the layer; "
+                        "give --input (the model's input)")  # fmt: skip
+    if call is not None and call >= chosen.calls:
+        raise SpecError("--call", f"layer {shown_name(chosen.path)} is called {chosen.calls} "
+                        f"time{'s' if chosen.calls > 1 else ''} by the model: --call 0 to "
+                        f"{chosen.calls - 1}")  # fmt: skip
     mask = states = mask_from = None
     input_name = ""
     if x is not None:
@@ -420,10 +457,15 @@ def model_layer_data(
                 "x": np.asarray(x)}  # fmt: skip
         inputs = models.model_inputs(loaded, arrays, input_name)
         with progress(chosen, inputs[0].shape[0]) if progress else contextlib.nullcontext() as tick:
-            received = models.layer_input(loaded, chosen, inputs, input_name, tick)
+            received = models.layer_input(loaded, chosen, inputs, input_name, tick, call or 0)
         x, mask, states = received.x, received.mask, received.initial_state
         mask_from = received.mask_from
         input_from = f"{input_name}, through the model's layers before it"
+        if chosen.calls > 1:
+            input_from += (
+                f" (the layer is shared: its call {call or 0} of {chosen.calls} in the model; "
+                "--call K picks another)"
+            )
         if states is not None:
             input_from += "; initial states from the model"
     elif layer_input is not None:
@@ -459,6 +501,7 @@ def run_model_layer(
     x: ArrayOrPath | dict[str, np.ndarray] | None = None,
     layer_input: ArrayOrPath | None = None,
     initial_state: dict[str, np.ndarray] | str | Path | None = None,
+    call: int | None = None,
     return_sequences: bool | None = None,
     steps: int | None = None,
     batch: int | None = None,
@@ -474,7 +517,8 @@ def run_model_layer(
     x: the model's input (a path, an array, or a dict of arrays by input name), run through
     the layers before the layer (its mask and initial states come along); or layer_input:
     the layer's own input (N, T, D) (a path or an array); or neither: x drawn from `seed`
-    (T=`steps`, N=`batch`). return_sequences overrides the layer's own when not None. Raises
+    (T=`steps`, N=`batch`). call: which call of a layer the model calls more than once (shared)
+    x reaches (None: the first). return_sequences overrides the layer's own when not None. Raises
     SpecError (naming the parameter) and InputError as run does.
     """
     from rnnstate import models
@@ -482,7 +526,7 @@ def run_model_layer(
     with python_names():
         loaded = models.load(str(path))
         chosen = models.find_layer(models.recurrent_layers(loaded), str(layer), str(path))
-        data = model_layer_data(loaded, chosen, x, layer_input, initial_state)
+        data = model_layer_data(loaded, chosen, x, layer_input, initial_state, call=call)
         spec = data.spec(
             return_sequences, steps, batch=batch, seed=seed, engine=engine, gates=gates,
             check=check, sources=model_sources(data),

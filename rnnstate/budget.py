@@ -5,7 +5,7 @@ import functools
 import os
 import sys
 
-from rnnstate.engines import keras_chunk_steps, projection_steps
+from rnnstate.engines import REACH_RUNS, keras_chunk_steps, projection_steps
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 
@@ -49,9 +49,12 @@ def nominal_seconds(spec: Spec) -> float:
     directions = 2 if spec.bidirectional else 1
     macs = N * spec.gate_count * M * (D + M)  # multiply-adds a step: x W and h U
     seconds = INPUT_SECONDS * N * T * D
-    for path in {time_path(spec, engine) for engine in engines_used(spec)}:
-        per_step = STEP_SECONDS[path] + MAC_SECONDS[path] * macs
-        seconds += START_SECONDS[path] + directions * T * per_step
+    paths = {engine: time_path(spec, engine) for engine in engines_used(spec)}
+    for path in set(paths.values()):  # each way of running starts once
+        seconds += START_SECONDS[path]
+    for engine, path in paths.items():
+        runs = 1 + REACH_RUNS * (spec.check and engine == "numpy")  # --check's reach runs
+        seconds += runs * directions * T * (STEP_SECONDS[path] + MAC_SECONDS[path] * macs)
     return seconds
 
 
@@ -101,18 +104,20 @@ def expected_seconds(spec: Spec) -> float:
 def engines_used(spec: Spec) -> set[str]:
     """The engines a run of `spec` may use (all of them with --check)."""
     if spec.check:
-        return {"keras", "numpy", "torch"}
-    return {spec.engine, "numpy"} if spec.traced else {spec.engine}
+        return {"keras", "numpy", "torch", "exact"}
+    tracer = "exact" if spec.engine == "exact" else "numpy"
+    return {spec.engine, tracer} if spec.traced else {spec.engine}
 
 
 # Copies of each array alive at a run's peak, beyond the one the run keeps, per engine and per
 # call of it (the keras engine calls a plain layer once per chunk of steps, so its copies are of
 # one chunk; a bidirectional or masked layer in one call); measured with tests/test_memory.py
-# (peak RSS of real runs against this estimate).
-X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1}  # tensors, Masking's output, TF's time-major copy
-X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0}  # numpy zeroes masked steps in a copy
-WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3}  # variables, Keras's own initialisers, ...
-O_EXTRA = {"keras": 6, "numpy": 2, "torch": 6}  # TensorArray, stacked, reversed; time-major
+# (peak RSS of real runs against this estimate). The exact engine's are numpy's in float64:
+# each of its arrays is two float32 arrays' worth.
+X_EXTRA = {"keras": 3, "numpy": 0, "torch": 1, "exact": 2}  # tensors, Masking's, TF's copies
+X_MASKED_EXTRA = {"keras": 0, "numpy": 1, "torch": 0, "exact": 2}  # masked steps zeroed in a copy
+WEIGHT_EXTRA = {"keras": 5, "numpy": 0, "torch": 3, "exact": 2}  # variables, initialisers, ...
+O_EXTRA = {"keras": 6, "numpy": 2, "torch": 6, "exact": 5}  # TensorArray, stacked; time-major
 # PyTorch computes o at every step even without return_sequences: its copies are of all steps,
 # two more for a bidirectional layer (each direction's, then their concatenation).
 KERNEL_DRAWN = 4  # glorot_uniform draws float64 (2 float32's worth), casts to float32; + margin
@@ -168,6 +173,7 @@ def estimate_parts(
     recurrent = FLOAT_BYTES * directions * M * k * M
     o = FLOAT_BYTES * directions * (N * T * M if spec.return_sequences else N * M)
     trace = FLOAT_BYTES * directions * 6 * N * T * M if spec.traced else 0  # at most 6
+    trace *= 2 if spec.engine == "exact" else 1  # float64
     x_extra = max(
         (X_EXTRA[e] + spec.masked * X_MASKED_EXTRA[e]) * call_share(spec, e) for e in engines
     )
@@ -184,7 +190,7 @@ def estimate_parts(
         "states": FLOAT_BYTES * 4 * directions * N * M,
         "trace": trace * TRACE_COPIES,
     }
-    if "numpy" in engines:  # one chunk of x @ kernel, and the chunk of x it is made from
+    if engines & {"numpy", "exact"}:  # one chunk of x @ kernel, and the chunk of x it is made from
         steps = min(T, projection_steps(N, D, k * M))
         parts["input projection"] = FLOAT_BYTES * steps * N * (k * M + D) * 2
     states = parts["states"] // 2  # the states once, without their copies

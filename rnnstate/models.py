@@ -40,6 +40,7 @@ DEFAULTS = {
     "dropout": 0.0,
     "recurrent_dropout": 0.0,
     "zero_output_for_mask": False,
+    "unit_forget_bias": True,  # changes only the bias a new layer starts from; listed all the same
 }
 SEQUENCES_PER_CALL = 256  # the layers before the inspected one run on this many sequences a call
 
@@ -62,6 +63,8 @@ class ModelLayer:
     differences: dict  # its settings that differ from Keras's defaults, as in its config
     unused: tuple[str, ...]  # settings that do nothing when rnnstate runs it, in words
     chain: tuple = field(repr=False, compare=False)
+    refusal: str | None = None  # why rnnstate cannot run it, in words; None when it can
+    calls: int = 1  # how many times the model calls it (more than once: a shared layer)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -69,8 +72,9 @@ class ModelLayer:
         return state_names(self.cell, self.settings["bidirectional"])
 
     def listing(self) -> dict:
-        """The JSON form of this layer in `rnnstate model PATH --json`."""
-        return {
+        """The JSON form of this layer in `rnnstate model PATH --json`; "calls" only for a
+        shared layer, "refused" only for one rnnstate cannot run."""
+        listed = {
             "index": self.index,
             "name": self.path,
             "class": self.class_name,
@@ -79,6 +83,11 @@ class ModelLayer:
             "steps": self.steps,
             "settings": self.differences,
         }
+        if self.calls > 1:
+            listed["calls"] = self.calls
+        if self.refusal is not None:
+            listed["refused"] = self.refusal
+        return listed
 
 
 @dataclass(frozen=True)
@@ -189,8 +198,18 @@ def recurrent_layers(loaded: LoadedModel) -> list[ModelLayer]:
     model.layers, nested models searched in place."""
     found = []
     for chain in walk(loaded.keras, loaded.model, ()):
-        found.append(describe(len(found), chain))
+        found.append(describe(len(found), chain, len(model_calls(loaded.model, chain[0]))))
     return found
+
+
+def model_calls(model, layer) -> list:
+    """The calls (Keras nodes) of `layer` in the graph of `model`, in order: a layer can hold
+    calls from outside it too (a Sequential's layers keep the one of their first build)."""
+    graph = getattr(model, "_functional", None) or model
+    in_graph = [node for nodes in getattr(graph, "_nodes_by_depth", {}).values() for node in nodes]
+    nodes = getattr(layer, "_inbound_nodes", [])
+    calls = [node for node in nodes if any(node is other for other in in_graph)]
+    return calls or nodes[:1]
 
 
 def walk(keras, model, outer: tuple) -> Iterator[tuple]:
@@ -217,8 +236,9 @@ def activation_name(value) -> str:
     return str(value)
 
 
-def describe(index: int, chain: tuple) -> ModelLayer:
-    """A ModelLayer for the layer at the end of `chain`; refuses settings rnnstate cannot run."""
+def describe(index: int, chain: tuple, calls: int = 1) -> ModelLayer:
+    """A ModelLayer for the layer at the end of `chain`, which its model calls `calls` times;
+    with the reason when rnnstate cannot run it."""
     layer = chain[-1]
     path = "/".join(part.name for part in chain)
     bidirectional = type(layer).__name__ == "Bidirectional"
@@ -230,12 +250,13 @@ def describe(index: int, chain: tuple) -> ModelLayer:
         for key in DEFAULTS
         if key in config and not same(config[key], DEFAULTS[key])
     }
+    refusal = None
     if bidirectional:
         differences.pop("zero_output_for_mask", None)  # Bidirectional sets it itself
-        differences.pop("go_backwards", None)
+        differences |= backward_differences(config, layer.backward_layer.get_config())
         if layer.merge_mode != "concat":
             differences = {"merge_mode": layer.merge_mode, **differences}
-        check_backward_layer(path, layer)
+        refusal = backward_layer_problem(path, layer)
     settings = {
         "return_sequences": bool(config["return_sequences"]),
         "activation": activation_name(config["activation"]),
@@ -249,10 +270,10 @@ def describe(index: int, chain: tuple) -> ModelLayer:
     if bidirectional:
         settings["merge"] = "none" if layer.merge_mode is None else layer.merge_mode
     if config.get("zero_output_for_mask") and not bidirectional:
-        raise SpecError(
-            "--layer", f"layer {path!r} sets zero_output_for_mask=True, which rnnstate's "
-            "engines do not implement for a layer outside Bidirectional",
-        )  # fmt: skip
+        refusal = (
+            f"layer {path!r} sets zero_output_for_mask=True, which rnnstate's engines do not "
+            "implement for a layer outside Bidirectional"
+        )
     kernel = inner.cell.kernel
     config_class = type(inner).__name__
     x_tensor = input_tensor(layer)
@@ -268,6 +289,8 @@ def describe(index: int, chain: tuple) -> ModelLayer:
         differences=differences,
         unused=unused_settings(config, layer),
         chain=chain,
+        refusal=refusal,
+        calls=max(1, calls),
     )
 
 
@@ -276,20 +299,47 @@ def same(value, default) -> bool:
     return activation_name(value) == default if isinstance(default, str) else value == default
 
 
-def check_backward_layer(path: str, layer) -> None:
-    """Refuse a Bidirectional whose backward layer differs from its forward one (beyond
-    go_backwards): rnnstate runs both halves with one set of settings."""
+def backward_differences(forward: dict, backward: dict) -> dict:
+    """A Bidirectional's backward layer's settings (of DEFAULTS) that differ from what it has by
+    default there: its forward layer's, but go_backwards=True; keyed "backward_layer.KEY"."""
+    expected = {**forward, "go_backwards": True}
+
+    def shown(config: dict, key: str):
+        value = config.get(key)
+        return activation_name(value) if key.endswith("activation") else value
+
+    return {
+        f"backward_layer.{key}": shown(backward, key)
+        for key in DEFAULTS
+        if key in backward and key != "zero_output_for_mask"
+        and shown(backward, key) != shown(expected, key)
+    }  # fmt: skip
+
+
+def backward_layer_problem(path: str, layer) -> str | None:
+    """Why rnnstate cannot run a Bidirectional as Keras does, or None: its forward layer reads
+    backwards (then Keras returns both halves of o in reversed step order, which rnnstate's
+    engines do not), or its backward layer differs from its forward one beyond go_backwards
+    (rnnstate runs both halves with one set of settings)."""
     ignored = {"name", "go_backwards", "zero_output_for_mask", "seed", "trainable"}
     forward, backward = layer.forward_layer.get_config(), layer.backward_layer.get_config()
+    if forward.get("go_backwards"):
+        return (
+            f"layer {path!r} is a Bidirectional whose forward layer reads backwards "
+            "(go_backwards=True) and whose backward layer reads forwards (go_backwards=False): "
+            "Keras then returns both halves of o in reversed step order, h_fw after t=0 and "
+            "h_bw after the last step, which rnnstate's engines do not implement"
+        )
     differing = sorted(
         key for key in forward.keys() | backward.keys()
         if key not in ignored and forward.get(key) != backward.get(key)
     )  # fmt: skip
     if differing:
-        raise SpecError(
-            "--layer", f"layer {path!r} is a Bidirectional whose backward layer differs from its "
-            f"forward one in {', '.join(differing)}; rnnstate runs both with the same settings",
-        )  # fmt: skip
+        return (
+            f"layer {path!r} is a Bidirectional whose backward layer differs from its forward "
+            f"one in {', '.join(differing)}; rnnstate runs both with the same settings"
+        )
+    return None
 
 
 def unused_settings(config: dict, layer) -> tuple[str, ...]:
@@ -323,6 +373,8 @@ def find_layer(layers: list[ModelLayer], name: str, path: str) -> ModelLayer:
     recurrent layers there are."""
     for layer in layers:
         if name in (layer.path, str(layer.index)):
+            if layer.refusal is not None:
+                raise SpecError("--layer", layer.refusal)
             return layer
     raise SpecError(
         "--layer",
@@ -477,6 +529,7 @@ def layer_input(
     inputs: list[np.ndarray],
     path: str,
     progress: Callable[[int, int], None] | None = None,
+    call: int = 0,
 ) -> LayerInput:
     """Run the model's layers before `layer` on `inputs` (the model's inputs, in order) and
     return what reaches the layer: x, the mask and the initial states the model sends it.
@@ -486,6 +539,9 @@ def layer_input(
     of the outermost model or layer that holds `layer`, with the layer's call watched: it
     records what it receives and returns zeros of its output's shape instead of computing.
     SEQUENCES_PER_CALL sequences a call, inside tf.function; progress(done, total) after each.
+    A layer the model calls more than once (shared) receives what its call number `call` (from
+    0, in the order of the model's graph) receives: the model runs up to that call's output,
+    which is the last call of the layer that needs.
     """
     if loaded.asset_layers:
         raise InputError(
@@ -494,11 +550,11 @@ def layer_input(
             "--layer-input",
         )  # fmt: skip
     keras, tf = loaded.keras, _import_keras()[0]
-    nodes = getattr(layer.chain[0], "_inbound_nodes", [])
+    nodes = model_calls(loaded.model, layer.chain[0])
     if not nodes:
         raise InputError(path, f"layer {layer.path!r} is never called in the model's graph")
     with stderr_silenced():
-        sub_model = keras.Model(loaded.model.inputs, nodes[0].output_tensors)
+        sub_model = keras.Model(loaded.model.inputs, nodes[call].output_tensors)
     target = layer.chain[-1]
 
     @tf.function(autograph=False, reduce_retracing=True)
@@ -507,9 +563,8 @@ def layer_input(
         inputs = list(arrays) if len(arrays) > 1 else arrays[0]  # as the model's inputs nest
 
         def watched(sequences, initial_state=None, mask=None, **kwargs):
-            if not received:
-                states = [] if initial_state is None else as_list(initial_state)
-                received.extend([sequences, tf.zeros((0,)) if mask is None else mask, *states])
+            states = [] if initial_state is None else as_list(initial_state)  # the last call's
+            received[:] = [sequences, tf.zeros((0,)) if mask is None else mask, *states]
             return zero_outputs(tf, layer, target, sequences)
 
         target.call = watched

@@ -157,6 +157,17 @@ ExploreLayer = Annotated[
         rich_help_panel=LAYER,
     ),
 ]
+CallNumber = Annotated[
+    int | None,
+    typer.Option(
+        "--call",
+        metavar="K",
+        min=0,
+        help="For a layer the model calls more than once (shared): which call's input --input "
+        "gives it, from 0 in the order of the model's graph (default 0).",
+        rich_help_panel=LAYER,
+    ),
+]
 LayerInputPath = Annotated[
     Path | None,
     typer.Option(
@@ -365,6 +376,7 @@ class EngineName(StrEnum):
     keras = "keras"
     numpy = "numpy"
     torch = "torch"
+    exact = "exact"
 
 
 EngineOption = Annotated[
@@ -372,7 +384,8 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         help="keras runs the real Keras layer; numpy runs Keras's equations without TensorFlow; "
-        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights.",
+        "torch runs PyTorch's nn.LSTM / nn.GRU / nn.RNN on the same weights; exact runs the "
+        "numpy engine's equations in float64.",
         rich_help_panel=SHOW,
     ),
 ]
@@ -390,8 +403,9 @@ Check = Annotated[
     typer.Option(
         "--check",
         help="Run every engine that can run the layer (keras, numpy, torch when installed) on "
-        "the same weights and input and compare o, h and c pairwise; "
-        "exit 3 if they differ by more than 1e-5.",
+        "the same weights and input and measure o, h and c against the exact answer (float64); "
+        "exit 3, naming the engine, if one is farther than float32 can reach on this layer "
+        "and input (1e-5 on most layers).",
         rich_help_panel=SHOW,
     ),
 ]

@@ -1,5 +1,5 @@
 """Result: what one run produced, the checks that each h equals its row of o, and the
-comparison of the two engines."""
+comparison of the engines with each other and with the exact answer."""
 
 from dataclasses import dataclass
 
@@ -29,6 +29,7 @@ class StateCheck:
     row: int | None  # that row's index in o's rows (processing order with --backwards), or None
     max_abs_diff: float | None  # largest |state - part|; None when there is no part to compare
     reason: str | None = None  # why no part of o equals the state, in words; None when one does
+    note: str | None = None  # what else holds, in words (a sequence masked at every step)
 
     @property
     def equal(self) -> bool:
@@ -47,17 +48,67 @@ class ArrayDiff:
     where: tuple[int, ...]  # index of that element, e.g. (n, t, m) in o with return_sequences
 
 
+UNIT_ROUNDOFF = 2.0**-24  # float32's: one rounding moves a value by at most this, relatively
+REACH_SAFETY = 10  # the tolerance is this many times the reach measured (rnnstate.reach)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How close float32 can get to the exact answer on one layer and input, as measured by
+    rnnstate.reach: the largest scaled distance from the exact answer of `runs` float32 runs of
+    the same equations, each from the input, weights and initial states moved by one rounding."""
+
+    runs: int  # float32 runs measured
+    max_scaled_diff: float  # the largest of their distances to the exact answer (scaled)
+
+    @property
+    def amplification(self) -> float:
+        """About how many times the layer magnifies one float32 rounding on this input."""
+        return self.max_scaled_diff / UNIT_ROUNDOFF
+
+    @property
+    def tolerance(self) -> float:
+        """What --check accepts: REACH_SAFETY times the reach, never less than 1e-5."""
+        return max(ENGINE_TOLERANCE, REACH_SAFETY * self.max_scaled_diff)
+
+
 @dataclass(frozen=True)
 class CrossCheck:
-    """How far the engines that ran are from each other, pair by pair, on the same run."""
+    """How far the engines that ran are from each other, pair by pair, on the same run; with
+    --check also each float32 engine's distance to the exact answer (float64), judged against
+    what float32 can reach on this layer and input."""
 
-    diffs: tuple[ArrayDiff, ...]
+    diffs: tuple[ArrayDiff, ...]  # the float32 engines pair by pair
     tolerance: float = ENGINE_TOLERANCE
+    exact: tuple[ArrayDiff, ...] = ()  # each float32 engine against ("exact", engine)
+    reach: Reach | None = None
 
     @property
     def agree(self) -> bool:
-        """Every array of every pair within tolerance."""
+        """Every engine within tolerance of the exact answer, when it ran; else every array of
+        every pair within tolerance."""
+        if self.exact:
+            return not self.differing
         return all(diff.max_scaled_diff <= self.tolerance for diff in self.diffs)
+
+    @property
+    def judged(self) -> list[str]:
+        """The engines measured against the exact answer, in order."""
+        return list(dict.fromkeys(diff.engines[1] for diff in self.exact))
+
+    @property
+    def differing(self) -> list[str]:
+        """The engines with some array beyond tolerance of the exact answer."""
+        return [engine for engine in self.judged if not self.within(engine)]
+
+    def within(self, engine: str) -> bool:
+        """Whether every array of `engine` is within tolerance of the exact answer."""
+        return self.to_exact(engine).max_scaled_diff <= self.tolerance
+
+    def to_exact(self, engine: str) -> ArrayDiff:
+        """The array of `engine` farthest (scaled) from the exact answer."""
+        mine = [diff for diff in self.exact if diff.engines[1] == engine]
+        return max(mine, key=lambda diff: diff.max_scaled_diff)
 
     @property
     def largest(self) -> ArrayDiff:
@@ -86,31 +137,49 @@ def array_diff(engines: tuple[str, str], name: str, reference: np.ndarray, other
     )
 
 
-ENGINE_ORDER = ("keras", "numpy", "torch")  # the first of a pair is the reference
+def array_diffs(engines: tuple[str, str], reference: LayerOutputs, other: LayerOutputs):
+    """array_diff of every output and state, in the reference's order."""
+    arrays = {**other.outputs, **other.states}
+    return [
+        array_diff(engines, name, value, arrays[name])
+        for name, value in [*reference.outputs.items(), *reference.states.items()]
+    ]
 
 
-def compare_engines(runs: dict[str, LayerOutputs]) -> CrossCheck:
-    """Compare every output and state of every pair of the engines that ran."""
-    names = sorted(runs, key=ENGINE_ORDER.index)
+def largest_scaled_diff(reference: LayerOutputs, other: LayerOutputs) -> float:
+    """The largest scaled difference over every output and state of two runs."""
+    return max(diff.max_scaled_diff for diff in array_diffs(("", ""), reference, other))
+
+
+ENGINE_ORDER = ("keras", "numpy", "torch", "exact")  # the first of a pair is the reference
+
+
+def compare_engines(runs: dict[str, LayerOutputs], reach: Reach | None = None) -> CrossCheck:
+    """Compare every output and state of every pair of the float32 engines that ran, and of
+    each against the exact engine's when it ran; `reach` (with the exact engine) sets the
+    tolerance."""
+    names = sorted((name for name in runs if name != "exact"), key=ENGINE_ORDER.index)
     diffs = []
     for a, b in ((a, b) for i, a in enumerate(names) for b in names[i + 1 :]):
-        reference, other = runs[a], runs[b]
-        arrays = {**other.outputs, **other.states}
-        for name, value in [*reference.outputs.items(), *reference.states.items()]:
-            diffs.append(array_diff((a, b), name, value, arrays[name]))
-    return CrossCheck(tuple(diffs))
+        diffs.extend(array_diffs((a, b), runs[a], runs[b]))
+    exact = []
+    if "exact" in runs:
+        for name in names:
+            exact.extend(array_diffs(("exact", name), runs["exact"], runs[name]))
+    tolerance = ENGINE_TOLERANCE if reach is None else reach.tolerance
+    return CrossCheck(tuple(diffs), tolerance, tuple(exact), reach)
 
 
 @dataclass(frozen=True)
 class Result(NamedArrays):
-    """Arrays in Keras's shapes, batch axis included, all float32.
+    """Arrays in Keras's shapes, batch axis included, float32 (float64 from the exact engine).
 
     x (N, T, D). outputs: "o" ((N, T, M') with return_sequences, else (N, M')), or "o_fw" and
     "o_bw" for a bidirectional layer with merge none. states: h (c), or h_fw (c_fw) h_bw (c_bw),
     each (N, M), in Keras's order. With --backwards, o's rows are in processing order.
     gates: with --gates or --explain, the numpy engine's per-step trace, each (N, T, M).
     cross_check: the engines compared pairwise, whenever more than one ran (--check, or a
-    trace beside another engine).
+    trace beside another engine); with --check each also against the exact answer.
     initial_state: the states the run started from, if given; mask (N, T): True where a step
     counts, with --mask-value. plot() and the notebook display are attached by rnnstate.api
     (rnnstate.render.notebook): this module knows no renderer.
@@ -166,6 +235,14 @@ class Result(NamedArrays):
         step = self.last_step_read(n, state)
         if step is None:
             start = "given with --initial-state" if spec.initial_state else "zeros"
+            step = spec.steps - 1 if not (spec.backwards or state.endswith("_bw")) else 0
+            name, part, row = self.output_part(state, n, step)
+            if np.array_equal(self.states[state][n], part):  # zeros, from zero initial states
+                return StateCheck(
+                    state, n, name, None if row is None else step, row, 0.0, None,
+                    f"every step of this sequence is masked: {state} is still its initial state "
+                    f"({start}) and the layer's output is zeros",
+                )  # fmt: skip
             return StateCheck(
                 state, n, None, None, None, None,
                 f"every step of this sequence is masked, so the layer wrote no output; {state} is "

@@ -9,10 +9,10 @@ from rnnstate import activations
 from rnnstate.errors import SpecError, shown_name
 
 Cell = Literal["lstm", "gru", "rnn"]
-Engine = Literal["keras", "numpy", "torch"]
+Engine = Literal["keras", "numpy", "torch", "exact"]
 
 CELLS: tuple[str, ...] = ("lstm", "gru", "rnn")
-ENGINES: tuple[str, ...] = ("keras", "numpy", "torch")
+ENGINES: tuple[str, ...] = ("keras", "numpy", "torch", "exact")
 MAX_SEED = 2**64 - 1  # seeds are written to JSON, whose readers stop at 64-bit integers
 MERGE_MODES: tuple[str, ...] = (
     "concat",
@@ -185,7 +185,7 @@ class Spec:
         numpy_needed = [
             option
             for option, needed in (
-                ("--engine", self.engine == "numpy"),
+                ("--engine", self.engine in ("numpy", "exact")),
                 ("--gates", self.gates),
                 ("--check", self.check),
                 ("--explain", self.explain is not None),
@@ -227,7 +227,10 @@ class Spec:
     def torch_problem(self) -> str | None:
         """Why PyTorch's nn.LSTM / nn.GRU / nn.RNN cannot express this layer, or None."""
         if self.cell == "gru" and not self.reset_after:
-            return "PyTorch's GRU is Keras's reset_after variant; --reset-before has none"
+            return (
+                "PyTorch's GRU is Keras's reset_after variant; this GRU has reset_after=False"
+                + (" (--reset-before)" if self.model is None else "")
+            )
         if self.cell == "rnn" and self.activation not in ("tanh", "relu"):
             return f"nn.RNN's nonlinearity is tanh or relu, not {self.activation}"
         if self.cell != "rnn" and (self.activation, self.recurrent_activation) != (

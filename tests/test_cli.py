@@ -239,7 +239,7 @@ def test_check_reports_each_array_and_exits_0(monkeypatch):
     monkeypatch.setattr(rnnstate.api, "torch_installed", lambda: False)  # torch: test_pytorch.py
     result = invoke("lstm", "--seed", "0", "--check")
     assert result.exit_code == 0
-    assert "✓ keras and numpy agree within 1e-05" in result.stdout
+    assert "✓ keras and numpy agree with the exact answer within 1e-05" in result.stdout
     doc = json_of("lstm", "--seed", "0", "--check")["cross_check"]
     [pair] = doc["pairs"]
     assert pair["engines"] == ["keras", "numpy"] and doc["tolerance"] == 1e-5
@@ -261,7 +261,7 @@ def test_check_beyond_tolerance_names_the_array_and_exits_3(monkeypatch):
     result = invoke("rnn", "--seed", "0", "--check", "--sequences", "-T", "3")
     assert result.exit_code == 3
     assert (
-        "✗ keras and numpy differ: o[0, 1, 0] differs by 0.001 (scaled), beyond 1e-05"
+        "✗ numpy differs from the exact answer: o[0, 1, 0] by 0.001 (scaled), beyond "
         in result.stdout
     )
     result = invoke("rnn", "--seed", "0", "--check", "--sequences", "-T", "3", "--json")

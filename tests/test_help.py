@@ -94,7 +94,7 @@ def complete(words: str) -> list[str]:
 def test_completion_offers_activations_choices_and_leaves_paths_to_the_shell():
     assert complete("rnnstate lstm --activation re") == ["relu", "relu6"]
     assert complete("rnnstate gru --recurrent-activation hard_si") == ["hard_sigmoid", "hard_silu"]
-    assert complete("rnnstate lstm --engine ") == ["keras", "numpy", "torch"]
+    assert complete("rnnstate lstm --engine ") == ["keras", "numpy", "torch", "exact"]
     assert complete("rnnstate lstm --merge ") == ["concat", "sum", "mul", "ave", "none"]
     assert complete("rnnstate lstm --layout ") == ["keras", "torch"]
     assert complete("rnnstate lstm --input ") == []  # bash's -o default completes file names

@@ -223,7 +223,8 @@ def test_overflow_is_one_line_and_exit_1():
     )
     assert result.exit_code == 1
     assert result.stderr.startswith("rnnstate: error: o is not finite (first at index [0, ")
-    assert "overflowed float32 with activation=exponential" in result.stderr
+    assert "overflowed float32; h_t overflowed at step t=4: activation=exponential gave a " \
+        "value beyond float32" in result.stderr  # fmt: skip
     assert result.stdout == ""
 
 

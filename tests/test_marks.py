@@ -42,15 +42,17 @@ def padded_batch() -> np.ndarray:
     return x
 
 
-def predicted_step(masked: list[int], state: str, settings: dict) -> int | None:
+def predicted_step(masked: list[int], state: str, settings: dict, initial: bool) -> int | None:
     """The input step whose output the rule says `state` equals: the last step its layer read
-    without a mask; None when it read none, or when a merge mode mixes the halves."""
+    without a mask; when it read none, the step it would have read last (its state and output
+    are then zeros) unless it started from given states; None when a merge mode mixes the
+    halves."""
     if settings.get("merge") in ("sum", "mul", "ave"):
         return None
+    backwards = settings.get("backwards") or state.endswith("_bw")
     read = [t for t in range(T) if t not in masked]
     if not read:
-        return None
-    backwards = settings.get("backwards") or state.endswith("_bw")
+        return None if initial else (0 if backwards else T - 1)
     return read[0] if backwards else read[-1]
 
 
@@ -100,7 +102,7 @@ def test_every_mark_is_an_equality_and_every_predicted_one_is_found(
         text = text_of(result, n)
         for state in hidden:
             check = checks[n, state]
-            step = predicted_step(masked, state, settings)
+            step = predicted_step(masked, state, settings, initial)
             if check.equal:  # a mark is an exact equality of the arrays shown
                 assert_array_equal(result.states[state][n], part_named(result, n, check.output))
                 assert check.max_abs_diff == 0.0
@@ -162,13 +164,16 @@ def test_only_judges_the_sequence_on_screen():
 
 def test_large_batch_gets_a_summary_per_state():
     x = np.concatenate([padded_batch(), padded_batch()[4:]])  # 6 sequences, 2 fully masked
-    result = rnnstate.run("gru", x=x, units=M, seed=0, mask_value=0.0, return_sequences=True)
+    states = {"h": np.full((6, M), 0.5, np.float32)}  # the fully masked ones keep it
+    result = rnnstate.run("gru", x=x, units=M, seed=0, mask_value=0.0, return_sequences=True,
+                          initial_state=states)  # fmt: skip
     console = Console(record=True, width=300, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(render(result))
     text = console.export_text()
     assert (
         "✓ h equals o[t=5] in 3; o[t=3] in 1; none in 2 (n=4, 5): every step of this sequence "
-        "is masked, so the layer wrote no output; h is still its initial state (zeros)" in text
+        "is masked, so the layer wrote no output; h is still its initial state (given with "
+        "--initial-state)" in text
     )
     assert "✓ n=0" not in text
 
@@ -188,7 +193,7 @@ def test_json_names_a_row_only_when_equal():
         (1, "o[t=5]", 5),
         (2, "o[t=3]", 3),
         (3, "o[t=5]", 5),
-        (4, None, None),
+        (4, "o[t=5]", 5),  # masked at every step from zeros: h and o are zeros
     ]
-    assert states[4]["reason"].startswith("every step of this sequence is masked")
-    assert document["checks"]["all_equal"] is False
+    assert states[4]["reason"] is None and states[4]["max_abs_diff"] == 0
+    assert document["checks"]["all_equal"] is True

@@ -14,6 +14,7 @@ from rnnstate.cli.streams import user_errors, write_stdout
 from rnnstate.errors import ExitCode, SpecError
 from rnnstate.options import (
     Batch,
+    CallNumber,
     Check,
     DirectionOption,
     EngineName,
@@ -44,6 +45,7 @@ from rnnstate.options import (
 RUN_OPTIONS = {  # options that need --layer, by parameter name
     "input_path": "--input",
     "layer_input": "--layer-input",
+    "call": "--call",
     "initial_state": "--initial-state",
     "gates": "--gates",
     "check": "--check",
@@ -70,6 +72,7 @@ RUN_OPTIONS = {  # options that need --layer, by parameter name
 def model_command(
     path: ModelPath,
     layer: LayerName = None,
+    call: CallNumber = None,
     steps: Steps = None,
     batch: Batch = None,
     seed: ModelSeed = None,
@@ -130,7 +133,7 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
     options say; whether the engines agreed (see run_and_show)."""
     shown = take_shown(options, chosen.cell, chosen.settings.get("reset_after", True))
     data = model_layer_data(loaded, chosen, options["input_path"], options["layer_input"],
-                            options["initial_state"])  # fmt: skip
+                            options["initial_state"], options["call"])  # fmt: skip
     from rnnstate.api import model_sources
 
     direction = options["direction"]
@@ -156,12 +159,13 @@ def run_model_layer(loaded, chosen, options: dict) -> bool:
     return run_and_show(spec, data.x, data.weights, data.initial_state, data.mask, shown, read)
 
 
-def model_layer_data(loaded, chosen, input_path, layer_input, state_path):
+def model_layer_data(loaded, chosen, input_path, layer_input, state_path, call=None):
     """What the model's layer `chosen` runs on (models.LayerData), from the files the options
-    name (api.model_layer_data), with a progress bar on a terminal for the layers before it."""
+    name (api.model_layer_data), with a progress bar on a terminal for the layers before it;
+    `call` picks the call of a layer the model calls more than once."""
     from rnnstate.api import model_layer_data as layer_data
 
-    return layer_data(loaded, chosen, input_path, layer_input, state_path, model_progress)
+    return layer_data(loaded, chosen, input_path, layer_input, state_path, model_progress, call)
 
 
 @contextlib.contextmanager

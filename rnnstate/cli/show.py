@@ -135,7 +135,7 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
     if shown.layout == "torch" and cell == "gru" and not reset_after:
         raise SpecError(
             "--layout", "PyTorch's GRU is Keras's reset_after variant: a GRU with "
-            "--reset-before has no PyTorch layout",
+            "reset_after=False has no PyTorch layout",
         )  # fmt: skip
     if shown.output:
         output_format(shown.output, "--output", OUTPUT_FORMATS)

@@ -1,4 +1,5 @@
-"""Engines run the layer: `keras` (the real Keras layer, the default), `numpy` or `torch`.
+"""Engines run the layer: `keras` (the real Keras layer, the default), `numpy`, `torch`, or
+`exact` (the numpy engine's equations in float64).
 
 This module imports neither engine nor numpy at load time, so the command line can name its
 types without paying for them.
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 # Long sequences run in chunks of steps: a progress report and Ctrl-C are seen between chunks,
 # and the keras engine's intermediates stay bounded.
 STEPS_PER_CHUNK = 8192
+
+# --check's estimate of float32's reach runs the numpy engine this many more times, from rounded
+# inputs and weights (rnnstate.reach); the budget counts them.
+REACH_RUNS = 4
 
 PROJECTION_BYTES = 256 << 20  # a chunk of the numpy engine's input projection holds at most this
 
@@ -104,7 +109,7 @@ def run_layer(
 
     initial_state: states by name, each (N, M); mask (N, T), True where a step counts (with
     spec.mask_value the keras engine computes its own with Keras's Masking layer).
-    `trace` asks the numpy engine for the per-step gates; the keras engine cannot give them.
+    `trace` asks the numpy or exact engine for the per-step gates; the others cannot give them.
     `progress`, if given, is called after each chunk of steps.
     """
     if engine == "keras":
@@ -115,6 +120,10 @@ def run_layer(
         from rnnstate.engines import torch
 
         return torch.run(spec, x, weights, initial_state, progress=progress)
+    if engine == "exact":
+        from rnnstate.engines import exact
+
+        return exact.run(spec, x, weights, initial_state, mask, trace=trace, progress=progress)
     from rnnstate.engines import numpy
 
     return numpy.run(spec, x, weights, initial_state, mask, trace=trace, progress=progress)

@@ -1,6 +1,7 @@
 """The numpy engine: Keras's equations, step by step, with an optional trace of the gates.
 
-Never imports TensorFlow or Keras. Everything is float32, as in Keras. The input projection
+Never imports TensorFlow or Keras. Everything is float32, as in Keras, unless run is given
+another dtype (the exact engine runs these equations in float64). The input projection
 x @ kernel + bias is computed for a chunk of steps at once (memory bounded whatever T is); each
 step does only the recurrent part, in place on buffers made once.
 
@@ -23,6 +24,7 @@ a go_backwards copy, flips the backward o back to input order and merges the two
 """
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -55,8 +57,9 @@ class InputProjection:
 
     def __init__(self, x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> None:
         self.x, self.kernel, self.bias = x, kernel, bias  # x (N, T, D)
-        self.start, self.block = 0, np.empty((0,), np.float32)
-        self.steps = projection_steps(x.shape[0], x.shape[2], kernel.shape[1])
+        self.start, self.block = 0, np.empty((0,), x.dtype)
+        float32_steps = projection_steps(x.shape[0], x.shape[2], kernel.shape[1])
+        self.steps = max(1, float32_steps * 4 // x.itemsize)  # as many bytes in float64
 
     def __getitem__(self, t: int) -> np.ndarray:
         if not self.start <= t < self.start + len(self.block):
@@ -87,12 +90,12 @@ class LSTMStep:
         self.xw = InputProjection(x, w.kernel, w.bias)  # [t] -> (N, 4M)
         self.U = w.recurrent_kernel  # (M, 4M)
         is_g = np.arange(4 * M) // M == 2
-        self.scale = np.where(is_g, 1.0, 0.5).astype(np.float32)
-        self.shift = np.where(is_g, 0.0, 0.5).astype(np.float32)
+        self.scale = np.where(is_g, 1.0, 0.5).astype(x.dtype)
+        self.shift = np.where(is_g, 0.0, 0.5).astype(x.dtype)
         self.h, self.c = states  # h_{t-1}, c_{t-1}; then h_t, c_t
-        self.gates = np.empty((N, 4 * M), dtype=np.float32)  # z, then the activations
+        self.gates = np.empty((N, 4 * M), dtype=x.dtype)  # z, then the activations
         self.i, self.f, self.g, self.o = (self.gates[:, k * M : (k + 1) * M] for k in range(4))
-        self.input_g = np.empty((N, M), dtype=np.float32)  # i * g
+        self.input_g = np.empty((N, M), dtype=x.dtype)  # i * g
 
     def __call__(self, t: int) -> None:
         gates = self.gates
@@ -125,7 +128,7 @@ class GRUStep:
         N = x.shape[0]
         reset_after = spec.reset_after
         self.activation, self.recurrent_activation = spec.activation, spec.recurrent_activation
-        zeros = np.zeros(3 * M, dtype=np.float32)
+        zeros = np.zeros(3 * M, dtype=x.dtype)
         if w.bias is None:
             input_bias, self.recurrent_bias = None, zeros
         elif reset_after:
@@ -138,11 +141,11 @@ class GRUStep:
         self.U = w.recurrent_kernel  # (M, 3M)
         self.U_zr, self.U_h = self.U[:, : 2 * M], self.U[:, 2 * M :]
         (self.h,) = states  # h_{t-1}, then h_t
-        self.inner = np.empty((N, 3 * M), dtype=np.float32)  # h_{t-1} U (+ recurrent bias)
-        self.zr = np.empty((N, 2 * M), dtype=np.float32)
+        self.inner = np.empty((N, 3 * M), dtype=x.dtype)  # h_{t-1} U (+ recurrent bias)
+        self.zr = np.empty((N, 2 * M), dtype=x.dtype)
         self.z, self.r = self.zr[:, :M], self.zr[:, M:]
-        self.h_hat = np.empty((N, M), dtype=np.float32)
-        self.keep = np.empty((N, M), dtype=np.float32)  # (1 - z) * h_hat
+        self.h_hat = np.empty((N, M), dtype=x.dtype)
+        self.keep = np.empty((N, M), dtype=x.dtype)  # (1 - z) * h_hat
 
     def __call__(self, t: int) -> None:
         M, x_t, inner, h = self.M, self.xw[t], self.inner, self.h
@@ -218,12 +221,12 @@ def run_direction(
     if compiled.pays(T, N):  # a long run: the same steps as below, compiled
         args = (states, mask, trace, progress, zero_output_for_mask)
         return compiled.run_direction(spec, step, *args)
-    o = np.empty((T, N, M), dtype=np.float32) if spec.return_sequences else None  # time-major
-    recorded = {n: np.empty((T, N, M), np.float32) for n in TRACE_NAMES[spec.cell]} if trace else {}
+    o = np.empty((T, N, M), dtype=x.dtype) if spec.return_sequences else None  # time-major
+    recorded = {n: np.empty((T, N, M), x.dtype) for n in TRACE_NAMES[spec.cell]} if trace else {}
     output = states[0]  # the output of the step just done: h_t, unless masked
     if mask is not None:
         masked = ~mask.T[:, :, None]  # (T, N, 1), True where the step is skipped
-        output = np.zeros((N, M), dtype=np.float32)  # Keras: zeros before the first output
+        output = np.zeros((N, M), dtype=x.dtype)  # Keras: zeros before the first output
     for t in steps(T, progress):
         if mask is None:
             step(t)
@@ -253,15 +256,31 @@ def merge(mode: str, forward: np.ndarray, backward: np.ndarray) -> dict[str, np.
         "ave": lambda: (forward + backward) / 2,
         "mul": lambda: forward * backward,
     }[mode]()
-    return {"o": merged.astype(np.float32)}
+    return {"o": merged.astype(forward.dtype)}
 
 
-def initial_states(spec: Spec, N: int, M: int, given: dict[str, np.ndarray] | None, suffix: str):
-    """Fresh state buffers (N, M): zeros, or copies of the given states named with `suffix`."""
+def initial_states(
+    spec: Spec, N: int, M: int, given: dict[str, np.ndarray] | None, suffix: str, dtype=np.float32
+):
+    """Fresh state buffers (N, M) of `dtype`: zeros, or copies of the given states named with
+    `suffix`."""
     names = ("h", "c") if spec.cell == "lstm" else ("h",)
     if given is None:
-        return [np.zeros((N, M), dtype=np.float32) for _ in names]
-    return [np.array(given[name + suffix], dtype=np.float32) for name in names]
+        return [np.zeros((N, M), dtype=dtype) for _ in names]
+    return [np.array(given[name + suffix], dtype=dtype) for name in names]
+
+
+def weights_in(weights: LayerWeights, dtype) -> LayerWeights:
+    """The weights as arrays of `dtype` (the same object when they already are)."""
+    if isinstance(weights, BidirectionalWeights):
+        return BidirectionalWeights(
+            weights_in(weights.forward, dtype), weights_in(weights.backward, dtype)
+        )
+    if weights.kernel.dtype == dtype:
+        return weights
+    arrays = [None if a is None else np.asarray(a, dtype) for a in
+              (weights.kernel, weights.recurrent_kernel, weights.bias)]  # fmt: skip
+    return replace(weights, kernel=arrays[0], recurrent_kernel=arrays[1], bias=arrays[2])
 
 
 def run(
@@ -272,20 +291,25 @@ def run(
     mask: np.ndarray | None = None,
     trace: bool = False,
     progress: Progress | None = None,
+    dtype: type = np.float32,
 ) -> LayerOutputs:
     """Run x (N, T, D) through the layer in numpy, as Keras would with return_state=True.
 
     initial_state: states by name (h, c / h_fw, c_fw, h_bw, c_bw), each (N, M); mask (N, T),
     True where a step counts. With `trace`, LayerOutputs.gates holds TRACE_NAMES[spec.cell]
     (suffixed _fw and _bw when bidirectional), each (N, T, M), in the order of o's rows.
+    `dtype`: what every array is computed and returned in (float64 for the exact engine).
     """
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the caller
-        return run_directions(spec, x, weights, initial_state, mask, trace, progress)
+        return run_directions(spec, x, weights, initial_state, mask, trace, progress, dtype)
 
 
-def run_directions(spec, x, weights, initial_state, mask, trace, progress) -> LayerOutputs:
+def run_directions(
+    spec, x, weights, initial_state, mask, trace, progress, dtype=np.float32
+) -> LayerOutputs:
     """run, for one direction or both (arguments as there)."""
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=dtype)
+    weights = weights_in(weights, dtype)
     if mask is not None:
         x = x * mask[:, :, None]  # as Keras's Masking layer passes it on
     N = x.shape[0]
@@ -294,12 +318,12 @@ def run_directions(spec, x, weights, initial_state, mask, trace, progress) -> La
         M = weights.units
         backwards = spec.backwards
         xs, ms = (x[:, ::-1], None if mask is None else mask[:, ::-1]) if backwards else (x, mask)
-        states = initial_states(spec, N, M, initial_state, "")
+        states = initial_states(spec, N, M, initial_state, "", dtype)
         o, states, gates = run_direction(spec, xs, weights, states, ms, trace, progress)
         return LayerOutputs({"o": o}, dict(zip(names, states, strict=True)), gates or None)
     M = weights.units
-    forward_states = initial_states(spec, N, M, initial_state, "_fw")
-    backward_states = initial_states(spec, N, M, initial_state, "_bw")
+    forward_states = initial_states(spec, N, M, initial_state, "_fw", dtype)
+    backward_states = initial_states(spec, N, M, initial_state, "_bw", dtype)
     reversed_mask = None if mask is None else mask[:, ::-1]
     zeros = spec.return_sequences  # Keras's Bidirectional sets zero_output_for_mask so
     o_fw, forward_states, gates_fw = run_direction(

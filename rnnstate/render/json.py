@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from rnnstate.explain import Explanation
-from rnnstate.result import CrossCheck, Result
+from rnnstate.result import REACH_SAFETY, CrossCheck, Result
 
 SCHEMA = "rnnstate/3"
 
@@ -53,7 +53,7 @@ def document(result: Result, explanations: list[Explanation] | None = None) -> d
         "engine": spec.engine,
         "config": spec.config(),
         "versions": versions(spec.engine),
-        **{name: np.ascontiguousarray(a, dtype=np.float32) for name, a in arrays.items()},
+        **{name: np.ascontiguousarray(a, dtype=written(spec, name)) for name, a in arrays.items()},
         "checks": {
             "all_equal": all(check.equal for check in checks),
             "last_o_step": None if spec.bidirectional else result.step_of_row(spec.steps - 1),
@@ -149,7 +149,35 @@ def cross_check_document(check: CrossCheck) -> dict:
                 "where": {diff.name: list(diff.where) for diff in diffs},
             }
         )
-    return {"tolerance": check.tolerance, "agree": check.agree, "pairs": pairs}
+    document = {"tolerance": check.tolerance, "agree": check.agree, "pairs": pairs}
+    if check.exact:
+        document["exact"] = [
+            {
+                "engine": engine,
+                "agree": check.within(engine),
+                "max_abs_diff": {d.name: d.max_abs_diff for d in diffs},
+                "max_scaled_diff": {d.name: d.max_scaled_diff for d in diffs},
+                "where": {d.name: list(d.where) for d in diffs},
+            }
+            for engine in check.judged
+            for diffs in [[d for d in check.exact if d.engines[1] == engine]]
+        ]
+        document["differ"] = check.differing
+        document["reach"] = {
+            "method": "float32 runs of the same equations from the input, weights and initial "
+            "states moved by one rounding; the largest scaled distance to the exact answer",
+            "runs": check.reach.runs,
+            "max_scaled_diff": check.reach.max_scaled_diff,
+            "amplification": check.reach.amplification,
+            "safety": REACH_SAFETY,
+        }
+    return document
+
+
+def written(spec, name: str):
+    """The dtype an array is written in: float64 for the exact engine's outputs and states
+    (its answer has more digits than float32 holds), else float32."""
+    return np.float64 if spec.engine == "exact" and name != "x" else np.float32
 
 
 # Arrays are written in pieces of about this many bytes of float32, so the JSON text of a long

@@ -22,9 +22,18 @@ def table(path: str, layers: list[ModelLayer]) -> Table | Text:
     shown = shown_name(path)
     if not layers:
         return Text(f"{shown}: no recurrent layer (LSTM, GRU, SimpleRNN or Bidirectional of one)")
+    notes = [
+        f"{shown_name(layer.path)} is shared: the model calls it {layer.calls} times "
+        "(--call K picks one)"
+        for layer in layers
+        if layer.calls > 1
+    ] + [f"{shown_name(layer.path)} cannot run: {layer.refusal}" for layer in layers
+         if layer.refusal]  # fmt: skip
     listing = Table(
         title=Text(f"{shown}: {len(layers)} recurrent layer{'s' if len(layers) > 1 else ''}"),
         title_justify="left",
+        caption=Text("\n".join(notes)) if notes else None,
+        caption_justify="left",
     )
     for column in ("#", "layer", "class", "M", "D", "T", "settings that differ from defaults"):
         listing.add_column(column, justify="right" if column in ("#", "M", "D", "T") else "left")

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from rnnstate.activations import SATURATION, UNBOUNDED, Saturation
 from rnnstate.errors import shown_name
-from rnnstate.result import ENGINE_ORDER, Result, StateCheck
+from rnnstate.result import ENGINE_ORDER, ENGINE_TOLERANCE, REACH_SAFETY, Result, StateCheck
 
 MATCH_STYLE = "bold black on bright_yellow"
 CURSOR_MARK, CURSOR_STYLE = "▶", "bold reverse"  # rnnstate explore's step cursor, on t
@@ -243,6 +243,8 @@ def verdict_line(check: StateCheck, label: bool) -> Text:
         )
         line = Text(f"✓ {where}{claim}; ")
         line.append(f"largest |{check.state} - {check.output}| = {check.max_abs_diff:g}")
+        if check.note:
+            line.append(f" ({check.note})")
         line.stylize("green", 0, 1)
         return line
     mismatch = check.max_abs_diff is not None
@@ -506,6 +508,12 @@ TRACE_LEGEND: dict[str, tuple[str, str | None]] = {
     "pre_activation": ("x_t W + h_{{t-1}} U + b, before {act}", None),
     "h_t": ("hidden state after step t: the output o at t", "act"),
 }
+# h_t is the activation's output only in a SimpleRNN; an LSTM's and a GRU's h_t are not, so the
+# activation's saturation rule does not mark them. What they are, for the trace's heading:
+UNMARKED_STATE = {
+    "lstm": "h_t = o * {act}(c_t) is a product, not {act}'s output: not marked",
+    "gru": "h_t = z * h_{{t-1}} + (1 - z) * h_hat is a mix, not {act}'s output: not marked",
+}
 
 
 def trace_legend(result: Result, base: str) -> tuple[str, Saturation | None]:
@@ -513,6 +521,8 @@ def trace_legend(result: Result, base: str) -> tuple[str, Saturation | None]:
     spec = result.spec
     names = {"act": spec.activation, "rec": spec.recurrent_activation}
     meaning, producer = TRACE_LEGEND[base]
+    if base == "h_t" and spec.cell in UNMARKED_STATE:
+        producer = None
     saturation = SATURATION.get(names[producer]) if producer else None
     return meaning.format(**names), saturation
 
@@ -569,28 +579,20 @@ def saturation_words(result: Result) -> str:
     if unmarked:
         never = f"{' and '.join(unmarked)} {'has' if len(unmarked) == 1 else 'have'} no flat part"
         words += f"{'; ' if words else ''}{never}: no marks there"
+    if spec.cell in UNMARKED_STATE:
+        words += f"; {UNMARKED_STATE[spec.cell].format(act=spec.activation)}"
     return words
 
 
 def cross_check_table(result: Result) -> Group:
-    """The engines compared pair by pair, array by array, then the verdict."""
+    """The engines against the exact answer (with --check), or pair by pair (a trace beside
+    another engine), array by array, then the verdict."""
     check = result.cross_check
-    table = Table(header_style="bold")
-    within = f"within {check.tolerance:g}"
-    for column in ("engines", "array", "largest |difference|", "scaled", "at index", within):
-        table.add_column(column, justify="left" if column in ("engines", "array") else "right")
-    for diff in check.diffs:
-        ok = diff.max_scaled_diff <= check.tolerance
-        table.add_row(
-            " vs ".join(diff.engines),
-            diff.name,
-            f"{diff.max_abs_diff:.3g}",
-            f"{diff.max_scaled_diff:.3g}",
-            str(list(diff.where)),
-            Text("yes" if ok else "NO", style="green" if ok else "bold red"),
-        )
+    if check.exact:
+        return exact_check_table(check)
+    table = diff_table(check.diffs, check.tolerance, "engines")
     engines = sorted({engine for pair in check.pairs for engine in pair}, key=ENGINE_ORDER.index)
-    named = ", ".join(engines[:-1]) + f" and {engines[-1]}"
+    named = and_list(engines)
     if check.agree:
         verdict = Text(f"✓ {named} agree within {check.tolerance:g}", style="green")
     else:
@@ -605,6 +607,81 @@ def cross_check_table(result: Result) -> Group:
     return Group(
         Text(f"\n{named} on the same weights and input", style="bold"), table, scale, verdict
     )
+
+
+def and_list(names: list[str]) -> str:
+    """a, b and c."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def diff_table(diffs, tolerance: float, first: str) -> Table:
+    """One row per ArrayDiff: the engines (or the engine, `first` = "engine"), the array, its
+    largest difference, scaled, where, and whether within `tolerance`."""
+    table = Table(header_style="bold")
+    within = f"within {tolerance:.3g}"
+    for column in (first, "array", "largest |difference|", "scaled", "at index", within):
+        table.add_column(column, justify="left" if column in (first, "array") else "right")
+    for diff in diffs:
+        ok = diff.max_scaled_diff <= tolerance
+        table.add_row(
+            diff.engines[1] if first == "engine" else " vs ".join(diff.engines),
+            diff.name,
+            f"{diff.max_abs_diff:.3g}",
+            f"{diff.max_scaled_diff:.3g}",
+            str(list(diff.where)),
+            Text("yes" if ok else "NO", style="green" if ok else "bold red"),
+        )
+    return table
+
+
+NO_DIGITS = 0.1  # a tolerance this large leaves float32 no digit to judge an engine by
+
+
+def exact_check_table(check) -> Group:
+    """--check: each engine's distance to the exact answer, what float32 reaches here, and the
+    verdict naming the engines beyond it."""
+    reach, tolerance = check.reach, check.tolerance
+    engines = check.judged
+    table = diff_table(check.exact, tolerance, "engine")
+    amplification = f"×{float(f'{reach.amplification:.2g}'):g}"  # noqa: RUF001 (a times sign)
+    lines = [
+        Text("scaled: |difference| / max(1, |exact value|): absolute within ±1, relative "
+             "beyond"),
+        Text(f"float32's reach here: {reach.max_scaled_diff:.3g}, the farthest from the exact "
+             f"answer of {reach.runs} float32 runs of the same equations from the input and "
+             "weights moved by one rounding (the layer magnifies one rounding "
+             f"{amplification}); tolerance: {REACH_SAFETY} times that, at least "
+             f"{ENGINE_TOLERANCE:g}"),
+    ]  # fmt: skip
+    if check.agree:
+        verdict = f"✓ {and_list(engines)} agree with the exact answer within {tolerance:.3g}"
+        if tolerance > ENGINE_TOLERANCE:
+            verdict += (
+                f": this layer amplifies float32 rounding by about {amplification} on this "
+                f"input, so no float32 engine can come closer than about "
+                f"{reach.max_scaled_diff:.2g}"
+            )
+        if tolerance >= NO_DIGITS:
+            verdict += "; float32 keeps no reliable digit here, so the check cannot tell a " \
+                "wrong formula from rounding on this input"  # fmt: skip
+        lines.append(Text(verdict, style="green"))
+    else:
+        parts = []
+        for engine in check.differing:
+            worst = check.to_exact(engine)
+            parts.append(f"{worst.name}{list(worst.where)} by {worst.max_scaled_diff:.3g}")
+        within = [engine for engine in engines if check.within(engine)]
+        verdict = (
+            f"✗ {and_list(check.differing)} {'differs' if len(check.differing) == 1 else 'differ'}"
+            f" from the exact answer: {', '.join(parts)} (scaled), beyond {tolerance:.3g}, "
+            "what float32 can reach here"
+        )
+        if within:
+            verdict += f"; {and_list(within)} {'is' if len(within) == 1 else 'are'} within it"
+        lines.append(Text(verdict, style="bold red"))
+    title = f"\n{and_list(engines)} against the exact answer (the same equations in float64), " \
+        "on the same weights and input"  # fmt: skip
+    return Group(Text(title, style="bold"), table, *lines)
 
 
 def shown_sequences(N: int, only: int | None) -> list[int]:
