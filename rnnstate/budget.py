@@ -27,10 +27,11 @@ START_SECONDS = {"numpy": 0.2, "compiled": 0.8, "keras": 3.0, "torch": 1.5}
 STEP_SECONDS = {"numpy": 6e-6, "compiled": 3e-7, "keras": 1e-5, "torch": 2e-6}
 MAC_SECONDS = {"numpy": 8e-11, "compiled": 4e-11, "keras": 5e-11, "torch": 4e-11}
 INPUT_SECONDS = 2e-8
-# Seconds of CPU numba takes to compile a cell's kernel where it is not in its cache yet (the
-# kernel's callees with it), on this machine alone; benchmarks/bench_compile.py, 2026-12-02.
-# A cold kernel is compiled only where the loop would take COMPILE_MARGIN times as long.
-COMPILE_SECONDS = {"lstm": 6.0, "gru": 5.0, "rnn": 4.0}
+# Seconds numba takes to compile a cell's kernel (its callees with it) where it is not in its
+# cache yet: the CPU time of a first run on an empty NUMBA_CACHE_DIR on this machine (loaded, so
+# the CPU time and not the wall time), 2026-12-02 (docs/performance.md). A kernel not cached is
+# compiled only where the loop would take longer than COMPILE_MARGIN times that.
+COMPILE_SECONDS = {"lstm": 8.0, "gru": 8.0, "rnn": 6.0}
 COMPILE_MARGIN = 2.0
 PROBE_SECONDS = 7e-4
 PROBE_FROM = 1.0  # seconds: shorter estimates are not worth the probe's time
