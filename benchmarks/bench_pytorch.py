@@ -6,8 +6,9 @@ one run, on the issue's sizes; then how its time grows with T and with M.
 
 Per size, alternating, `reps` times each: the whole rnnstate run (`rnnstate lstm -T T -D 8 -M M
 --sequences --seed 0 --engine numpy`, tables to /dev/null, start-up included) with the recurrence
-compiled (the default at these sizes) and as numpy's Python loop (RNNSTATE_COMPILED=never);
-PyTorch's forward call alone (bare_torch.py, 2 threads, start-up excluded) and its whole process.
+compiled (RNNSTATE_COMPILED=always; the kernel is in numba's cache after the first) and as
+numpy's Python loop (=never); PyTorch's forward call alone (bare_torch.py, 2 threads, start-up
+excluded) and its whole process.
 The arithmetic floor is the run's multiply-adds (2 T 4M (D + M) flops) at the rate this machine
 multiplies float32 matrices (numpy, 1024 x 1024, measured in this run). Medians; the targets
 are the issue's: T=10^6 M=16 in at most half PyTorch's forward time, T=10^5 M=256 no slower
@@ -72,7 +73,7 @@ def compare(T: int, M: int, reps: int, rate: float) -> dict[str, float]:
     """Medians of the four timings at (T, M), taken alternately."""
     times: dict[str, list[float]] = {"compiled": [], "loop": [], "forward": [], "torch": []}
     for _ in range(reps):
-        times["compiled"].append(rnnstate(T, M, "auto"))
+        times["compiled"].append(rnnstate(T, M, "always"))
         forward, whole = torch_forward(T, M)
         times["forward"].append(forward)
         times["torch"].append(whole)
@@ -110,14 +111,14 @@ def main() -> None:
     print("\ntime against T (M=16) and against M (T=10^5 or the largest T), compiled and loop:")
     print(f"\n| T (M=16) | {' | '.join(f'{T:,}' for T in step_counts)} |")
     print(f"|{'---|' * (len(step_counts) + 1)}")
-    for compiled, label in (("auto", "compiled (s)"), ("never", "numpy loop (s)")):
+    for compiled, label in (("always", "compiled (s)"), ("never", "numpy loop (s)")):
         seconds = [statistics.median(rnnstate(T, 16, compiled) for _ in range(reps))
                    for T in step_counts]  # fmt: skip
         print(f"| {label} | {' | '.join(f'{s:.2f}' for s in seconds)} |", flush=True)
     steps = step_counts[-2]
     print(f"\n| M (T={steps:,}) | {' | '.join(str(M) for M in units)} |")
     print(f"|{'---|' * (len(units) + 1)}")
-    for compiled, label in (("auto", "compiled (s)"), ("never", "numpy loop (s)")):
+    for compiled, label in (("always", "compiled (s)"), ("never", "numpy loop (s)")):
         seconds = [statistics.median(rnnstate(steps, M, compiled) for _ in range(reps))
                    for M in units]  # fmt: skip
         print(f"| {label} | {' | '.join(f'{s:.2f}' for s in seconds)} |", flush=True)

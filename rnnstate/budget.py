@@ -28,6 +28,12 @@ START_SECONDS = {"numpy": 0.2, "compiled": 0.8, "keras": 3.0, "torch": 1.5}
 STEP_SECONDS = {"numpy": 6e-6, "compiled": 3e-7, "keras": 1e-5, "torch": 2e-6}
 MAC_SECONDS = {"numpy": 8e-11, "compiled": 4e-11, "keras": 5e-11, "torch": 4e-11}
 INPUT_SECONDS = 2e-8
+# Seconds numba takes to compile a cell's kernel (its callees with it) where it is not in its
+# cache yet: the CPU time of a first run on an empty NUMBA_CACHE_DIR on this machine (loaded, so
+# the CPU time and not the wall time), 2026-12-02 (docs/performance.md). A kernel not cached is
+# compiled only where the loop would take longer than COMPILE_MARGIN times that.
+COMPILE_SECONDS = {"lstm": 8.0, "gru": 8.0, "rnn": 6.0}
+COMPILE_MARGIN = 2.0
 PROBE_SECONDS = 7e-4
 PROBE_FROM = 1.0  # seconds: shorter estimates are not worth the probe's time
 
@@ -38,23 +44,50 @@ def time_path(spec: Spec, engine: str) -> str:
     from rnnstate.engines import compiled
 
     if engine in ("numpy", "exact"):
-        return "compiled" if compiled.pays(spec.steps, spec.batch) else "numpy"
+        return "compiled" if compiled.pays(spec, spec.steps, spec.batch, dtype(engine)) else "numpy"
     return engine
+
+
+def dtype(engine: str) -> str:
+    """The float type the numpy engine's recurrence runs in for `engine`."""
+    return "float64" if engine == "exact" else "float32"
+
+
+def step_seconds(spec: Spec, path: str, batch: int) -> float:
+    """Seconds a step of one direction of the layer takes on `path`, for `batch` sequences."""
+    macs = batch * spec.gate_count * spec.units * (spec.features + spec.units)  # x W and h U
+    return STEP_SECONDS[path] + MAC_SECONDS[path] * macs
+
+
+def compiled_is_faster(spec: Spec, steps: int, batch: int, compiling: bool) -> bool:
+    """Whether the numpy loop would take longer, over the layer's directions of `steps` steps,
+    than the compiled recurrence with what it costs first: numba's import and the kernel's load
+    (START_SECONDS) and, when `compiling`, COMPILE_MARGIN times its compilation."""
+    directions = 2 if spec.bidirectional else 1
+    first = START_SECONDS["compiled"] - START_SECONDS["numpy"]
+    if compiling:
+        first += COMPILE_MARGIN * COMPILE_SECONDS[spec.cell]
+    loop, kernel = (directions * steps * step_seconds(spec, path, batch)
+                    for path in ("numpy", "compiled"))  # fmt: skip
+    return loop > first + kernel
 
 
 def nominal_seconds(spec: Spec) -> float:
     """The time a run of `spec` took on the machine the constants were fitted on: the layer on
     every engine it uses (all with --check), with their start-up, and the input drawn."""
-    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    from rnnstate.engines import compiled
+
+    N, T, D = spec.batch, spec.steps, spec.features
     directions = 2 if spec.bidirectional else 1
-    macs = N * spec.gate_count * M * (D + M)  # multiply-adds a step: x W and h U
     seconds = INPUT_SECONDS * N * T * D
-    paths = {engine: time_path(spec, engine) for engine in engines_used(spec)}
-    for path in set(paths.values()):  # each way of running starts once
+    paths = {engine: (time_path(spec, engine), dtype(engine)) for engine in engines_used(spec)}
+    for path, float_type in set(paths.values()):  # each way of running starts once
         seconds += START_SECONDS[path]
-    for engine, path in paths.items():
+        if path == "compiled" and not compiled.kernel_cached(spec.cell, float_type):
+            seconds += COMPILE_SECONDS[spec.cell]
+    for engine, (path, _) in paths.items():
         runs = 1 + REACH_RUNS * (spec.check and engine == "numpy")  # --check's reach runs
-        seconds += runs * directions * T * (STEP_SECONDS[path] + MAC_SECONDS[path] * macs)
+        seconds += runs * directions * T * step_seconds(spec, path, N)
     return seconds
 
 

@@ -34,3 +34,10 @@ def test_estimate_grid_runs_on_tiny_sizes():
             or line.startswith("| torch |")]  # fmt: skip
     assert [row.split(" | ")[1] for row in rows] == ["numpy", "compiled", "keras", "torch"]
     assert any(line.startswith("probe: median ") for line in lines)
+
+
+def test_compile_cost_runs_on_tiny_sizes():
+    lines = quick("bench_compile.py")
+    rows = [line.split(" | ") for line in lines if line.startswith("| rnn |")]
+    assert [row[4] for row in rows] == ["16", "256"]  # M, for the SimpleRNN kernel
+    assert all(float(row[1]) > float(row[2]) for row in rows)  # compiled cold, loaded warm

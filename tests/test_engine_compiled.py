@@ -213,16 +213,6 @@ def test_progress_is_reported_between_calls(always_compiled, monkeypatch):
     assert reports == [("numpy", 10), ("numpy", 20), ("numpy", 25)]
 
 
-@pytest.mark.parametrize(
-    ("steps", "batch", "chosen"),
-    [(8, 1, False), (19_999, 1, False), (20_000, 1, True), (1_000_000, 64, True),
-     (1_000_000, 65, False)],
-)  # fmt: skip
-def test_compiled_only_where_it_pays(monkeypatch, steps, batch, chosen):
-    monkeypatch.delenv("RNNSTATE_COMPILED", raising=False)
-    assert compiled.pays(steps, batch) is chosen
-
-
 def test_a_short_run_and_help_never_import_numba():
     code = (
         "import sys, contextlib, io\n"

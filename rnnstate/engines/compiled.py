@@ -1,14 +1,18 @@
 """When the numpy engine's recurrence runs compiled, and the driver that runs it.
 
 The kernels (rnnstate.engines.kernels) are compiled with numba, which costs about half a second
-to import and, the first time on a machine, some seconds to compile each kernel (then cached on
-disk). So they run only where they pay: a long sequence (at least COMPILED_MIN_STEPS steps a
-direction), whose numpy loop would spend several microseconds of Python a step, and a batch small
-enough (at most COMPILED_MAX_ROWS sequences) that the kernels' own loops keep up with the BLAS
-matrix product numpy calls. Everything else (and T=8, and --help) never imports numba.
+to import and half a second to load a kernel from numba's on-disk cache, and, where the kernel
+is not in the cache yet, some 5 to 15 seconds of CPU to compile it. So they run only where they
+pay (pays): a batch small enough (at most COMPILED_MAX_ROWS sequences) that the kernels' own
+loops keep up with the BLAS matrix product numpy calls, and a sequence long enough that the
+numpy loop would take longer than numba's import and the kernels' steps; and, where the
+kernel of the cell and float type is not in the cache yet (kernel_cached: read from numba's
+index file, without importing numba), long enough that the loop would take more than
+rnnstate.budget.COMPILE_MARGIN times the compilation. Everything else (and T=8, and --help)
+never imports numba.
 
 RNNSTATE_COMPILED=never or =always in the environment overrides the choice (benchmarks and tests
-use it to run both paths on the same input).
+use it to run both paths on the same input; =always once compiles the kernels into the cache).
 
 The kernels run the steps, the input projection x_t @ kernel + bias included, a bounded number
 at a time (WORK_PER_CALL, at most STEPS_PER_CHUNK), so progress is reported and Ctrl-C is seen
@@ -16,11 +20,14 @@ between calls. This module imports neither numpy nor numba at load time:
 rnnstate.budget asks it which path a run takes.
 """
 
+import glob
+import hashlib
 import os
+import pickle
+import sys
 
 from rnnstate.activations import canonical
 
-COMPILED_MIN_STEPS = 20_000  # below this, numba's import costs about what it saves
 COMPILED_MAX_ROWS = 64  # sequences a step: beyond, numpy's BLAS product beats the kernels' loops
 WORK_PER_CALL = 1 << 25  # multiply-adds (x W and h U) per kernel call: some 10-50 ms
 
@@ -31,12 +38,93 @@ def mode() -> str:
     return value if value in ("always", "never") else "auto"
 
 
-def pays(steps: int, batch: int) -> bool:
-    """Whether a direction of `steps` steps over `batch` sequences runs compiled."""
+def pays(spec, steps: int, batch: int, dtype: str = "float32") -> bool:
+    """Whether a direction of `steps` steps over `batch` sequences of the layer of `spec` (a
+    Spec) runs compiled, in float type `dtype` ('float32', or 'float64' for the exact engine)."""
     chosen = mode()
     if chosen != "auto":
         return chosen == "always"
-    return steps >= COMPILED_MIN_STEPS and batch <= COMPILED_MAX_ROWS
+    from rnnstate import budget
+
+    if batch > COMPILED_MAX_ROWS or not budget.compiled_is_faster(spec, steps, batch, False):
+        return False
+    return kernel_cached(spec.cell, dtype) or budget.compiled_is_faster(spec, steps, batch, True)
+
+
+KERNELS_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels.py")
+KERNEL_NAMES = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}  # cell: function in kernels
+
+
+def can_write(folder: str) -> bool:
+    """Whether `folder` can be written, or made where it does not exist yet."""
+    while not os.path.exists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+    return os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)
+
+
+def cache_folder() -> str | None:
+    """The folder numba keeps the kernels' cache in, chosen as numba.core.caching's locators
+    do: under NUMBA_CACHE_DIR, else __pycache__ next to kernels.py, else under the user's cache
+    folder; the first one that can be written. None where none can."""
+    here = os.path.dirname(KERNELS_SOURCE)
+    # numba's name for the kernels' folder inside a cache folder
+    inside = os.path.basename(here) + "_" + hashlib.sha1(here.encode()).hexdigest()
+    if sys.platform == "win32":
+        user = os.path.join(os.environ.get("LOCALAPPDATA", "~"), "numba", "Cache")
+    elif sys.platform == "darwin":
+        user = os.path.join("~", "Library", "Caches", "numba")
+    else:
+        user = os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "numba")
+    candidates = [os.path.join(here, "__pycache__"), os.path.join(user, inside)]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        candidates.insert(0, os.path.join(os.environ["NUMBA_CACHE_DIR"], inside))
+    for folder in map(os.path.expanduser, candidates):
+        if can_write(folder):
+            return folder
+    return None
+
+
+def kernel_cached(cell: str, dtype: str = "float32") -> bool:
+    """Whether numba's cache holds the kernel of `cell` compiled for `dtype` arrays, for this
+    kernels.py and this numba: read from the index file numba writes next to the compiled code
+    (kernels.<function>-<line>.py<version>.nbi: numba's version, then the pickled hash of
+    kernels.py and the signatures), without importing numba."""
+    folder = cache_folder()
+    if folder is None:
+        return False
+    python = f"py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
+    pattern = f"kernels.{KERNEL_NAMES[cell]}-*.{python}"
+    stamp = source_stamp()
+    signature = f"array({dtype}, 3d, C)".encode()  # the type of x, as numba names it
+    for index in glob.glob(os.path.join(glob.escape(folder), pattern + ".nbi")):
+        try:
+            with open(index, "rb") as file:
+                version = pickle.load(file)  # a str, written by numba's own pickle.dump
+                entries = file.read()
+        except (OSError, pickle.UnpicklingError, EOFError):
+            continue
+        if version == numba_version() and stamp in entries and signature in entries:
+            return bool(glob.glob(glob.escape(index[: -len(".nbi")]) + ".*.nbc"))
+    return False
+
+
+def source_stamp() -> bytes:
+    """numba's stamp of kernels.py in its index: the SHA-256 of the file's bytes."""
+    with open(KERNELS_SOURCE, "rb") as source:
+        return hashlib.sha256(source.read()).digest()
+
+
+def numba_version() -> str | None:
+    """The installed numba's version (from its metadata: numba is not imported), or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def run_direction(spec, step, states, mask, trace, progress, zero_output_for_mask):

@@ -5,7 +5,8 @@ product whose inner size is D, often under 10, and a chunk of it would be memory
 Imported only by rnnstate.engines.compiled, and only for runs where compiling pays: importing
 numba alone takes about half a second. Each kernel is generic over the float type (numba
 compiles one version per signature: float32 for the numpy engine, float64 for the exact one)
-and cached on disk (cache=True) where a cache folder can be written.
+and cached on disk (cache=True) where a cache folder can be written
+(rnnstate.engines.compiled.cache_folder).
 
 The equations are those of rnnstate.engines.numpy, in the same float type; the sums x_t W +
 h_{t-1} U are taken in another order than BLAS's and float32 tanh is a rational approximation
@@ -28,7 +29,6 @@ Arguments shared by the kernels, for a chunk of C steps, N sequences, M units, k
 """
 
 import math
-import os
 
 import numba
 import numpy as np
@@ -42,6 +42,7 @@ from rnnstate.engines.activations import (
     SHRINK_THRESHOLD,
     SQUAREPLUS_B,
 )
+from rnnstate.engines.compiled import cache_folder
 
 CODES: dict[str, int] = {name: code for code, name in enumerate(ELEMENTWISE)}
 (TANH, SIGMOID, HARD_SIGMOID, RELU, RELU6, LEAKY_RELU, LINEAR, ELU, SELU, CELU, SOFTSIGN,
@@ -55,20 +56,9 @@ CONSTANTS = (0.0, 0.5, 1.0, 3.0, 6.0, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, SHRIN
              SQUAREPLUS_B, 0.25, math.sqrt(2))  # fmt: skip
 
 
-def cache_writable() -> bool:
-    """Whether numba can keep compiled kernels on disk: next to this file, in NUMBA_CACHE_DIR
-    or in the user's cache folder (numba tries them in that order)."""
-    here = os.path.join(os.path.dirname(__file__), "__pycache__")
-    folders = [os.environ.get("NUMBA_CACHE_DIR"), here if os.path.isdir(here) else None]
-    folders.append(os.path.join(os.path.expanduser("~"), ".cache"))
-    return any(folder and os.access(folder, os.W_OK) for folder in folders) or os.access(
-        os.path.dirname(__file__), os.W_OK
-    )
-
-
 # error_model="numpy": a division by zero gives inf or nan as in numpy (no exception check,
 # which would also stop LLVM from vectorizing the loops).
-jit = numba.njit(cache=cache_writable(), nogil=True, error_model="numpy")
+jit = numba.njit(cache=cache_folder() is not None, nogil=True, error_model="numpy")
 
 
 def tanh(z):
@@ -198,7 +188,8 @@ def apply(code, z, start, stop, K):
 def project(x, t, W, b, xw):
     """xw <- x[t] @ W + b: (N, D) @ (D, kM) + (kM,) -> (N, kM)."""
     for n in range(x.shape[1]):
-        xw[n, :] = b
+        for j in range(W.shape[1]):
+            xw[n, j] = b[j]
         for d in range(x.shape[2]):
             x_d = x[t, n, d]
             for j in range(W.shape[1]):
@@ -209,7 +200,9 @@ def project(x, t, W, b, xw):
 def recurrent_sum(h, U, acc):
     """acc <- h @ U: (N, M) @ (M, kM) -> (N, kM), row by row of U (each row read once a step)
     and along memory in the inner loop, which LLVM vectorizes."""
-    acc[:] = 0
+    for n in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            acc[n, j] = 0
     for k in range(U.shape[0]):
         for n in range(h.shape[0]):
             h_nk = h[n, k]
@@ -222,14 +215,27 @@ def finish_step(t, n, new, states, out, keep, o, zero_masked, K):
     """Commit step t of sequence n: the states (S, N, M) <- new (S, M) unless the step is
     masked; out[n] <- the step's output (h_t, or for a masked step the previous output or
     zeros); o[t, n] <- out[n] when o is kept."""
+    M = out.shape[1]
     if keep.shape[0] == 0 or keep[t, n]:
         for s in range(states.shape[0]):
-            states[s, n, :] = new[s]
-        out[n, :] = states[0, n, :]
+            for m in range(M):
+                states[s, n, m] = new[s, m]
+        for m in range(M):
+            out[n, m] = new[0, m]
     elif zero_masked:
-        out[n, :] = K[ZERO]
+        for m in range(M):
+            out[n, m] = K[ZERO]
     if o.shape[0] > 0:
-        o[t, n, :] = out[n, :]
+        for m in range(M):
+            o[t, n, m] = out[n, m]
+
+
+@jit
+def record(trace, t, k, n, values, start):
+    """trace[t, k, n, :] <- values[start : start + M]: each copy an explicit loop, as every
+    copy in these kernels (numba's slice assignment takes seconds to compile, each kind)."""
+    for m in range(trace.shape[3]):
+        trace[t, k, n, m] = values[start + m]
 
 
 @jit
@@ -247,7 +253,8 @@ def lstm(x, W, b, U, states, out, keep, o, trace, act, rec, zero_masked, K):
         project(x, t, W, b, xw)
         for n in range(N):
             z = gates[n]
-            z += xw[n]
+            for j in range(G):
+                z[j] += xw[n, j]
             apply(rec, z, 0, 2 * M, K)  # i, f
             apply(act, z, 2 * M, 3 * M, K)  # g
             apply(rec, z, 3 * M, G, K)  # o
@@ -260,9 +267,9 @@ def lstm(x, W, b, U, states, out, keep, o, trace, act, rec, zero_masked, K):
             finish_step(t, n, new, states, out, keep, o, zero_masked, K)
             if trace.shape[0] > 0:
                 for k in range(4):
-                    trace[t, k, n, :] = z[k * M : (k + 1) * M]
-                trace[t, 4, n, :] = c[n]
-                trace[t, 5, n, :] = h[n]
+                    record(trace, t, k, n, z, k * M)
+                record(trace, t, 4, n, c[n], 0)
+                record(trace, t, 5, n, h[n], 0)
 
 
 @jit
@@ -289,7 +296,8 @@ def gru(x, W, b, U, recurrent_bias, reset_after, states, out, keep, o, trace, ac
             recurrent_sum(h, U[:, : 2 * M], inner[:, : 2 * M])
         for n in range(N):
             if reset_after:
-                inner[n] += recurrent_bias
+                for j in range(G):
+                    inner[n, j] += recurrent_bias[j]
             for j in range(2 * M):
                 zr[j] = xw[n, j] + inner[n, j]
             apply(rec, zr, 0, 2 * M, K)  # z, r
@@ -307,10 +315,10 @@ def gru(x, W, b, U, recurrent_bias, reset_after, states, out, keep, o, trace, ac
                 new[0, m] = zr[m] * h[n, m] + (K[ONE] - zr[m]) * h_hat[m]
             finish_step(t, n, new, states, out, keep, o, zero_masked, K)
             if trace.shape[0] > 0:
-                trace[t, 0, n, :] = zr[:M]
-                trace[t, 1, n, :] = zr[M:]
-                trace[t, 2, n, :] = h_hat
-                trace[t, 3, n, :] = h[n]
+                record(trace, t, 0, n, zr, 0)
+                record(trace, t, 1, n, zr, M)
+                record(trace, t, 2, n, h_hat, 0)
+                record(trace, t, 3, n, h[n], 0)
 
 
 @jit
@@ -327,10 +335,11 @@ def simple_rnn(x, W, b, U, states, out, keep, o, trace, act, zero_masked, K):
         project(x, t, W, b, xw)
         for n in range(N):
             pre = pres[n]
-            pre += xw[n]
-            new[0, :] = pre
+            for m in range(M):
+                pre[m] += xw[n, m]
+                new[0, m] = pre[m]
             apply(act, new[0], 0, M, K)
             finish_step(t, n, new, states, out, keep, o, zero_masked, K)
             if trace.shape[0] > 0:
-                trace[t, 0, n, :] = pre
-                trace[t, 1, n, :] = h[n]
+                record(trace, t, 0, n, pre, 0)
+                record(trace, t, 1, n, h[n], 0)

@@ -218,7 +218,7 @@ def run_direction(
     step = make_step(spec, x, w, states)
     from rnnstate.engines import compiled  # numpy only; numba only if it runs
 
-    if compiled.pays(T, N):  # a long run: the same steps as below, compiled
+    if compiled.pays(spec, T, N, x.dtype.name):  # a long run: the same steps as below, compiled
         args = (states, mask, trace, progress, zero_output_for_mask)
         return compiled.run_direction(spec, step, *args)
     o = np.empty((T, N, M), dtype=x.dtype) if spec.return_sequences else None  # time-major
