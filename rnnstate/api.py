@@ -539,7 +539,7 @@ def replay(path: str | Path) -> Result:
     from the input, weights, initial states and mask it holds: the same o, h, c and gates to
     the last digit on the same versions (`rnnstate replay PATH` compares them). Raises
     InputError naming the file."""
-    from rnnstate.replay import read_saved
+    from rnnstate.saved_result import read_saved
 
     with python_names():
         saved = read_saved(str(path))

@@ -81,8 +81,9 @@ def nominal_seconds(spec: Spec) -> float:
     directions = 2 if spec.bidirectional else 1
     seconds = INPUT_SECONDS * N * T * D
     paths = {engine: (time_path(spec, engine), dtype(engine)) for engine in engines_used(spec)}
-    for path, float_type in set(paths.values()):  # each way of running starts once
+    for path in {path for path, _ in paths.values()}:  # each way of running starts once
         seconds += START_SECONDS[path]
+    for path, float_type in set(paths.values()):  # a kernel not yet cached compiles first
         if path == "compiled" and not compiled.kernel_cached(spec.cell, float_type):
             seconds += COMPILE_SECONDS[spec.cell]
     for engine, (path, _) in paths.items():

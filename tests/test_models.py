@@ -106,6 +106,9 @@ def build_models(directory):
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
+    import keras
+
+    keras.backend.clear_session()  # Keras's automatic names (input_layer, ...) from the start
     return build_models(tmp_path_factory.mktemp("models"))
 
 

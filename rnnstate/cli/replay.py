@@ -44,7 +44,7 @@ def replay(
     """Run a saved result again (--output .npz or .json, or --json) from the input, weights,
     initial states and mask it holds, show it as the run did, and say on stderr whether o, h,
     c and the gates came out the same to the last digit (exit 3 if not)."""
-    from rnnstate.replay import differences, read_saved
+    from rnnstate.saved_result import differences, read_saved
 
     options = locals()
     path = str(options.pop("path"))
