@@ -97,7 +97,7 @@ def memory(
         ]  # fmt: skip
         read = backward_pass(spec, x[:, order], w, start, h_trace, c_trace, counts[:, order])
         for name, values in read.items():
-            influence[name + suffix] = values[:, order]
+            influence[name + suffix] = np.ascontiguousarray(values[:, order])
     horizons, reaches = {}, {}
     for name, values in influence.items():
         backwards = name.endswith("_bw") or (spec.backwards and not spec.bidirectional)

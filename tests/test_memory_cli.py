@@ -1,0 +1,119 @@
+"""rnnstate lstm/gru/rnn --memory from the command line: the JSON's influence against Keras's own
+gradients, the tables and horizon line, --only, masked steps, and the refused combinations."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_influence import keras_influence
+from typer.testing import CliRunner
+
+from rnnstate.cli import app
+from rnnstate.spec import Spec
+from rnnstate.weights import BidirectionalWeights, Weights
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), prog_name="rnnstate", terminal_width=100)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_json_memory_equals_keras_gradients_of_the_run(cell):
+    result = invoke(cell, "--memory", "--json", "-T", "6", "-N", "2", "-M", "3", "--seed", "4")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    weights = document["weights"]
+    bias = None if "bias" not in weights else np.array(weights["bias"], np.float32)
+    kernel, recurrent = (np.array(weights[k], np.float32) for k in ("kernel", "recurrent_kernel"))
+    w = Weights(kernel, recurrent, bias)  # float32 as written: read back as float32
+    spec = Spec(cell=cell, steps=6, features=2, units=3, batch=2)
+    expected = keras_influence(spec, np.array(document["x"], np.float32), w, None, None)
+    memory = document["memory"]
+    assert set(memory) == {"definition", "share", "influence", "horizon", "reach"}
+    assert memory["share"] == 0.9
+    for state, values in expected.items():
+        got = np.array(memory["influence"][state])
+        np.testing.assert_allclose(got, values, rtol=1e-9, atol=1e-12)
+        for n in range(2):  # the horizon: fewest last steps holding 90% of the total
+            tail = np.cumsum(got[n, ::-1])
+            steps = int(np.argmax(tail >= 0.9 * tail[-1])) + 1
+            assert memory["horizon"][state][n] == steps
+            assert memory["reach"][state][n] == 6 - steps
+
+
+def test_bidirectional_json_memory_equals_keras_gradients():
+    result = invoke("gru", "--bidirectional", "--memory", "--json", "-T", "5", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    halves = [
+        Weights(*(np.array(document["weights"][f"{side}_{k}"], np.float32)
+                  for k in ("kernel", "recurrent_kernel", "bias")))
+        for side in ("forward", "backward")
+    ]  # fmt: skip
+    spec = Spec(cell="gru", steps=5, features=2, units=3, bidirectional=True)
+    x = np.array(document["x"], np.float32)
+    expected = keras_influence(spec, x, BidirectionalWeights(*halves), None, None)
+    assert list(document["memory"]["influence"]) == ["h_fw", "h_bw"]
+    for state, values in expected.items():
+        got = np.array(document["memory"]["influence"][state])
+        np.testing.assert_allclose(got, values, rtol=1e-9, atol=1e-12)
+    backward = np.array(document["memory"]["influence"]["h_bw"])[0]
+    held = np.cumsum(backward)  # the backward half reads t=0 last
+    steps = int(np.argmax(held >= 0.9 * held[-1])) + 1
+    assert document["memory"]["horizon"]["h_bw"] == [steps]
+    assert document["memory"]["reach"]["h_bw"] == [steps - 1]
+
+
+def test_table_rows_masked_steps_and_horizon_line(tmp_path: Path):
+    x = tmp_path / "x.json"
+    x.write_text("[[1, 2], [0, 0], [3, 1], [0.5, 0.2], [1, 1], [0, 0]]")
+    result = invoke("gru", "--memory", "--backwards", "--mask-value", "0", "--input", str(x))
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "influence on h: ‖∂h/∂x_t‖" in text
+    lines = [line for line in text.splitlines() if "masked: skipped, no influence" in line]
+    assert [line.split()[1] for line in lines] == ["1", "5"]
+    document = json.loads(invoke("gru", "--memory", "--backwards", "--mask-value", "0",
+                                 "--input", str(x), "--json").stdout)  # fmt: skip
+    steps, reach = document["memory"]["horizon"]["h"][0], document["memory"]["reach"]["h"][0]
+    assert f"horizon of h: the {steps} most recently read unmasked steps (t=0..{reach})" in text
+
+
+def test_only_picks_the_sequence():
+    args = ("rnn", "--memory", "-T", "30", "-N", "3", "-M", "4", "--seed", "2")
+    document = json.loads(invoke(*args, "--json").stdout)
+    steps, reach = document["memory"]["horizon"]["h"][2], document["memory"]["reach"]["h"][2]
+    text = invoke(*args, "--only", "2").stdout
+    assert "memory of sequence 2" in text
+    assert f"horizon of h: the {steps} most recently read unmasked steps (t={reach}..29)" in text
+
+
+def test_long_sequences_show_the_steps_read_last():
+    text = invoke("rnn", "--memory", "-T", "50", "--engine", "numpy").stdout
+    row = next(line for line in text.splitlines() if "read earlier" in line)
+    assert [cell.strip() for cell in row.split("│")[1:5]] == [
+        "0..9", "10 steps", "0.0%", "read earlier; --full shows each"
+    ] and "read earlier; --full shows each" in text
+    full = invoke("rnn", "--memory", "-T", "50", "--engine", "numpy", "--full").stdout
+    assert "read earlier" not in full
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--explain", "1"], "--explain"),
+        (["--heatmap"], "--heatmap"),
+        (["--plot", "x.png"], "--plot"),
+        (["--output", "x.npz"], "--output"),
+        (["--activation", "gelu"], "--memory"),
+    ],
+)
+def test_refused_combinations_are_usage_errors(args, option, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("rnn", "--memory", *args)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.output
+    assert list(tmp_path.iterdir()) == []
