@@ -79,7 +79,7 @@ def test_table_rows_masked_steps_and_horizon_line(tmp_path: Path):
     document = json.loads(invoke("gru", "--memory", "--backwards", "--mask-value", "0",
                                  "--input", str(x), "--json").stdout)  # fmt: skip
     steps, reach = document["memory"]["horizon"]["h"][0], document["memory"]["reach"]["h"][0]
-    assert f"horizon of h: the {steps} most recently read unmasked steps (t=0..{reach})" in text
+    assert f"horizon of h: the last {steps} steps read (t=0..{reach}) hold 90% of it" in text
 
 
 def test_only_picks_the_sequence():
@@ -88,17 +88,21 @@ def test_only_picks_the_sequence():
     steps, reach = document["memory"]["horizon"]["h"][2], document["memory"]["reach"]["h"][2]
     text = invoke(*args, "--only", "2").stdout
     assert "memory of sequence 2" in text
-    assert f"horizon of h: the {steps} most recently read unmasked steps (t={reach}..29)" in text
+    assert f"horizon of h: the last {steps} steps read (t={reach}..29) hold 90% of it" in text
 
 
 def test_long_sequences_show_the_steps_read_last():
-    text = invoke("rnn", "--memory", "-T", "50", "--engine", "numpy").stdout
+    args = ("rnn", "--memory", "-T", "50", "--seed", "0")
+    text = invoke(*args).stdout
+    influence = np.array(json.loads(invoke(*args, "--json").stdout)["memory"]["influence"]["h"])
+    share = f"{influence[0, :10].sum() / influence.sum():.1%}"
     row = next(line for line in text.splitlines() if "read earlier" in line)
-    assert [cell.strip() for cell in row.split("│")[1:5]] == [
-        "0..9", "10 steps", "0.0%", "read earlier; --full shows each"
-    ] and "read earlier; --full shows each" in text
-    full = invoke("rnn", "--memory", "-T", "50", "--engine", "numpy", "--full").stdout
-    assert "read earlier" not in full
+    cells = [cell.strip() for cell in row.split("│")[1:5]]
+    assert cells == ["0..9", "10 steps", share, "read earlier; --full shows each"]
+    assert [line.split("│")[1].strip() for line in text.splitlines()[-42:-2]] == [
+        str(t) for t in range(10, 50)
+    ]
+    assert "read earlier" not in invoke(*args, "--full").stdout
 
 
 @pytest.mark.parametrize(

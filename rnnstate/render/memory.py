@@ -32,7 +32,8 @@ def read_backwards(name: str, backwards: bool, bidirectional: bool) -> bool:
 
 
 def horizon_line(name: str, memory: Memory, n: int, backwards: bool) -> Text:
-    """'horizon of h: 6 steps (t=14..19) hold 90% of the influence'."""
+    """'horizon of h: the last 6 steps read (t=14..19) hold 90% of it' (masked steps not
+    counted)."""
     steps, reach = int(memory.horizon[name][n]), int(memory.reach[name][n])
     if steps == 0:
         return Text(f"horizon of {name}: no step has any influence (every step masked)")
@@ -40,10 +41,7 @@ def horizon_line(name: str, memory: Memory, n: int, backwards: bool) -> Text:
     span = f"t={reach}..{T - 1}" if not backwards else f"t=0..{reach}"
     plural = "step" if steps == 1 else "steps"
     share = f"{HORIZON_SHARE:.0%}"
-    return Text(
-        f"horizon of {name}: the {steps} most recently read unmasked {plural} ({span}) hold "
-        f"{share} of the influence"
-    )
+    return Text(f"horizon of {name}: the last {steps} {plural} read ({span}) hold {share} of it")
 
 
 def state_table(
@@ -86,8 +84,7 @@ def render(
     """Every state's influence table and horizon line for sequence n; mask (N, T) or None."""
     parts: list = [
         Text(
-            f"memory of sequence {n}: what each input step does to the final states "
-            "(exact, float64)",
+            f"memory of sequence {n}: influence of each input step (exact, float64)",
             style="bold",
         )
     ]
