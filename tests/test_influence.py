@@ -13,14 +13,14 @@ from rnnstate.spec import Spec
 from rnnstate.weights import BidirectionalWeights, initial_weights
 
 
-def keras_influence(spec, x, weights, initial_state, mask):
+def keras_influence(spec, x, weights, initial_state, mask, dtype="float64"):
     """state name -> (N, T): the Frobenius norm over units and features of Keras's batch
-    Jacobian of each final state by x, the layer built in float64."""
+    Jacobian of each final state by x, the layer built in `dtype` (float64 unless told)."""
     os.environ["KERAS_BACKEND"] = "tensorflow"
     import keras
     import tensorflow as tf
 
-    options = {"return_state": True, "go_backwards": spec.backwards, "dtype": "float64",
+    options = {"return_state": True, "go_backwards": spec.backwards, "dtype": dtype,
                "activation": spec.activation, "use_bias": weights.use_bias}  # fmt: skip
     if spec.cell != "rnn":
         options["recurrent_activation"] = spec.recurrent_activation
@@ -28,13 +28,13 @@ def keras_influence(spec, x, weights, initial_state, mask):
         options["reset_after"] = spec.reset_after
     layer = getattr(keras.layers, spec.keras_layer)(spec.units, **options)
     if spec.bidirectional:
-        layer = keras.layers.Bidirectional(layer, dtype="float64")
+        layer = keras.layers.Bidirectional(layer, dtype=dtype)
     layer.build((None, None, spec.features))
-    layer.set_weights([np.asarray(w, np.float64) for w in weights.as_list()])
-    xt = tf.constant(np.asarray(x, np.float64))
+    layer.set_weights([np.asarray(w, dtype) for w in weights.as_list()])
+    xt = tf.constant(np.asarray(x, dtype))
     states = None
     if initial_state is not None:
-        states = [tf.constant(np.asarray(initial_state[n], np.float64)) for n in spec.state_names]
+        states = [tf.constant(np.asarray(initial_state[n], dtype)) for n in spec.state_names]
     mask_t = None if mask is None else tf.constant(mask)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(xt)
@@ -79,6 +79,16 @@ def test_influence_equals_keras_gradients(name):
     assert set(got.influence) == set(expected)
     for state, values in expected.items():
         np.testing.assert_allclose(got.influence[state], values, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru_reset_before", "rnn", "lstm_backwards"])
+def test_influence_near_the_float32_keras_layer(name):
+    """The layer as Keras runs it by default, in float32: its gradients within float32's reach."""
+    spec, x, weights = case(**CASES[name])
+    got = memory.memory(spec, x, weights)
+    expected = keras_influence(spec, x, weights, None, None, dtype="float32")
+    for state, values in expected.items():
+        np.testing.assert_allclose(got.influence[state], values, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -161,3 +171,50 @@ def test_bidirectional_halves_read_in_their_own_order():
     np.testing.assert_array_equal(got.influence["h_fw"], forward.influence["h"])
     np.testing.assert_array_equal(got.influence["h_bw"], backward.influence["h"])
     np.testing.assert_array_equal(got.reach["h_bw"], backward.reach["h"])
+
+
+def torch_influence(spec, x, weights):
+    """state name -> (N, T): the same norm of torch autograd's Jacobian of PyTorch's own layer
+    (nn.LSTM / nn.GRU / nn.RNN, rnnstate's torch engine's module) in float64."""
+    import torch
+
+    from rnnstate.engines.torch import build_module
+
+    module = build_module(torch, spec, weights, spec.features).double()
+    names = ("h", "c") if spec.cell == "lstm" else ("h",)
+    sides = ("_fw", "_bw") if spec.bidirectional else ("",)
+    out = {name + side: np.zeros((spec.batch, spec.steps)) for side in sides for name in names}
+    for n in range(spec.batch):
+        xn = torch.from_numpy(np.asarray(x[n : n + 1], np.float64))
+
+        def finals(inputs):
+            read = inputs.flip(1) if spec.backwards else inputs
+            _, final = module(read)
+            final = final if isinstance(final, tuple) else (final,)
+            return tuple(f[d, 0] for d in range(len(sides)) for f in final)  # (M,) each
+
+        jacobians = torch.autograd.functional.jacobian(finals, xn)  # each (M, 1, T, D)
+        keys = [name + side for side in sides for name in names]
+        for key, jacobian in zip(keys, jacobians, strict=True):
+            out[key][n] = np.sqrt((jacobian.numpy() ** 2).sum(axis=(0, 1, 3)))
+    return out
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(cell="lstm"),
+        dict(cell="gru"),
+        dict(cell="rnn", activation="relu"),
+        dict(cell="lstm", backwards=True),
+        dict(cell="gru", bidirectional=True),
+    ],
+    ids=["lstm", "gru", "rnn_relu", "lstm_backwards", "gru_bidirectional"],
+)
+def test_influence_equals_torch_autograd(settings):
+    spec, x, weights = case(**settings)
+    got = memory.memory(spec, x, weights)
+    expected = torch_influence(spec, x, weights)
+    assert set(got.influence) == set(expected)
+    for state, values in expected.items():
+        np.testing.assert_allclose(got.influence[state], values, rtol=1e-9, atol=1e-12)
