@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnstate.activations import canonical
+from rnnstate.budget import TRACE_COPIES, TRACED, available_bytes, human_bytes
 from rnnstate.engines import exact
 from rnnstate.engines.activations import FUNCTIONS
 from rnnstate.engines.derivatives import DERIVATIVES, derivative, differentiated
 from rnnstate.errors import SpecError
-from rnnstate.spec import Spec
+from rnnstate.spec import GATE_BLOCKS, Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
 
 HORIZON_SHARE = 0.9
@@ -55,6 +56,38 @@ def problem(spec: Spec) -> str | None:
             known = ", ".join(DERIVATIVES)
             return f"cannot differentiate the activation {name!r}; it differentiates {known}"
     return None
+
+
+FLOAT64_BYTES = 8
+# The parts below miss the exact engine's outputs and input-projection chunks: their peak,
+# measured with tracemalloc (tests/test_memory_cli.py), came to 0.84 to 1.6 times the parts.
+MARGIN = 1.5
+
+
+def needed_bytes(spec: Spec) -> int:
+    """Bytes --memory adds to a run, estimated: the exact engine's trace and copies of x, the
+    Jacobians the backward pass carries (N, P, kM and more) and the answer, with a margin."""
+    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
+    states = 2 if spec.cell == "lstm" else 1
+    P, kM = states * M, len(GATE_BLOCKS[spec.cell]) * M
+    trace = directions * TRACED[spec.cell] * TRACE_COPIES * N * T * M
+    inputs = 4 * N * T * D  # x in float64, masked, flipped, the engine's copy
+    backward = 3 * N * P * (2 * M + 2 * kM + D)  # adjoints, gate Jacobians, concatenations
+    answer = 3 * directions * states * N * T
+    return int(MARGIN * FLOAT64_BYTES * (trace + inputs + backward + answer))
+
+
+def ensure_fits(spec: Spec, run_bytes: int) -> None:
+    """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs exceed the memory
+    available."""
+    needed, available = run_bytes + needed_bytes(spec), available_bytes()
+    if needed > available:
+        raise SpecError(
+            "--memory",
+            f"-T {spec.steps} -N {spec.batch} -M {spec.units} with --memory needs about "
+            f"{human_bytes(needed)} of memory; {human_bytes(available)} are available",
+        )
 
 
 def memory(

@@ -121,3 +121,39 @@ def test_refused_combinations_are_usage_errors(args, option, tmp_path: Path, mon
     assert result.exit_code == 2
     assert f"Invalid value for '{option}'" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_whose_backward_pass_cannot_fit_is_refused_before_it_starts(monkeypatch):
+    from rnnstate import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10 << 20)
+    result = invoke("lstm", "--memory", "-T", "20000", "-M", "16", "--engine", "numpy")
+    assert result.exit_code == 2
+    assert "Invalid value for '--memory'" in result.output
+    assert "with --memory needs about" in result.output and "10 MB are available" in result.output
+    assert "influence" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "cell, bidirectional, T, M, N",
+    [("lstm", False, 2000, 16, 4), ("gru", True, 300, 64, 2), ("rnn", False, 5000, 4, 8)],
+)
+def test_memory_estimate_covers_the_measured_peak(cell, bidirectional, T, M, N):
+    """tracemalloc's peak over memory.memory (numpy reports its arrays to it) is at most the
+    estimate, and the estimate is not more than 3 times it."""
+    import tracemalloc
+
+    from rnnstate import memory
+    from rnnstate.weights import initial_weights
+
+    spec = Spec(cell=cell, steps=T, features=3, units=M, batch=N, engine="exact",
+                bidirectional=bidirectional)  # fmt: skip
+    weights = initial_weights(spec, np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(N, T, 3)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        memory.memory(spec, x, weights)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= memory.needed_bytes(spec) <= 3 * peak

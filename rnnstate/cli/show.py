@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import typer
 
-from rnnstate.budget import ensure_fits, expected_seconds
+from rnnstate.budget import ensure_fits, estimate_bytes, expected_seconds
 from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
 from rnnstate.errors import SpecError, one_line, shown_name
@@ -208,17 +208,18 @@ def run_and_show(
 
     only, units_shown = shown.only, shown.units_shown
     check_only(only, spec.batch)
-    if shown.memory:
-        from rnnstate.memory import problem
-
-        if problem(spec) is not None:
-            raise SpecError("--memory", problem(spec))
     if units_shown and max(units_shown) >= spec.units:
         raise SpecError(
             "--units-shown", f"unit {max(units_shown)} is not in the layer: M={spec.units}"
         )
     check_paths(shown, read)
     ensure_fits(spec, shown.as_json, shown.output, shown.plot is not None)
+    if shown.memory:
+        from rnnstate import memory
+
+        if memory.problem(spec) is not None:
+            raise SpecError("--memory", memory.problem(spec))
+        memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output))
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
