@@ -82,6 +82,16 @@ def test_table_rows_masked_steps_and_horizon_line(tmp_path: Path):
     assert f"horizon of h: the last {steps} steps read (t=0..{reach}) hold 90% of it" in text
 
 
+def test_every_step_masked_has_a_horizon_of_zero(tmp_path: Path):
+    x = tmp_path / "x.json"
+    x.write_text("[[0, 0], [0, 0]]")
+    args = ("rnn", "--memory", "--mask-value", "0", "--input", str(x))
+    assert "horizon of h: 0 steps: no step has any influence on it" in invoke(*args).stdout
+    memory = json.loads(invoke(*args, "--json").stdout)["memory"]
+    assert memory["influence"]["h"] == [[0.0, 0.0]]
+    assert (memory["horizon"]["h"], memory["reach"]["h"]) == ([0], [-1])
+
+
 def test_only_picks_the_sequence():
     args = ("rnn", "--memory", "-T", "30", "-N", "3", "-M", "4", "--seed", "2")
     document = json.loads(invoke(*args, "--json").stdout)

@@ -36,7 +36,7 @@ def horizon_line(name: str, memory: Memory, n: int, backwards: bool) -> Text:
     counted)."""
     steps, reach = int(memory.horizon[name][n]), int(memory.reach[name][n])
     if steps == 0:
-        return Text(f"horizon of {name}: no step has any influence (every step masked)")
+        return Text(f"horizon of {name}: 0 steps: no step has any influence on it")
     T = memory.influence[name].shape[1]
     span = f"t={reach}..{T - 1}" if not backwards else f"t=0..{reach}"
     plural = "step" if steps == 1 else "steps"
