@@ -409,6 +409,16 @@ Check = Annotated[
         rich_help_panel=SHOW,
     ),
 ]
+MemoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--memory",
+        help="Also show how far back the final states remember: the influence ‖∂s/∂x_t‖ of "
+        "every input step t on every final state s (exact backpropagation in float64) and the "
+        "memory horizon, the fewest most recent steps holding 90% of it (docs/memory.md).",
+        rich_help_panel=SHOW,
+    ),
+]
 ExplainStep = Annotated[
     int | None,
     typer.Option(
