@@ -1,0 +1,139 @@
+"""A Summary (rnnstate.summary) as rich tables, one per traced quantity with the units as rows,
+and as the --json document's "summary" object."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import orjson
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from rnnstate.render.table import format_value
+from rnnstate.summary import Summary, UnitStats
+
+# What each traced name is, for the table titles.
+MEANINGS = {
+    "h_t": "hidden state", "c_t": "cell state", "i": "input gate", "f": "forget gate",
+    "g": "candidate", "og": "output gate", "z": "update gate", "r": "reset gate",
+    "h_hat": "candidate", "pre_activation": "before the activation",
+}  # fmt: skip
+
+
+def header(summary: Summary) -> Text:
+    """Two lines: the layer, engine and dataset; the steps counted and the thresholds."""
+    spec = summary.spec
+    layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
+    source = spec.sources.input or f"drawn from seed {spec.seed}"
+    first = (
+        f"{layer}, {spec.engine} engine, M={spec.units}: {summary.sequences} sequences of "
+        f"T={spec.steps}, D={spec.features} ({source}), in batches of {summary.batch_size}"
+    )
+    low, high = summary.thresholds.low, summary.thresholds.high
+    second = f"{summary.steps} steps counted"
+    if spec.mask_value is not None:
+        second += f", {summary.masked} masked (mask_value={spec.mask_value:g}) left out"
+    gates = [name for name, stats in summary.stats.items() if stats.gate]
+    if gates:
+        second += f"; a gate is left-saturated below {low:g}, right-saturated above {high:g}"
+    return Text(f"{first}\n{second}")
+
+
+def percent(fraction: float) -> str:
+    """A fraction of steps as a percentage with one decimal; "<0.1%" for a few steps that would
+    round to 0, ">99.9%" for all but a few; "n/a" with no step counted."""
+    if not np.isfinite(fraction):
+        return "n/a"
+    if 0 < fraction < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= fraction < 1:
+        return ">99.9%"
+    return f"{100 * fraction:.1f}%"
+
+
+def flags(stats: UnitStats, unit: int) -> str:
+    """"dead" (exactly 0 at every step), "saturated" (a gate saturated at every step), or ""."""
+    words = ["dead"] if stats.dead[unit] else []
+    if stats.saturated is not None and stats.saturated[unit]:
+        words.append("saturated")
+    return ", ".join(words)
+
+
+def order(stats: UnitStats, sort: str) -> list[int]:
+    """The units in the order the table lists them: by `sort`, largest first (stable), or by
+    unit number for "unit" and for a column this quantity has not (left and right off gates)."""
+    values = stats.column(sort)
+    if sort == "unit" or values is None:
+        return list(range(len(stats.mean)))
+    return [int(u) for u in np.argsort(-values, kind="stable")]
+
+
+def quantity_table(stats: UnitStats, sort: str) -> Table:
+    """One quantity's table: a row per unit with mean, std, min, max, the share of steps at
+    exactly 0, for a gate the shares left- and right-saturated, and the flags."""
+    meaning = MEANINGS.get(stats.name.removesuffix("_fw").removesuffix("_bw"), "")
+    table = Table(title=f"{stats.name}: {meaning}" if meaning else stats.name, title_justify="left")
+    columns = ["unit", "mean", "std", "min", "max", "zeros"]
+    if stats.gate:
+        columns += ["left", "right"]
+    for column in [*columns, "flags"]:
+        table.add_column(column, justify="left" if column == "flags" else "right")
+    for unit in order(stats, sort):
+        row = [str(unit)] + [format_value(float(a[unit])) for a in
+                             (stats.mean, stats.std, stats.minimum, stats.maximum)]  # fmt: skip
+        row.append(percent(stats.zeros[unit]))
+        if stats.gate:
+            row += [percent(stats.left[unit]), percent(stats.right[unit])]
+        table.add_row(*row, flags(stats, unit))
+    return table
+
+
+def render(summary: Summary, sort: str = "unit") -> Group:
+    """The header and a table per traced quantity, in the trace's order."""
+    return Group(header(summary), *(quantity_table(s, sort) for s in summary.stats.values()))
+
+
+def summary_document(summary: Summary) -> dict:
+    """The "summary" object of the --json document (docs/json.md): float64 statistics per
+    quantity, each a list over the M units."""
+    quantities = {}
+    for name, stats in summary.stats.items():
+        entry = {
+            "gate": stats.gate, "mean": stats.mean, "std": stats.std, "min": stats.minimum,
+            "max": stats.maximum, "zeros": stats.zeros, "dead": stats.dead,
+        }  # fmt: skip
+        if stats.gate:
+            entry |= {"left": stats.left, "right": stats.right, "saturated": stats.saturated}
+        quantities[name] = entry
+    return {
+        "sequences": summary.sequences,
+        "steps_counted": summary.steps,
+        "steps_masked": summary.masked,
+        "batch_size": summary.batch_size,
+        "thresholds": {
+            "left_below": summary.thresholds.low,
+            "right_above": summary.thresholds.high,
+        },
+        "units": quantities,
+    }
+
+
+def document(summary: Summary) -> dict:
+    """The whole --json document of a --summary run."""
+    from rnnstate.render.json import SCHEMA, versions
+
+    spec = summary.spec
+    return {
+        "schema": SCHEMA,
+        "cell": spec.cell,
+        "engine": spec.engine,
+        "config": spec.config(),
+        "versions": versions(spec.engine),
+        "summary": summary_document(summary),
+    }
+
+
+def pieces(summary: Summary) -> Iterator[bytes]:
+    """The --json document as bytes, with a final newline (NaN, for no step counted: null)."""
+    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+    yield orjson.dumps(document(summary), option=options)
