@@ -69,7 +69,8 @@ def test_two_batch_sizes_give_the_same_tables_to_the_last_digit(files):
     args = ["gru", "--summary", "--input", input_path, "--weights", weights, "--mask-value", "0"]
     one, other = invoke(*args, "--batch-size", "5"), invoke(*args, "--batch-size", "37")
     assert one.exit_code == other.exit_code == 0
-    assert one.stdout.replace("batches of 5", "") == other.stdout.replace("batches of 37", "")
+    tables = [result.stdout[result.stdout.index("z: update gate") :] for result in (one, other)]
+    assert tables[0] == tables[1]  # the header differs only in the batch size
     first = summary_json(*args, "--batch-size", "5")["summary"]["units"]
     second = summary_json(*args, "--batch-size", "37")["summary"]["units"]
     for name in first:

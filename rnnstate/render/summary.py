@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from rnnstate.errors import shown_name
 from rnnstate.render.table import format_value
 from rnnstate.summary import Summary, UnitStats
 
@@ -21,22 +22,23 @@ MEANINGS = {
 
 
 def header(summary: Summary) -> Text:
-    """Two lines: the layer, engine and dataset; the steps counted and the thresholds."""
+    """The layer, engine and sizes; where the sequences came from; the steps counted (and
+    masked); the saturation thresholds when the cell has gates."""
     spec = summary.spec
     layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
-    source = spec.sources.input or f"drawn from seed {spec.seed}"
-    first = (
-        f"{layer}, {spec.engine} engine, M={spec.units}: {summary.sequences} sequences of "
-        f"T={spec.steps}, D={spec.features} ({source}), in batches of {summary.batch_size}"
-    )
-    low, high = summary.thresholds.low, summary.thresholds.high
-    second = f"{summary.steps} steps counted"
+    lines = [f"{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
+             f"M={spec.units} N={summary.sequences}"]  # fmt: skip
+    given = spec.sources.input
+    source = f"input {shown_name(given)}" if given else f"drawn from seed {spec.seed}"
+    lines.append(f"{summary.sequences} sequences ({source}) in batches of {summary.batch_size}")
+    counted = f"{summary.steps} steps counted"
     if spec.mask_value is not None:
-        second += f", {summary.masked} masked (mask_value={spec.mask_value:g}) left out"
-    gates = [name for name, stats in summary.stats.items() if stats.gate]
-    if gates:
-        second += f"; a gate is left-saturated below {low:g}, right-saturated above {high:g}"
-    return Text(f"{first}\n{second}")
+        counted += f", {summary.masked} masked (mask_value={spec.mask_value:g}) left out"
+    lines.append(counted)
+    if any(stats.gate for stats in summary.stats.values()):
+        low, high = summary.thresholds.low, summary.thresholds.high
+        lines.append(f"a gate is left-saturated below {low:g}, right-saturated above {high:g}")
+    return Text("\n".join(lines))
 
 
 def percent(fraction: float) -> str:
