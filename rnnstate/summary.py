@@ -20,6 +20,16 @@ from rnnstate.weights import LayerWeights
 # saturation thresholds (the LSTM's output gate is "og" in the trace).
 GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "og"), "gru": ("z", "r"), "rnn": ()}
 SORT_COLUMNS = ("unit", "mean", "std", "min", "max", "zeros", "left", "right")
+COMPILED_MIN_VALUES = 1 << 18  # a batch's values from which the compiled pass beats numpy's
+
+
+def compiled_pays(size: int) -> bool:
+    """Whether a batch of `size` values goes through the compiled pass: a large one, unless
+    RNNSTATE_COMPILED says never (or always), as for the engine."""
+    from rnnstate.engines.compiled import mode
+
+    chosen = mode()
+    return chosen == "always" if chosen != "auto" else size >= COMPILED_MIN_VALUES
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,20 @@ class Accumulator:
     def add(self, values: np.ndarray, counted: np.ndarray, thresholds: Thresholds) -> None:
         """Add values (n, T, M) at the steps where counted (n, T) is True.
 
-        The sums run sequence by sequence and, within one, step by step (np.add.accumulate is
-        sequential), so cutting the sequences into other batches gives the same bits.
+        The sums run sequence by sequence and, within one, step by step, so cutting the
+        sequences into other batches gives the same bits. A large batch goes through one
+        compiled pass (rnnstate.summary_kernel), which adds in the same order.
         """
+        if compiled_pays(values.size):
+            from rnnstate.summary_kernel import accumulate
+
+            self.count += int(counted.sum())
+            low, high = thresholds.low, thresholds.high
+            accumulate(values, counted, self.total, self.squares, self.minimum, self.maximum,
+                       self.zeros, self.left, self.right, low, high)  # fmt: skip
+            if not self.gate:  # counted all the same, shown for gates only
+                self.left[:] = self.right[:] = 0
+            return
         n, T, M = values.shape
         per_sequence = np.zeros((n, M))  # float64
         per_sequence_squares = np.zeros((n, M))
@@ -108,8 +129,9 @@ class Accumulator:
             np.add(per_sequence, wide, out=per_sequence, where=where)
             np.multiply(wide, wide, out=wide)
             np.add(per_sequence_squares, wide, out=per_sequence_squares, where=where)
-        self.total = np.add.accumulate(np.vstack([self.total, per_sequence]))[-1]
-        self.squares = np.add.accumulate(np.vstack([self.squares, per_sequence_squares]))[-1]
+        for s in range(n):  # one sequence after another, as the compiled pass adds them
+            self.total += per_sequence[s]
+            self.squares += per_sequence_squares[s]
         where = np.broadcast_to(counted[:, :, None], values.shape)
         self.count += int(counted.sum())
         self.minimum = np.minimum(

@@ -154,3 +154,25 @@ def test_progress_counts_the_sequences_done():
     seen: list[int] = []
     summarize(spec, in_batches(x, 4), weights, 4, progress=seen.append)
     assert seen == [4, 8, 11]
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_the_compiled_pass_gives_the_bits_of_the_numpy_one(monkeypatch, gate):
+    values = np.random.default_rng(6).standard_normal((30, 20, 7)).astype(np.float32)
+    values[:, :, 3] = np.maximum(values[:, :, 3], 0)  # zeros to count
+    values[4] *= 1e5  # magnitudes far apart, where the order of the sums shows
+    counted = np.random.default_rng(7).random((30, 20)) > 0.3
+    results = []
+    for mode in ("never", "always"):
+        monkeypatch.setenv("RNNSTATE_COMPILED", mode)
+        accumulator = Accumulator("z", 7, gate)
+        for start in range(0, 30, 8):
+            accumulator.add(values[start : start + 8], counted[start : start + 8], Thresholds())
+        results.append(accumulator.stats())
+    numpy_pass, compiled_pass = results
+    for field in ("mean", "std", "minimum", "maximum", "zeros", "dead", "left", "right",
+                  "saturated"):  # fmt: skip
+        expected = getattr(numpy_pass, field)
+        actual = getattr(compiled_pass, field)
+        assert (actual is None) if expected is None else actual.tobytes() == expected.tobytes()
+    assert not numpy_pass.dead[3] and numpy_pass.zeros[3] > 0
