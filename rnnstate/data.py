@@ -7,6 +7,7 @@ in a file is ever executed (numpy loads with allow_pickle=False, pickled members
 import contextlib
 import csv
 import io
+import mmap
 import os
 import stat
 import sys
@@ -653,9 +654,28 @@ def npy_dataset(path: str) -> Dataset:
     except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
         raise InputError(path, f"is not a usable .npy array: {first_line(error)}") from None
     check_numeric(path, array, "the input")
-    array = input_shape(path, array)
-    return Dataset(path, array.shape, lambda size: (
-        array[s : s + size] for s in range(0, array.shape[0], size)))  # fmt: skip
+    mapped, array = array, input_shape(path, array)
+    row_bytes = array[0].nbytes
+
+    def rows(size: int) -> Iterator[np.ndarray]:
+        for start in range(0, array.shape[0], size):
+            yield array[start : start + size]
+            release_pages(mapped, (start + size) * row_bytes)
+
+    return Dataset(path, array.shape, rows)
+
+
+def release_pages(mapped: np.memmap, end: int) -> None:
+    """Let the kernel drop the pages of a memory-mapped .npy's data before byte `end` (read
+    already), so the process's resident memory holds a batch, not the whole file read so far.
+    The pages are the file's: touched again, they are read again."""
+    mapping = getattr(mapped, "_mmap", None)  # numpy's mmap object behind the array
+    if mapping is None or not hasattr(mmap, "MADV_DONTNEED") or not mapped.flags.c_contiguous:
+        return
+    start = mapped.offset - mapped.offset % mmap.ALLOCATIONGRANULARITY  # where the map begins
+    length = (mapped.offset - start + min(end, mapped.nbytes)) // mmap.PAGESIZE * mmap.PAGESIZE
+    if length > 0:
+        mapping.madvise(mmap.MADV_DONTNEED, 0, length)
 
 
 def npz_dataset(path: str) -> Dataset:
