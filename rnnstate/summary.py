@@ -146,18 +146,21 @@ class Accumulator:
             self.right += ((values > thresholds.high) & where).sum(axis=(0, 1))
 
     def stats(self) -> UnitStats:
-        """The statistics so far (NaN means and zero fractions when no step was counted)."""
-        count = self.count or np.nan
+        """The statistics so far (NaN, and no flag, where no step was counted)."""
+        counted = self.count > 0
+        count = self.count if counted else np.nan
         mean = self.total / count
         variance = np.maximum(self.squares / count - mean * mean, 0.0)
-        left = self.left / count if self.gate else None
-        right = self.right / count if self.gate else None
-        counted = self.count > 0
+        missing = np.full_like(mean, np.nan)
+        minimum, maximum = (self.minimum, self.maximum) if counted else (missing, missing)
+        saturated = None
+        if self.gate:
+            saturated = counted & (self.left + self.right == self.count)
         return UnitStats(
-            self.name, self.gate, mean, np.sqrt(variance), self.minimum.copy(),
-            self.maximum.copy(), self.zeros / count, counted & (self.zeros == self.count),
-            left, right,
-            (counted & (self.left + self.right == self.count)) if self.gate else None,
+            self.name, self.gate, mean, np.sqrt(variance), minimum.copy(), maximum.copy(),
+            self.zeros / count, counted & (self.zeros == self.count),
+            self.left / count if self.gate else None, self.right / count if self.gate else None,
+            saturated,
         )  # fmt: skip
 
 

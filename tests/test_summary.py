@@ -176,3 +176,12 @@ def test_the_compiled_pass_gives_the_bits_of_the_numpy_one(monkeypatch, gate):
         actual = getattr(compiled_pass, field)
         assert (actual is None) if expected is None else actual.tobytes() == expected.tobytes()
     assert not numpy_pass.dead[3] and numpy_pass.zeros[3] > 0
+
+
+def test_with_every_step_masked_the_statistics_are_missing_not_made_up():
+    accumulator = Accumulator("h_t", 2, False)
+    accumulator.add(np.ones((3, 4, 2), np.float32), np.zeros((3, 4), dtype=bool), Thresholds())
+    stats = accumulator.stats()
+    for field in ("mean", "std", "minimum", "maximum", "zeros"):
+        assert np.isnan(getattr(stats, field)).all()
+    np.testing.assert_array_equal(stats.dead, [False, False])

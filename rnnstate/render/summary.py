@@ -53,6 +53,11 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.1f}%"
 
 
+def number(value: float) -> str:
+    """A statistic as the run tables show a value; "n/a" (NaN) when no step was counted."""
+    return "n/a" if np.isnan(value) else format_value(value)
+
+
 def flags(stats: UnitStats, unit: int) -> str:
     """"dead" (exactly 0 at every step), "saturated" (a gate saturated at every step), or ""."""
     words = ["dead"] if stats.dead[unit] else []
@@ -81,7 +86,7 @@ def quantity_table(stats: UnitStats, sort: str) -> Table:
     for column in [*columns, "flags"]:
         table.add_column(column, justify="left" if column == "flags" else "right")
     for unit in order(stats, sort):
-        row = [str(unit)] + [format_value(float(a[unit])) for a in
+        row = [str(unit)] + [number(float(a[unit])) for a in
                              (stats.mean, stats.std, stats.minimum, stats.maximum)]  # fmt: skip
         row.append(percent(stats.zeros[unit]))
         if stats.gate:
