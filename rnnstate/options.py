@@ -424,7 +424,8 @@ ExplainUnit = Annotated[
     typer.Option(
         "--unit",
         metavar="U",
-        help="With --explain: write unit U's dot products out term by term.",
+        help="With --explain: write unit U's dot products out term by term. With --summary "
+        "--top K: the unit whose largest h_t are listed.",
         rich_help_panel=SHOW,
     ),
 ]
@@ -555,6 +556,17 @@ RightAbove = Annotated[
         "--right-above",
         show_default="0.9",
         help="With --summary: a gate's step above this is right-saturated.",
+        rich_help_panel=SHOW,
+    ),
+]
+Top = Annotated[
+    int | None,
+    typer.Option(
+        "--top",
+        metavar="K",
+        min=1,
+        help="With --summary and --unit U: the K places (sequence, step) where unit U's h_t "
+        "is largest, each with the steps around it.",
         rich_help_panel=SHOW,
     ),
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 from rnnstate.weights import LayerWeights
 
@@ -71,6 +72,17 @@ class UnitStats:
 
 
 @dataclass(frozen=True)
+class Place:
+    """One (sequence, step) place of the input and a unit's value there, with the values at the
+    counted steps around it (input step -> value)."""
+
+    value: float
+    sequence: int
+    step: int  # the input step t (also on a --backwards layer)
+    around: dict[int, float]
+
+
+@dataclass(frozen=True)
 class Summary:
     """Per-unit statistics of a layer over a dataset of `sequences` sequences of T steps.
 
@@ -86,6 +98,7 @@ class Summary:
     batch_size: int
     thresholds: Thresholds
     stats: dict[str, UnitStats]
+    top: "TopPlaces | None" = None  # with top_unit: where that unit's h_t is largest
 
 
 class Accumulator:
@@ -164,6 +177,38 @@ class Accumulator:
         )  # fmt: skip
 
 
+class TopPlaces:
+    """The K places (sequence, input step) where one unit of one traced quantity is largest,
+    over every counted step seen so far; ties go to the earlier sequence, then the earlier step,
+    so the batch size does not change them. Each place keeps the values AROUND steps either
+    side."""
+
+    AROUND = 2
+
+    def __init__(self, name: str, unit: int, count: int) -> None:
+        self.name, self.unit, self.count = name, unit, count
+        self.places: list[Place] = []
+
+    def add(self, values: np.ndarray, counted: np.ndarray, first: int, backwards: bool) -> None:
+        """Add values (n, T, M) of sequences first, first+1, ..., at the counted (n, T) steps;
+        both in the trace's order (a --backwards layer's from the last input step)."""
+        unit = values[:, :, self.unit].astype(np.float64)  # (n, T)
+        if backwards:
+            unit, counted = unit[:, ::-1], counted[:, ::-1]  # input order
+        T = unit.shape[1]
+        sequences, steps = np.nonzero(counted)  # in order: sequence, then step
+        order = np.lexsort((steps, sequences, -unit[sequences, steps]))[: self.count]
+        found = [
+            Place(float(unit[s, t]), first + int(s), int(t), {
+                int(u): float(unit[s, u]) for u in range(max(0, t - self.AROUND),
+                                                         min(T, t + self.AROUND + 1))
+                if counted[s, u]})
+            for s, t in zip(sequences[order], steps[order], strict=True)
+        ]  # fmt: skip
+        merged = sorted([*self.places, *found], key=lambda p: (-p.value, p.sequence, p.step))
+        self.places = merged[: self.count]
+
+
 def is_gate(spec: Spec, name: str) -> bool:
     """Whether the traced `name` (maybe suffixed _fw or _bw) is one of the cell's gates."""
     return name.removesuffix("_fw").removesuffix("_bw") in GATES[spec.cell]
@@ -185,20 +230,27 @@ def summarize(
     thresholds: Thresholds = Thresholds(),
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
+    top: tuple[int, int] | None = None,
 ) -> Summary:
     """Run every batch x (n, T, D) of the dataset through the layer of `spec` (spec.batch: the
     number of sequences in all; the numpy engine, or the exact one with engine="exact") with
     the trace on, and return the per-unit statistics. `initial_state`: states by name, each
     (spec.batch, M), cut along with the batches. `progress(sequences done)` after each batch.
+    top (K, U): also keep the K places where unit U's h_t is largest (one direction only).
     Raises SpecError when one batch would not fit in memory, NumericError on overflow.
     """
     from rnnstate.api import run_engines, step_mask
     from rnnstate.budget import ensure_fits
 
+    if top is not None and spec.bidirectional:
+        raise SpecError("--top", "--top takes one direction's h_t: not yet on --bidirectional")
+    if top is not None and not 0 <= top[1] < spec.units:
+        raise SpecError("--unit", f"unit {top[1]} is not in the layer: M={spec.units}")
     engine = "exact" if spec.engine == "exact" else "numpy"
     spec = replace(spec, engine=engine, gates=True, return_sequences=False, check=False)
     ensure_fits(replace(spec, batch=min(batch_size, spec.batch)))  # one batch at a time
     accumulators: dict[str, Accumulator] = {}
+    places = None if top is None else TopPlaces("h_t", top[1], top[0])
     done = masked = 0
     for x in batches:
         n = x.shape[0]
@@ -211,12 +263,14 @@ def summarize(
             if name not in accumulators:
                 accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
             accumulators[name].add(values, counted, thresholds)
+        if places is not None:
+            places.add(result.gates["h_t"], counted, done, spec.backwards)
         done += n
         if progress:
             progress(done)
     steps = done * spec.steps - masked
     stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
-    return Summary(spec, done, steps, masked, batch_size, thresholds, stats)
+    return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places)
 
 
 def in_batches(x: np.ndarray, size: int) -> Iterator[np.ndarray]:

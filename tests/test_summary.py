@@ -185,3 +185,34 @@ def test_with_every_step_masked_the_statistics_are_missing_not_made_up():
     for field in ("mean", "std", "minimum", "maximum", "zeros"):
         assert np.isnan(getattr(stats, field)).all()
     np.testing.assert_array_equal(stats.dead, [False, False])
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_top_places_are_the_largest_counted_values_of_the_full_trace(backwards):
+    spec, weights, x = layer("lstm", N=30, T=7, mask_value=0.0, backwards=backwards)
+    full = run_engines(replace(spec, gates=True), x, weights)
+    h = full.gates["h_t"][:, :, 2].astype(np.float64)  # (N, T), the trace's order
+    h = h[:, ::-1] if backwards else h  # input order
+    counted = step_mask(x, 0.0)
+    summary = summarize(spec, in_batches(x, 30), weights, 30, top=(6, 2))
+    places = [(p.sequence, p.step, p.value) for p in summary.top.places]
+    candidates = sorted((-h[n, t], n, t) for n, t in zip(*np.nonzero(counted), strict=True))
+    assert places == [(int(n), int(t), -v) for v, n, t in candidates[:6]]
+    first = summary.top.places[0]
+    expected_around = {t: h[first.sequence, t] for t in range(first.step - 2, first.step + 3)
+                       if 0 <= t < 7 and counted[first.sequence, t]}  # fmt: skip
+    assert first.around == expected_around
+
+
+def test_top_places_do_not_depend_on_the_batches_ties_going_to_the_earlier_place():
+    from rnnstate.summary import TopPlaces
+
+    values = np.round(np.random.default_rng(8).random((20, 6, 2)), 1).astype(np.float32)  # ties
+    counted = np.ones((20, 6), dtype=bool)
+    whole, cut = TopPlaces("h_t", 1, 9), TopPlaces("h_t", 1, 9)
+    whole.add(values, counted, 0, False)
+    for start in range(0, 20, 3):
+        cut.add(values[start : start + 3], counted[start : start + 3], start, False)
+    assert whole.places == cut.places
+    order = [(-p.value, p.sequence, p.step) for p in whole.places]
+    assert order == sorted(order)

@@ -175,3 +175,27 @@ def test_ctrl_c_stops_the_run_with_130_and_no_output():
     assert process.returncode == 130
     assert stdout == b""
     assert b"Traceback" not in stderr
+
+
+def test_top_lists_the_places_in_json_and_a_table(files):
+    _, input_path, weights = files
+    args = ["gru", "--summary", "--input", input_path, "--weights", weights, "--top", "3",
+            "--unit", "2"]  # fmt: skip
+    top = summary_json(*args)["summary"]["top"]
+    assert (top["quantity"], top["unit"], len(top["places"])) == ("h_t", 2, 3)
+    values = [place["value"] for place in top["places"]]
+    assert values == sorted(values, reverse=True)
+    table = invoke(*args).stdout.split("h_t of unit 2: the 3 largest")[1]
+    assert f"{top['places'][0]['sequence']} │ {top['places'][0]['step']} │" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(["--top", "3"], "'--top'"), (["--unit", "1"], "'--unit'"),
+     (["--top", "3", "--unit", "9"], "'--unit'"),
+     (["--top", "3", "--unit", "0", "--bidirectional"], "'--top'")],
+)  # fmt: skip
+def test_top_needs_a_unit_of_the_layer(args, option):
+    result = invoke("lstm", "--summary", "-M", "3", *args)
+    assert result.exit_code == 2
+    assert option in result.stderr

@@ -46,6 +46,7 @@ from rnnstate.options import (
     SortColumn,
     Steps,
     SummaryOption,
+    Top,
     TorchLayer,
     UnitForgetBias,
     Units,
@@ -150,6 +151,7 @@ def lstm(
     sort: SortColumn = None,
     left_below: LeftBelow = None,
     right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
@@ -204,6 +206,7 @@ def gru(
     sort: SortColumn = None,
     left_below: LeftBelow = None,
     right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
@@ -255,6 +258,7 @@ def rnn(
     sort: SortColumn = None,
     left_below: LeftBelow = None,
     right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 DEFAULT_BATCH_SIZE = 1024
 # Options that show or write one run's arrays: nothing of theirs is in a summary.
 NOT_WITH_SUMMARY = {
-    "sequences": "--sequences", "check": "--check", "explain": "--explain", "unit": "--unit",
+    "sequences": "--sequences", "check": "--check", "explain": "--explain",
     "direction": "--direction", "heatmap": "--heatmap", "plot": "--plot", "output": "--output",
     "save_weights": "--save-weights", "only": "--only", "units_shown": "--units-shown",
     "full": "--full",
 }  # fmt: skip
 SUMMARY_OPTIONS = {"batch_size": "--batch-size", "sort": "--sort", "left_below": "--left-below",
-                   "right_above": "--right-above"}  # fmt: skip
+                   "right_above": "--right-above", "top": "--top"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class SummaryRequest:
     batch_size: int
     sort: str
     thresholds: "Thresholds"
+    top: tuple[int, int] | None  # (K, U) with --top K --unit U
 
 
 def take_summary(options: dict) -> SummaryRequest | None:
@@ -41,6 +42,10 @@ def take_summary(options: dict) -> SummaryRequest | None:
 
     asked = options.pop("summary")
     given = {name: options.pop(name) for name in SUMMARY_OPTIONS}
+    if asked and (given["top"] is None) != (options["unit"] is None):
+        missing, option = ("--top", "--unit") if given["top"] is None else ("--unit", "--top")
+        raise SpecError(option, f"{option} with --summary needs {missing}: --top K --unit U")
+    unit = options.pop("unit") if asked else None
     if not asked:
         for name, value in given.items():
             if value is not None:
@@ -65,7 +70,8 @@ def take_summary(options: dict) -> SummaryRequest | None:
     if low > high:
         raise SpecError("--left-below", f"--left-below {low:g} is above --right-above {high:g}")
     batch_size = given["batch_size"] or DEFAULT_BATCH_SIZE
-    return SummaryRequest(batch_size, sort, Thresholds(low, high))
+    top = None if given["top"] is None else (given["top"], unit)
+    return SummaryRequest(batch_size, sort, Thresholds(low, high), top)
 
 
 def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: dict) -> None:
@@ -120,7 +126,7 @@ def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: di
     batch_size = min(request.batch_size, spec.batch)
     with sequences_bar(spec.batch, batch_size) as progress:
         summary = summarize(spec, dataset.batches(batch_size), weights, batch_size,
-                            request.thresholds, states, progress)  # fmt: skip
+                            request.thresholds, states, progress, request.top)  # fmt: skip
     if as_json:
         write_stdout(summary_render.pieces(summary))
     else:

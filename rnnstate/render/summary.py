@@ -11,7 +11,7 @@ from rich.text import Text
 
 from rnnstate.errors import shown_name
 from rnnstate.render.table import format_value
-from rnnstate.summary import Summary, UnitStats
+from rnnstate.summary import Summary, TopPlaces, UnitStats
 
 # What each traced name is, for the table titles.
 MEANINGS = {
@@ -95,9 +95,28 @@ def quantity_table(stats: UnitStats, sort: str) -> Table:
     return table
 
 
+def top_table(top: TopPlaces) -> Table:
+    """The K places where the unit is largest, largest first: the sequence, the input step t,
+    the value, and the values at the counted steps around it (t-2 to t+2; blank where the
+    sequence ends or the step is masked)."""
+    table = Table(title=f"{top.name} of unit {top.unit}: the {len(top.places)} largest",
+                  title_justify="left")  # fmt: skip
+    offsets = range(-top.AROUND, top.AROUND + 1)
+    for column in ["rank", "sequence", "t", *(f"t{o:+d}" if o else "at t" for o in offsets)]:
+        table.add_column(column, justify="right")
+    for rank, place in enumerate(top.places, 1):
+        around = [place.around.get(place.step + o) for o in offsets]
+        table.add_row(str(rank), str(place.sequence), str(place.step),
+                      *("" if v is None else format_value(v) for v in around))  # fmt: skip
+    return table
+
+
 def render(summary: Summary, sort: str = "unit") -> Group:
-    """The header and a table per traced quantity, in the trace's order."""
-    return Group(header(summary), *(quantity_table(s, sort) for s in summary.stats.values()))
+    """The header, a table per traced quantity in the trace's order, then the top places."""
+    tables = [quantity_table(s, sort) for s in summary.stats.values()]
+    if summary.top is not None:
+        tables.append(top_table(summary.top))
+    return Group(header(summary), *tables)
 
 
 def summary_document(summary: Summary) -> dict:
@@ -112,7 +131,7 @@ def summary_document(summary: Summary) -> dict:
         if stats.gate:
             entry |= {"left": stats.left, "right": stats.right, "saturated": stats.saturated}
         quantities[name] = entry
-    return {
+    document = {
         "sequences": summary.sequences,
         "steps_counted": summary.steps,
         "steps_masked": summary.masked,
@@ -123,6 +142,12 @@ def summary_document(summary: Summary) -> dict:
         },
         "units": quantities,
     }
+    if summary.top is not None:
+        top = summary.top
+        document["top"] = {"quantity": top.name, "unit": top.unit, "places": [
+            {"sequence": p.sequence, "step": p.step, "value": p.value,
+             "around": {str(t): v for t, v in p.around.items()}} for p in top.places]}  # fmt: skip
+    return document
 
 
 def document(summary: Summary) -> dict:
