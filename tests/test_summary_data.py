@@ -1,5 +1,7 @@
 """rnnstate.data.open_dataset: an input read a batch of sequences at a time, never whole."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,26 @@ def test_a_file_that_is_not_an_array_is_refused(tmp_path):
     path.write_bytes(b"not an array")
     with pytest.raises(InputError, match=r"is not a usable \.npy array"):
         open_dataset(str(path))
+
+
+def resident_file_bytes() -> int:
+    """RssFile of this process: the pages of mapped files it holds."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no RssFile line")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_a_mapped_file_read_batch_by_batch_does_not_stay_resident(tmp_path):
+    path = tmp_path / "large.npy"
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(4096, 64, 64))
+    array[:] = 1.0  # 64 MiB
+    del array
+    before, most, total = resident_file_bytes(), 0, 0.0
+    for batch in open_dataset(str(path)).batches(256):
+        total += float(batch.sum())
+        most = max(most, resident_file_bytes() - before)  # while the file is mapped
+    assert total == 4096 * 64 * 64
+    assert most < 16 << 20  # a batch is 4 MiB; the file 64 MiB
