@@ -5,11 +5,13 @@ import typer
 from rnnstate.cli.app import GroupedHelp, app, examples
 from rnnstate.cli.show import run_and_show, take_shown
 from rnnstate.cli.streams import user_errors
+from rnnstate.cli.summary import inspect_summary, take_summary
 from rnnstate.errors import ExitCode, SpecError
 from rnnstate.options import (
     ActivationOption,
     Backwards,
     Batch,
+    BatchSize,
     Bias,
     BidirectionalOption,
     Check,
@@ -27,6 +29,7 @@ from rnnstate.options import (
     Json,
     Layout,
     LayoutName,
+    LeftBelow,
     MaskValue,
     MemoryOption,
     Merge,
@@ -37,10 +40,14 @@ from rnnstate.options import (
     Prefix,
     RecurrentActivation,
     ResetAfter,
+    RightAbove,
     SaveWeights,
     Seed,
     Sequences,
+    SortColumn,
     Steps,
+    SummaryOption,
+    Top,
     TorchLayer,
     UnitForgetBias,
     Units,
@@ -62,9 +69,15 @@ def inspect(cell: str, options: dict) -> None:
     prefix, torch_layer = options.pop("prefix"), options.pop("torch_layer")
     with user_errors():
         reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
-        shown = take_shown(options, cell, reset_after)
         if merge is not None and not bidirectional:
             raise SpecError("--merge", "--merge applies to --bidirectional only")
+        if (request := take_summary(options)) is not None:
+            files = {"input_path": input_path, "weights_path": weights_path,
+                     "state_path": state_path, "prefix": prefix, "torch_layer": torch_layer,
+                     "merge": (merge or MergeMode.concat).value}  # fmt: skip
+            inspect_summary(cell, options, request, files)
+            return
+        shown = take_shown(options, cell, reset_after)
         x, weights, states, sources = read_files(
             cell, input_path, weights_path, state_path, reset_after, bidirectional, prefix,
             torch_layer,
@@ -135,6 +148,12 @@ def lstm(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    summary: SummaryOption = False,
+    batch_size: BatchSize = None,
+    sort: SortColumn = None,
+    left_below: LeftBelow = None,
+    right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
@@ -185,6 +204,12 @@ def gru(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    summary: SummaryOption = False,
+    batch_size: BatchSize = None,
+    sort: SortColumn = None,
+    left_below: LeftBelow = None,
+    right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
@@ -233,6 +258,12 @@ def rnn(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    summary: SummaryOption = False,
+    batch_size: BatchSize = None,
+    sort: SortColumn = None,
+    left_below: LeftBelow = None,
+    right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""
