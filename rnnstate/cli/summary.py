@@ -19,7 +19,7 @@ NOT_WITH_SUMMARY = {
     "sequences": "--sequences", "check": "--check", "explain": "--explain",
     "direction": "--direction", "heatmap": "--heatmap", "plot": "--plot", "output": "--output",
     "save_weights": "--save-weights", "only": "--only", "units_shown": "--units-shown",
-    "full": "--full",
+    "full": "--full", "memory": "--memory",
 }  # fmt: skip
 SUMMARY_OPTIONS = {"batch_size": "--batch-size", "sort": "--sort", "left_below": "--left-below",
                    "right_above": "--right-above", "top": "--top"}  # fmt: skip
