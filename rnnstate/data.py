@@ -7,6 +7,7 @@ in a file is ever executed (numpy loads with allow_pickle=False, pickled members
 import contextlib
 import csv
 import io
+import mmap
 import os
 import stat
 import sys
@@ -583,3 +584,143 @@ def check_initial_state(
             raise InputError(
                 source, f"{name} has shape {states[name].shape}; expected (N, M) = ({N}, {M})"
             )
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming a dataset in batches (--summary): never the whole input in memory
+
+
+class Dataset:
+    """An input of shape (N, T, D) read a batch of sequences at a time: a memory-mapped .npy,
+    an .npz member unpacked as it is read, or an array already in memory (CSV, JSON, drawn).
+
+    batches(size) yields float32 arrays (n, T, D), each checked for NaN and infinities (the
+    error names the file and the sequence); only one batch is in memory at a time.
+    """
+
+    def __init__(self, path: str, shape: tuple[int, int, int], rows: Callable) -> None:
+        self.path, self.shape = path, shape
+        self.rows = rows  # rows(size) -> an iterator of raw arrays (n, T, D), in order
+
+    def batches(self, size: int) -> Iterator[np.ndarray]:
+        """The sequences in order, `size` at a time (the last batch may hold fewer)."""
+        start = 0
+        for raw in self.rows(size):
+            yield batch_values(self.path, raw, start)
+            start += raw.shape[0]
+
+
+def batch_values(path: str, raw: np.ndarray, start: int) -> np.ndarray:
+    """A batch of raw values (n, T, D) as contiguous float32, refusing NaN and infinities (the
+    error's index counts sequences from the start of the file)."""
+    with np.errstate(over="ignore"):
+        values = np.ascontiguousarray(raw, dtype=np.float32)
+    if not np.isfinite(values).all():
+        first = [int(i) for i in np.argwhere(~np.isfinite(values))[0]]
+        first[0] += start
+        raise InputError(
+            path,
+            f"the input holds NaN or infinite values (first at {first}); expected finite "
+            "numbers (or values too large for float32)",
+        )
+    return values
+
+
+def dataset_of(path: str, x: np.ndarray) -> Dataset:
+    """A Dataset over an array x (N, T, D) already in memory."""
+    return Dataset(path, x.shape, lambda size: (x[s : s + size] for s in range(0, len(x), size)))
+
+
+def open_dataset(path: str) -> Dataset:
+    """The input file as a Dataset: a .npy memory-mapped, an .npz's array `x` (or its only
+    array) unpacked batch by batch; a .csv or .json (small by nature) read whole. Shapes (T, D)
+    and (N, T, D), integers or floats. Raises InputError naming the file."""
+    if path == STDIN:
+        return dataset_of(path, read_input(path))
+    suffix = extension(path, INPUT_FORMATS)
+    if suffix == ".npy":
+        return npy_dataset(path)
+    if suffix == ".npz":
+        return npz_dataset(path)
+    return dataset_of(path, read_input(path))
+
+
+def npy_dataset(path: str) -> Dataset:
+    """A .npy file memory-mapped (np.load's mmap_mode='r'; object arrays are refused by numpy)."""
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except PermissionError:
+        raise InputError(path, "cannot be read: permission denied") from None
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        raise InputError(path, f"is not a usable .npy array: {first_line(error)}") from None
+    check_numeric(path, array, "the input")
+    mapped, array = array, input_shape(path, array)
+    row_bytes = array[0].nbytes
+
+    def rows(size: int) -> Iterator[np.ndarray]:
+        for start in range(0, array.shape[0], size):
+            yield array[start : start + size]
+            release_pages(mapped, (start + size) * row_bytes)
+
+    return Dataset(path, array.shape, rows)
+
+
+def release_pages(mapped: np.memmap, end: int) -> None:
+    """Let the kernel drop the pages of a memory-mapped .npy's data before byte `end` (read
+    already), so the process's resident memory holds a batch, not the whole file read so far.
+    The pages are the file's: touched again, they are read again."""
+    mapping = getattr(mapped, "_mmap", None)  # numpy's mmap object behind the array
+    if mapping is None or not hasattr(mmap, "MADV_DONTNEED") or not mapped.flags.c_contiguous:
+        return
+    start = mapped.offset - mapped.offset % mmap.ALLOCATIONGRANULARITY  # where the map begins
+    length = (mapped.offset - start + min(end, mapped.nbytes)) // mmap.PAGESIZE * mmap.PAGESIZE
+    if length > 0:
+        mapping.madvise(mmap.MADV_DONTNEED, 0, length)
+
+
+def npz_dataset(path: str) -> Dataset:
+    """An .npz archive's array `x` (or its only array), read from the decompressing stream one
+    batch of sequences at a time; the header is checked against the member's size first."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {m.filename.removesuffix(".npy"): m for m in archive.infolist()}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise InputError(path, f"is not a valid .npz archive: {first_line(error)}") from None
+    name = "x" if "x" in members else only_or_x(path, members).filename.removesuffix(".npy")
+    member = members[name]
+    what = f"array {name!r}"
+    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+        shape, fortran_order, dtype = npy_header(path, stream, what)
+        header_size = stream.tell()  # the data follow
+    if fortran_order and len(shape) > 1:
+        raise InputError(path, f"{what} is stored in Fortran order; expected C order to stream")
+    check_numeric(path, np.empty(0, dtype), what)
+    promised = int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
+    if promised > member.file_size - header_size:
+        raise InputError(path, f"{what} is truncated: its header promises shape {tuple(shape)} "
+                               f"of {dtype} but {member.file_size - header_size} bytes follow")
+    N, T, D = input_shape(path, np.broadcast_to(np.uint8(0), shape)).shape  # the shape only
+
+    def rows(size: int) -> Iterator[np.ndarray]:
+        row_bytes = T * D * dtype.itemsize
+        with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+            npy_header(path, stream, what)  # read past it
+            for start in range(0, N, size):
+                n = min(size, N - start)
+                data = stream.read(n * row_bytes)
+                if len(data) < n * row_bytes:
+                    raise InputError(path, f"{what} is truncated at sequence {start}")
+                yield np.frombuffer(data, dtype=dtype).reshape(n, T, D)
+
+    return Dataset(path, (N, T, D), rows)
+
+
+def npy_header(path: str, stream, what: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, Fortran order and dtype of the .npy header at the start of `stream`."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(stream)
+        return np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        raise InputError(path, f"{what} is not a valid .npy array: {first_line(error)}") from None

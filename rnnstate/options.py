@@ -409,6 +409,16 @@ Check = Annotated[
         rich_help_panel=SHOW,
     ),
 ]
+MemoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--memory",
+        help="Also show how far back the final states remember: the influence ‖∂s/∂x_t‖ of "
+        "every input step t on every final state s (exact backpropagation in float64) and the "
+        "memory horizon, the fewest most recent steps holding 90% of it (docs/memory.md).",
+        rich_help_panel=SHOW,
+    ),
+]
 ExplainStep = Annotated[
     int | None,
     typer.Option(
@@ -424,7 +434,8 @@ ExplainUnit = Annotated[
     typer.Option(
         "--unit",
         metavar="U",
-        help="With --explain: write unit U's dot products out term by term.",
+        help="With --explain: write unit U's dot products out term by term. With --summary "
+        "--top K: the unit whose largest h_t are listed.",
         rich_help_panel=SHOW,
     ),
 ]
@@ -505,6 +516,67 @@ Json = Annotated[
     typer.Option(
         "--json",
         help="Print one JSON document (docs/json.md) instead of tables.",
+        rich_help_panel=SHOW,
+    ),
+]
+SummaryOption = Annotated[
+    bool,
+    typer.Option(
+        "--summary",
+        help="What each unit does over every sequence of the input, read in batches: mean and "
+        "std of h_t, c_t and every gate, the fraction of steps each gate is saturated, dead "
+        "units (docs/units.md). Runs the numpy engine's equations (the exact engine's with "
+        "--engine exact).",
+        rich_help_panel=SHOW,
+    ),
+]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        show_default="1024",
+        help="With --summary: sequences run at a time (memory holds one batch).",
+        rich_help_panel=SHOW,
+    ),
+]
+SortColumn = Annotated[
+    str | None,
+    typer.Option(
+        "--sort",
+        metavar="COLUMN",
+        show_default="unit",
+        help="With --summary: order the units by mean, std, min, max, zeros, left or right, "
+        "largest first.",
+        rich_help_panel=SHOW,
+    ),
+]
+LeftBelow = Annotated[
+    float | None,
+    typer.Option(
+        "--left-below",
+        show_default="0.1",
+        help="With --summary: a gate's step below this is left-saturated.",
+        rich_help_panel=SHOW,
+    ),
+]
+RightAbove = Annotated[
+    float | None,
+    typer.Option(
+        "--right-above",
+        show_default="0.9",
+        help="With --summary: a gate's step above this is right-saturated.",
+        rich_help_panel=SHOW,
+    ),
+]
+Top = Annotated[
+    int | None,
+    typer.Option(
+        "--top",
+        metavar="K",
+        min=1,
+        help="With --summary and --unit U: the K places (sequence, step) where unit U's h_t "
+        "is largest, each with the steps around it.",
         rich_help_panel=SHOW,
     ),
 ]

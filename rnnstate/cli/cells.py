@@ -5,11 +5,13 @@ import typer
 from rnnstate.cli.app import GroupedHelp, app, examples
 from rnnstate.cli.show import run_and_show, take_shown
 from rnnstate.cli.streams import user_errors
+from rnnstate.cli.summary import inspect_summary, take_summary
 from rnnstate.errors import ExitCode, SpecError
 from rnnstate.options import (
     ActivationOption,
     Backwards,
     Batch,
+    BatchSize,
     Bias,
     BidirectionalOption,
     Check,
@@ -27,7 +29,9 @@ from rnnstate.options import (
     Json,
     Layout,
     LayoutName,
+    LeftBelow,
     MaskValue,
+    MemoryOption,
     Merge,
     MergeMode,
     Only,
@@ -36,10 +40,14 @@ from rnnstate.options import (
     Prefix,
     RecurrentActivation,
     ResetAfter,
+    RightAbove,
     SaveWeights,
     Seed,
     Sequences,
+    SortColumn,
     Steps,
+    SummaryOption,
+    Top,
     TorchLayer,
     UnitForgetBias,
     Units,
@@ -61,9 +69,15 @@ def inspect(cell: str, options: dict) -> None:
     prefix, torch_layer = options.pop("prefix"), options.pop("torch_layer")
     with user_errors():
         reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
-        shown = take_shown(options, cell, reset_after)
         if merge is not None and not bidirectional:
             raise SpecError("--merge", "--merge applies to --bidirectional only")
+        if (request := take_summary(options)) is not None:
+            files = {"input_path": input_path, "weights_path": weights_path,
+                     "state_path": state_path, "prefix": prefix, "torch_layer": torch_layer,
+                     "merge": (merge or MergeMode.concat).value}  # fmt: skip
+            inspect_summary(cell, options, request, files)
+            return
+        shown = take_shown(options, cell, reset_after)
         x, weights, states, sources = read_files(
             cell, input_path, weights_path, state_path, reset_after, bidirectional, prefix,
             torch_layer,
@@ -118,6 +132,7 @@ def lstm(
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    memory: MemoryOption = False,
     explain: ExplainStep = None,
     unit: ExplainUnit = None,
     direction: DirectionOption = None,
@@ -133,6 +148,12 @@ def lstm(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    summary: SummaryOption = False,
+    batch_size: BatchSize = None,
+    sort: SortColumn = None,
+    left_below: LeftBelow = None,
+    right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
@@ -167,6 +188,7 @@ def gru(
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    memory: MemoryOption = False,
     explain: ExplainStep = None,
     unit: ExplainUnit = None,
     direction: DirectionOption = None,
@@ -182,6 +204,12 @@ def gru(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    summary: SummaryOption = False,
+    batch_size: BatchSize = None,
+    sort: SortColumn = None,
+    left_below: LeftBelow = None,
+    right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
@@ -194,6 +222,7 @@ def gru(
         "rnnstate rnn -T 20 -D 4 -M 8 -N 2 --engine numpy   # 2 sequences of 20 steps",
         "rnnstate rnn --activation relu --gates --engine numpy",
         "rnnstate rnn --sequences --mask-value 0 --engine numpy -T 5",
+        "rnnstate rnn --memory -T 30 -M 8             # which steps h still depends on",
     ),
 )
 def rnn(
@@ -213,6 +242,7 @@ def rnn(
     engine: EngineOption = EngineName.keras,
     gates: Gates = False,
     check: Check = False,
+    memory: MemoryOption = False,
     explain: ExplainStep = None,
     unit: ExplainUnit = None,
     direction: DirectionOption = None,
@@ -228,6 +258,12 @@ def rnn(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    summary: SummaryOption = False,
+    batch_size: BatchSize = None,
+    sort: SortColumn = None,
+    left_below: LeftBelow = None,
+    right_above: RightAbove = None,
+    top: Top = None,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import typer
 
-from rnnstate.budget import ensure_fits, expected_seconds
+from rnnstate.budget import ensure_fits, estimate_bytes, expected_seconds
 from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
 from rnnstate.errors import SpecError, one_line, shown_name
@@ -107,6 +107,7 @@ class Shown:
     as_json: bool
     heatmap: bool
     full: bool = False  # tables show every unit and every step
+    memory: bool = False  # --memory: the influence of every step on the final states
 
 
 def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
@@ -127,7 +128,10 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
         options.pop("json"),
         options.pop("heatmap"),
         options.pop("full"),
+        options.pop("memory", False),
     )
+    if shown.memory:
+        refuse_with_memory(options, shown)
     if shown.save_weights:
         output_format(shown.save_weights, "--save-weights", WEIGHT_FORMATS)
     if shown.layout == "torch" and not shown.save_weights:
@@ -142,6 +146,23 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
     if shown.plot:
         output_format(shown.plot, "--plot", PLOT_FORMATS)
     return shown
+
+
+def refuse_with_memory(options: dict, shown: Shown) -> None:
+    """SpecError for what --memory cannot go with yet: the other views and the files that would
+    not hold the influence."""
+    refused = {
+        "--explain": options.get("explain") is not None,
+        "--heatmap": shown.heatmap,
+        "--plot": shown.plot is not None,
+        "--output": shown.output is not None,
+    }
+    for option, given in refused.items():
+        if given:
+            raise SpecError(
+                option, f"cannot be given with --memory yet ({option} would not show or save "
+                "the influence; --json holds it)",
+            )  # fmt: skip
 
 
 def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
@@ -193,6 +214,12 @@ def run_and_show(
         )
     check_paths(shown, read)
     ensure_fits(spec, shown.as_json, shown.output, shown.plot is not None)
+    if shown.memory:
+        from rnnstate import memory
+
+        if memory.problem(spec) is not None:
+            raise SpecError("--memory", memory.problem(spec))
+        memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output))
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
@@ -213,8 +240,9 @@ def run_and_show(
         if path:
             typer.echo(f"wrote {shown_name(path)}", err=True)  # on stderr: stdout is the output
     explanations = explain(result, only or 0) if spec.explain is not None else None
+    influence = memory_of(result) if shown.memory else None
     if shown.as_json:
-        write_stdout(json_render.pieces(result, explanations))
+        write_stdout(json_render.pieces(result, explanations, influence))
     elif shown.heatmap:
         from rnnstate.render import heatmap
 
@@ -227,8 +255,22 @@ def run_and_show(
         Console(highlight=False).print(  # --full: wider tables than the terminal, uncropped
             table_render.render(result, only, shown.full), crop=not shown.full
         )
+        if influence is not None:
+            from rnnstate.render import memory as memory_render
+
+            Console(highlight=False).print(
+                memory_render.render(influence, result.mask, only or 0, spec.backwards,
+                                     spec.bidirectional, shown.full)
+            )  # fmt: skip
         sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
     return not spec.check or result.cross_check.agree
+
+
+def memory_of(result):
+    """--memory: the influence of every input step of the run on its final states (Memory)."""
+    from rnnstate.memory import memory
+
+    return memory(result.spec, result.x, result.weights, result.initial_state, result.mask)
 
 
 def check_only(only: int | None, batch: int) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 
 from rnnstate.explain import Explanation
+from rnnstate.memory import DEFINITION, HORIZON_SHARE, Memory
 from rnnstate.result import REACH_SAFETY, CrossCheck, Result
 
 SCHEMA = "rnnstate/3"
@@ -220,10 +221,28 @@ def value_pieces(value) -> Iterator[bytes]:
         yield orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def pieces(result: Result, explanations: list[Explanation] | None = None) -> Iterator[bytes]:
-    """The whole document as UTF-8 JSON text in pieces, ending in a newline."""
-    yield from value_pieces(document(result, explanations))
+def pieces(
+    result: Result, explanations: list[Explanation] | None = None, memory: Memory | None = None
+) -> Iterator[bytes]:
+    """The whole document as UTF-8 JSON text in pieces, ending in a newline (with --memory's
+    influence under "memory" when given)."""
+    whole = document(result, explanations)
+    if memory is not None:
+        whole["memory"] = memory_document(memory)
+    yield from value_pieces(whole)
     yield b"\n"
+
+
+def memory_document(memory: Memory) -> dict:
+    """--memory under "memory": the definition, the share, and per state the influence (N, T)
+    by input step (float64), the horizon (N,) and the earliest input step in it (N,)."""
+    return {
+        "definition": DEFINITION,
+        "share": HORIZON_SHARE,
+        "influence": dict(memory.influence),
+        "horizon": {name: [int(k) for k in v] for name, v in memory.horizon.items()},
+        "reach": {name: [int(t) for t in v] for name, v in memory.reach.items()},
+    }
 
 
 def render(result: Result) -> bytes:

@@ -1,0 +1,280 @@
+"""How far back the final states remember: the influence of every input step on them, exactly.
+
+The influence of input step t on a final state s (h or c; h_fw ... for a bidirectional layer) is
+the Frobenius norm of the Jacobian ‖∂s/∂x_t‖ (over the state's M units and the input's D
+features), one number per sequence and step. It is computed by backpropagation through time in
+float64 from the exact engine's trace (the states at every step), carrying the full Jacobian of
+s with respect to the states backwards, so no unit of s is summed away before the norm. A masked
+step is skipped by the layer (its states carry over), so its influence is exactly zero.
+
+The memory horizon of a sequence (horizon): the fewest most recent steps, counted in the order
+the layer read them and among the steps it did not skip (masked ones), whose influences sum to at
+least HORIZON_SHARE of the sequence's total; 0 when no step has any influence.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnstate.activations import canonical
+from rnnstate.budget import TRACE_COPIES, TRACED, available_bytes, human_bytes
+from rnnstate.engines import exact
+from rnnstate.engines.activations import FUNCTIONS
+from rnnstate.engines.derivatives import DERIVATIVES, derivative, differentiated
+from rnnstate.errors import SpecError
+from rnnstate.spec import GATE_BLOCKS, Spec
+from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
+
+HORIZON_SHARE = 0.9
+DEFINITION = (
+    "influence of input step t on final state s: the Frobenius norm of the Jacobian ds/dx_t over "
+    "the state's units and the input's features (exact, float64); horizon: the fewest most recent "
+    f"unmasked steps, in the order the layer read them, holding {HORIZON_SHARE:.0%} of the total "
+    "influence (0 when there is none)"
+)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The influence of every input step on every final state, and the horizons.
+
+    influence: state name -> (N, T) float64, column t for input step t (whatever the order the
+    layer read the steps in); horizon: state name -> (N,) int; reach: state name -> (N,) int, the
+    earliest input step inside the horizon (-1 when the horizon is 0).
+    """
+
+    influence: dict[str, np.ndarray]
+    horizon: dict[str, np.ndarray]
+    reach: dict[str, np.ndarray]
+
+
+def problem(spec: Spec) -> str | None:
+    """Why the influence of `spec`'s layer cannot be computed here, or None when it can."""
+    used = [spec.activation] + ([] if spec.cell == "rnn" else [spec.recurrent_activation])
+    for name in used:
+        if not differentiated(name):
+            known = ", ".join(DERIVATIVES)
+            return f"cannot differentiate the activation {name!r}; it differentiates {known}"
+    return None
+
+
+FLOAT64_BYTES = 8
+# The parts below miss the exact engine's outputs and input-projection chunks: their peak,
+# measured with tracemalloc (tests/test_memory_cli.py), came to 0.84 to 1.6 times the parts.
+MARGIN = 1.5
+
+
+def needed_bytes(spec: Spec) -> int:
+    """Bytes --memory adds to a run, estimated: the exact engine's trace and copies of x, the
+    Jacobians the backward pass carries (N, P, kM and more) and the answer, with a margin."""
+    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
+    states = 2 if spec.cell == "lstm" else 1
+    P, kM = states * M, len(GATE_BLOCKS[spec.cell]) * M
+    trace = directions * TRACED[spec.cell] * TRACE_COPIES * N * T * M
+    inputs = 4 * N * T * D  # x in float64, masked, flipped, the engine's copy
+    backward = 3 * N * P * (2 * M + 2 * kM + D)  # adjoints, gate Jacobians, concatenations
+    answer = 3 * directions * states * N * T
+    return int(MARGIN * FLOAT64_BYTES * (trace + inputs + backward + answer))
+
+
+def ensure_fits(spec: Spec, run_bytes: int) -> None:
+    """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs exceed the memory
+    available."""
+    needed, available = run_bytes + needed_bytes(spec), available_bytes()
+    if needed > available:
+        raise SpecError(
+            "--memory",
+            f"-T {spec.steps} -N {spec.batch} -M {spec.units} with --memory needs about "
+            f"{human_bytes(needed)} of memory; {human_bytes(available)} are available",
+        )
+
+
+def memory(
+    spec: Spec,
+    x: np.ndarray,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None = None,
+    mask: np.ndarray | None = None,
+) -> Memory:
+    """The influence of each step of x (N, T, D) on the layer's final states, and the horizons.
+
+    initial_state and mask (N, T, True where a step counts) as for the engines. Runs the exact
+    engine with its trace, then the backward pass; raises SpecError for an activation it cannot
+    differentiate.
+    """
+    why = problem(spec)
+    if why is not None:
+        raise SpecError("--memory", why)
+    traced = exact.run(spec, x, weights, initial_state, mask, trace=True)
+    x = np.asarray(x, np.float64)
+    N, T, _ = x.shape
+    counts = np.ones((N, T), bool) if mask is None else np.asarray(mask, bool)
+    given = initial_state or {}
+    influence: dict[str, np.ndarray] = {}
+    halves = (
+        [("_fw", weights.forward, False), ("_bw", weights.backward, True)]
+        if isinstance(weights, BidirectionalWeights)
+        else [("", weights, spec.backwards)]
+    )
+    for suffix, w, backwards in halves:
+        order = slice(None, None, -1) if backwards else slice(None)
+        gates = traced.gates  # in reading order, but a bidirectional layer's are in input order
+        traced_order = order if suffix else slice(None)
+        h_trace = gates["h_t" + suffix][:, traced_order]
+        c_trace = gates["c_t" + suffix][:, traced_order] if spec.cell == "lstm" else None
+        names = ("h", "c") if spec.cell == "lstm" else ("h",)
+        start = [
+            np.asarray(given[n + suffix], np.float64) if n + suffix in given
+            else np.zeros((N, w.units)) for n in names
+        ]  # fmt: skip
+        read = backward_pass(spec, x[:, order], w, start, h_trace, c_trace, counts[:, order])
+        for name, values in read.items():
+            influence[name + suffix] = np.ascontiguousarray(values[:, order])
+    horizons, reaches = {}, {}
+    for name, values in influence.items():
+        backwards = name.endswith("_bw") or (spec.backwards and not spec.bidirectional)
+        order = slice(None, None, -1) if backwards else slice(None)
+        pairs = [horizon(v[order], c[order]) for v, c in zip(values, counts, strict=True)]
+        horizons[name] = np.array([k for k, _ in pairs], dtype=np.int64)
+        reaches[name] = np.array(
+            [-1 if r < 0 else (T - 1 - r if backwards else r) for _, r in pairs], dtype=np.int64
+        )
+    return Memory(influence, horizons, reaches)
+
+
+def horizon(read: np.ndarray, counts: np.ndarray, share: float = HORIZON_SHARE) -> tuple[int, int]:
+    """The memory horizon of one sequence: the fewest most recent counted steps of `read` (T,),
+    the influences in the order the layer read them, whose sum is at least `share` of the total.
+
+    counts (T,): True where a step counts (not masked). Returns (steps, position): the number of
+    counted steps, and the reading position of the earliest of them; (0, -1) when the total is 0.
+    """
+    positions = np.flatnonzero(counts)[::-1]  # most recent first
+    values = read[positions]
+    total = values.sum()
+    if not total > 0:
+        return 0, -1
+    held = np.cumsum(values)
+    steps = int(np.argmax(held >= share * total)) + 1
+    return steps, int(positions[steps - 1])
+
+
+def backward_pass(
+    spec: Spec,
+    x: np.ndarray,
+    w: Weights,
+    start: list[np.ndarray],
+    h_trace: np.ndarray,
+    c_trace: np.ndarray | None,
+    counts: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """‖∂s/∂x_k‖ for each final state s of one direction, everything in reading order.
+
+    x (N, T, D); start: the initial states (N, M); h_trace, c_trace (N, T, M): the states after
+    each step; counts (N, T). Returns state name -> (N, T). The adjoint carried backwards is the
+    Jacobian of every final state's units (P rows: M for h, then M for c) by h_k (and c_k).
+    """
+    N, T, _ = x.shape
+    M = w.units
+    names = ("h", "c") if spec.cell == "lstm" else ("h",)
+    P = M * len(names)
+    kernel = np.asarray(w.kernel, np.float64)
+    U = np.asarray(w.recurrent_kernel, np.float64)
+    bias = None if w.bias is None else np.asarray(w.bias, np.float64)
+    eye = np.broadcast_to(np.eye(M), (N, M, M))
+    adjoint_h = np.zeros((N, P, M))
+    adjoint_h[:, :M] = eye
+    adjoint_c = None
+    if spec.cell == "lstm":
+        adjoint_c = np.zeros((N, P, M))
+        adjoint_c[:, M:] = eye
+    step = {"lstm": lstm_step, "gru": gru_step, "rnn": rnn_step}[spec.cell]
+    out = np.zeros((len(names), N, T))
+    for k in range(T - 1, -1, -1):
+        h_prev = h_trace[:, k - 1] if k > 0 else start[0]
+        c_prev = None
+        if spec.cell == "lstm":
+            c_prev = c_trace[:, k - 1] if k > 0 else start[1]
+        dx, new_h, new_c = step(
+            spec, x[:, k], kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c
+        )
+        kept = counts[:, k][:, None, None]  # a masked step: no influence, the adjoint carries
+        dx = np.where(kept, dx, 0.0)
+        adjoint_h = np.where(kept, new_h, adjoint_h)
+        if adjoint_c is not None:
+            adjoint_c = np.where(kept, new_c, adjoint_c)
+        for j in range(len(names)):
+            out[j, :, k] = np.sqrt((dx[:, j * M : (j + 1) * M] ** 2).sum(axis=(1, 2)))
+    return dict(zip(names, out, strict=True))
+
+
+def lstm_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
+    """One LSTM step backwards: (∂/∂x_k (N, P, D), ∂/∂h_{k-1}, ∂/∂c_{k-1} (N, P, M))."""
+    M = U.shape[0]
+    act, rec = spec.activation, spec.recurrent_activation
+    z = x_k @ kernel + h_prev @ U + (0 if bias is None else bias)  # (N, 4M)
+    z_i, z_f, z_g, z_o = (z[:, j * M : (j + 1) * M] for j in range(4))
+    i, f, g, o = _apply(rec, z_i), _apply(rec, z_f), _apply(act, z_g), _apply(rec, z_o)
+    c = f * c_prev + i * g
+    a_c = _apply(act, c)
+    d_c = adjoint_c + adjoint_h * (o * derivative(act)(c))[:, None]
+    d_z = np.concatenate(
+        [
+            d_c * (g * derivative(rec)(z_i))[:, None],
+            d_c * (c_prev * derivative(rec)(z_f))[:, None],
+            d_c * (i * derivative(act)(z_g))[:, None],
+            adjoint_h * (a_c * derivative(rec)(z_o))[:, None],
+        ],
+        axis=2,
+    )  # (N, P, 4M)
+    return d_z @ kernel.T, d_z @ U.T, d_c * f[:, None]
+
+
+def gru_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
+    """One GRU step backwards (either reset_after): (∂/∂x_k, ∂/∂h_{k-1}, None)."""
+    M = U.shape[0]
+    act, rec = spec.activation, spec.recurrent_activation
+    if bias is None:
+        input_bias, recurrent_bias = 0.0, np.zeros(3 * M)
+    elif spec.reset_after:
+        input_bias, recurrent_bias = bias[0], bias[1]
+    else:
+        input_bias, recurrent_bias = bias, np.zeros(3 * M)
+    xw = x_k @ kernel + input_bias  # (N, 3M)
+    if spec.reset_after:
+        inner = h_prev @ U + recurrent_bias
+        pre_zr = xw[:, : 2 * M] + inner[:, : 2 * M]
+        r = _apply(rec, pre_zr[:, M:])
+        pre_h = xw[:, 2 * M :] + r * inner[:, 2 * M :]
+    else:
+        pre_zr = xw[:, : 2 * M] + h_prev @ U[:, : 2 * M]
+        r = _apply(rec, pre_zr[:, M:])
+        pre_h = xw[:, 2 * M :] + (r * h_prev) @ U[:, 2 * M :]
+    z = _apply(rec, pre_zr[:, :M])
+    h_hat = _apply(act, pre_h)
+    d_pre_z = adjoint_h * ((h_prev - h_hat) * derivative(rec)(pre_zr[:, :M]))[:, None]
+    d_pre_h = adjoint_h * ((1 - z) * derivative(act)(pre_h))[:, None]
+    d_h = adjoint_h * z[:, None]
+    if spec.reset_after:
+        d_pre_r = d_pre_h * (inner[:, 2 * M :] * derivative(rec)(pre_zr[:, M:]))[:, None]
+        d_inner = np.concatenate([d_pre_z, d_pre_r, d_pre_h * r[:, None]], axis=2)
+        d_h = d_h + d_inner @ U.T
+    else:
+        d_rh = d_pre_h @ U[:, 2 * M :].T  # ∂/∂(r * h_{k-1})
+        d_pre_r = d_rh * (h_prev * derivative(rec)(pre_zr[:, M:]))[:, None]
+        d_h = d_h + d_rh * r[:, None] + np.concatenate([d_pre_z, d_pre_r], axis=2) @ U[:, : 2 * M].T
+    d_x = np.concatenate([d_pre_z, d_pre_r, d_pre_h], axis=2) @ kernel.T
+    return d_x, d_h, None
+
+
+def rnn_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
+    """One SimpleRNN step backwards: (∂/∂x_k, ∂/∂h_{k-1}, None)."""
+    pre = x_k @ kernel + h_prev @ U + (0 if bias is None else bias)
+    d_pre = adjoint_h * derivative(spec.activation)(pre)[:, None]
+    return d_pre @ kernel.T, d_pre @ U.T, None
+
+
+def _apply(name: str, z: np.ndarray) -> np.ndarray:
+    """activation(z) in float64."""
+    return np.asarray(FUNCTIONS[canonical(name)](z), np.float64)

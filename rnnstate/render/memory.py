@@ -1,0 +1,96 @@
+"""--memory's view: per final state, a table of the influence of every input step t (with a bar
+scaled to the largest), and the memory horizon line; for one sequence.
+
+Rows are input steps t in input order; a long sequence shows its most recently read steps (those
+the horizon counts from) unless --full, and says what the steps not shown hold.
+"""
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from rnnstate.memory import HORIZON_SHARE, Memory
+
+BAR_WIDTH = 24
+PARTIAL_BLOCKS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")  # 0 to 7 eighths
+SHOWN_STEPS = 40  # most recently read steps shown when T is longer (all with --full)
+
+
+def bar(value: float, largest: float) -> str:
+    """A bar of block characters, BAR_WIDTH long at `largest`, eighths for the remainder."""
+    if not largest > 0:
+        return ""
+    eighths = round(float(value) / largest * BAR_WIDTH * 8)
+    whole, rest = divmod(eighths, 8)
+    return "█" * whole + PARTIAL_BLOCKS[rest]
+
+
+def read_backwards(name: str, backwards: bool, bidirectional: bool) -> bool:
+    """Whether the state's layer (half) read the steps last to first."""
+    return name.endswith("_bw") or (backwards and not bidirectional)
+
+
+def horizon_line(name: str, memory: Memory, n: int, backwards: bool) -> Text:
+    """'horizon of h: the last 6 steps read (t=14..19) hold 90% of it' (masked steps not
+    counted)."""
+    steps, reach = int(memory.horizon[name][n]), int(memory.reach[name][n])
+    if steps == 0:
+        return Text(f"horizon of {name}: 0 steps: no step has any influence on it")
+    T = memory.influence[name].shape[1]
+    span = f"t={reach}..{T - 1}" if not backwards else f"t=0..{reach}"
+    plural = "step" if steps == 1 else "steps"
+    share = f"{HORIZON_SHARE:.0%}"
+    return Text(f"horizon of {name}: the last {steps} {plural} read ({span}) hold {share} of it")
+
+
+def state_table(
+    name: str, values: np.ndarray, mask: np.ndarray | None, backwards: bool, full: bool
+):
+    """The table of one state's influence for one sequence: values (T,), mask (T,) or None."""
+    T = len(values)
+    order = list(range(T - 1, -1, -1)) if backwards else list(range(T))  # reading order
+    shown = order if full or T <= SHOWN_STEPS else order[-SHOWN_STEPS:]
+    hidden = sorted(set(order) - set(shown))
+    largest = float(values.max()) if T else 0.0
+    total = float(values.sum())
+    table = Table(title=f"influence on {name}: ‖∂{name}/∂x_t‖", title_justify="left")
+    table.add_column("t", justify="right")
+    table.add_column("influence", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("", no_wrap=True)
+    if hidden:
+        held = float(values[hidden].sum())
+        share = f"{held / total:.1%}" if total > 0 else "-"
+        span = f"{hidden[0]}..{hidden[-1]}"
+        table.add_row(span, f"{len(hidden)} steps", share, "read earlier; --full shows each")
+    for t in sorted(shown):
+        if mask is not None and not mask[t]:
+            table.add_row(str(t), "0", "-", "masked: skipped, no influence")
+            continue
+        share = f"{values[t] / total:.1%}" if total > 0 else "-"
+        table.add_row(str(t), f"{values[t]:.4g}", share, bar(values[t], largest))
+    return table
+
+
+def render(
+    memory: Memory,
+    mask: np.ndarray | None,
+    n: int,
+    backwards: bool,
+    bidirectional: bool,
+    full: bool,
+) -> Group:
+    """Every state's influence table and horizon line for sequence n; mask (N, T) or None."""
+    parts: list = [
+        Text(
+            f"memory of sequence {n}: influence of each input step (exact, float64)",
+            style="bold",
+        )
+    ]
+    for name, values in memory.influence.items():
+        reads_back = read_backwards(name, backwards, bidirectional)
+        row_mask = None if mask is None else mask[n]
+        parts.append(state_table(name, values[n], row_mask, reads_back, full))
+        parts.append(horizon_line(name, memory, n, reads_back))
+    return Group(*parts)

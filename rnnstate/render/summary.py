@@ -1,0 +1,171 @@
+"""A Summary (rnnstate.summary) as rich tables, one per traced quantity with the units as rows,
+and as the --json document's "summary" object."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import orjson
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from rnnstate.errors import shown_name
+from rnnstate.render.table import format_value
+from rnnstate.summary import Summary, TopPlaces, UnitStats
+
+# What each traced name is, for the table titles.
+MEANINGS = {
+    "h_t": "hidden state", "c_t": "cell state", "i": "input gate", "f": "forget gate",
+    "g": "candidate", "og": "output gate", "z": "update gate", "r": "reset gate",
+    "h_hat": "candidate", "pre_activation": "before the activation",
+}  # fmt: skip
+
+
+def header(summary: Summary) -> Text:
+    """The layer, engine and sizes; where the sequences came from; the steps counted (and
+    masked); the saturation thresholds when the cell has gates."""
+    spec = summary.spec
+    layer = f"Bidirectional({spec.keras_layer})" if spec.bidirectional else spec.keras_layer
+    lines = [f"{layer} on the {spec.engine} engine  T={spec.steps} D={spec.features} "
+             f"M={spec.units} N={summary.sequences}"]  # fmt: skip
+    given = spec.sources.input
+    source = f"input {shown_name(given)}" if given else f"drawn from seed {spec.seed}"
+    lines.append(f"{summary.sequences} sequences ({source}) in batches of {summary.batch_size}")
+    counted = f"{summary.steps} steps counted"
+    if spec.mask_value is not None:
+        counted += f", {summary.masked} masked (mask_value={spec.mask_value:g}) left out"
+    lines.append(counted)
+    if any(stats.gate for stats in summary.stats.values()):
+        low, high = summary.thresholds.low, summary.thresholds.high
+        lines.append(f"a gate is left-saturated below {low:g}, right-saturated above {high:g}")
+    return Text("\n".join(lines))
+
+
+def percent(fraction: float) -> str:
+    """A fraction of steps as a percentage with one decimal; "<0.1%" for a few steps that would
+    round to 0, ">99.9%" for all but a few; "n/a" with no step counted."""
+    if not np.isfinite(fraction):
+        return "n/a"
+    if 0 < fraction < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= fraction < 1:
+        return ">99.9%"
+    return f"{100 * fraction:.1f}%"
+
+
+def number(value: float) -> str:
+    """A statistic as the run tables show a value; "n/a" (NaN) when no step was counted."""
+    return "n/a" if np.isnan(value) else format_value(value)
+
+
+def flags(stats: UnitStats, unit: int) -> str:
+    """"dead" (exactly 0 at every step), "saturated" (a gate saturated at every step), or ""."""
+    words = ["dead"] if stats.dead[unit] else []
+    if stats.saturated is not None and stats.saturated[unit]:
+        words.append("saturated")
+    return ", ".join(words)
+
+
+def order(stats: UnitStats, sort: str) -> list[int]:
+    """The units in the order the table lists them: by `sort`, largest first (stable), or by
+    unit number for "unit" and for a column this quantity has not (left and right off gates)."""
+    values = stats.column(sort)
+    if sort == "unit" or values is None:
+        return list(range(len(stats.mean)))
+    return [int(u) for u in np.argsort(-values, kind="stable")]
+
+
+def quantity_table(stats: UnitStats, sort: str) -> Table:
+    """One quantity's table: a row per unit with mean, std, min, max, the share of steps at
+    exactly 0, for a gate the shares left- and right-saturated, and the flags."""
+    meaning = MEANINGS.get(stats.name.removesuffix("_fw").removesuffix("_bw"), "")
+    table = Table(title=f"{stats.name}: {meaning}" if meaning else stats.name, title_justify="left")
+    columns = ["unit", "mean", "std", "min", "max", "zeros"]
+    if stats.gate:
+        columns += ["left", "right"]
+    for column in [*columns, "flags"]:
+        table.add_column(column, justify="left" if column == "flags" else "right")
+    for unit in order(stats, sort):
+        row = [str(unit)] + [number(float(a[unit])) for a in
+                             (stats.mean, stats.std, stats.minimum, stats.maximum)]  # fmt: skip
+        row.append(percent(stats.zeros[unit]))
+        if stats.gate:
+            row += [percent(stats.left[unit]), percent(stats.right[unit])]
+        table.add_row(*row, flags(stats, unit))
+    return table
+
+
+def top_table(top: TopPlaces) -> Table:
+    """The K places where the unit is largest, largest first: the sequence, the input step t,
+    the value, and the values at the counted steps around it (t-2 to t+2; blank where the
+    sequence ends or the step is masked)."""
+    table = Table(title=f"{top.name} of unit {top.unit}: the {len(top.places)} largest",
+                  title_justify="left")  # fmt: skip
+    offsets = range(-top.AROUND, top.AROUND + 1)
+    for column in ["rank", "sequence", "t", *(f"t{o:+d}" if o else "at t" for o in offsets)]:
+        table.add_column(column, justify="right")
+    for rank, place in enumerate(top.places, 1):
+        around = [place.around.get(place.step + o) for o in offsets]
+        table.add_row(str(rank), str(place.sequence), str(place.step),
+                      *("" if v is None else format_value(v) for v in around))  # fmt: skip
+    return table
+
+
+def render(summary: Summary, sort: str = "unit") -> Group:
+    """The header, a table per traced quantity in the trace's order, then the top places."""
+    tables = [quantity_table(s, sort) for s in summary.stats.values()]
+    if summary.top is not None:
+        tables.append(top_table(summary.top))
+    return Group(header(summary), *tables)
+
+
+def summary_document(summary: Summary) -> dict:
+    """The "summary" object of the --json document (docs/json.md): float64 statistics per
+    quantity, each a list over the M units."""
+    quantities = {}
+    for name, stats in summary.stats.items():
+        entry = {
+            "gate": stats.gate, "mean": stats.mean, "std": stats.std, "min": stats.minimum,
+            "max": stats.maximum, "zeros": stats.zeros, "dead": stats.dead,
+        }  # fmt: skip
+        if stats.gate:
+            entry |= {"left": stats.left, "right": stats.right, "saturated": stats.saturated}
+        quantities[name] = entry
+    document = {
+        "sequences": summary.sequences,
+        "steps_counted": summary.steps,
+        "steps_masked": summary.masked,
+        "batch_size": summary.batch_size,
+        "thresholds": {
+            "left_below": summary.thresholds.low,
+            "right_above": summary.thresholds.high,
+        },
+        "units": quantities,
+    }
+    if summary.top is not None:
+        top = summary.top
+        document["top"] = {"quantity": top.name, "unit": top.unit, "places": [
+            {"sequence": p.sequence, "step": p.step, "value": p.value,
+             "around": {str(t): v for t, v in p.around.items()}} for p in top.places]}  # fmt: skip
+    return document
+
+
+def document(summary: Summary) -> dict:
+    """The whole --json document of a --summary run."""
+    from rnnstate.render.json import SCHEMA, versions
+
+    spec = summary.spec
+    return {
+        "schema": SCHEMA,
+        "cell": spec.cell,
+        "engine": spec.engine,
+        "config": spec.config(),
+        "versions": versions(spec.engine),
+        "summary": summary_document(summary),
+    }
+
+
+def pieces(summary: Summary) -> Iterator[bytes]:
+    """The --json document as bytes, with a final newline (NaN, for no step counted: null)."""
+    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+    yield orjson.dumps(document(summary), option=options)

@@ -1,0 +1,279 @@
+"""What each unit does across a whole dataset: per-unit statistics of every traced quantity (the
+states h_t and c_t, the gates), accumulated batch by batch in float64.
+
+Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact")
+with the trace on; the trace's values at every unmasked step of every sequence are added to running
+sums. The sums are taken in one fixed order, sequence by sequence and within a sequence step by
+step, so how the sequences are cut into batches never changes them: the same trace gives the same
+bits at any batch size. Counts (saturated steps, zeros) are integers, exact by construction.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from rnnstate.errors import SpecError
+from rnnstate.spec import Spec
+from rnnstate.weights import LayerWeights
+
+# The gates of each cell: the recurrent activation's outputs, sigmoid-like, read against the
+# saturation thresholds (the LSTM's output gate is "og" in the trace).
+GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "og"), "gru": ("z", "r"), "rnn": ()}
+SORT_COLUMNS = ("unit", "mean", "std", "min", "max", "zeros", "left", "right")
+COMPILED_MIN_VALUES = 1 << 18  # a batch's values from which the compiled pass beats numpy's
+
+
+def compiled_pays(size: int) -> bool:
+    """Whether a batch of `size` values goes through the compiled pass: a large one, unless
+    RNNSTATE_COMPILED says never (or always), as for the engine."""
+    from rnnstate.engines.compiled import mode
+
+    chosen = mode()
+    return chosen == "always" if chosen != "auto" else size >= COMPILED_MIN_VALUES
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A gate's step is left-saturated below `low`, right-saturated above `high`."""
+
+    low: float = 0.1  # Karpathy, Johnson and Fei-Fei (2015)
+    high: float = 0.9
+
+
+@dataclass(frozen=True)
+class UnitStats:
+    """One traced quantity's statistics, each an array over the M units, over the steps counted.
+
+    left and right (fractions of steps below thresholds.low / above thresholds.high) and
+    saturated are None for a quantity that is not a gate. dead: exactly 0 at every step counted;
+    saturated: left- or right-saturated at every step counted.
+    """
+
+    name: str
+    gate: bool
+    mean: np.ndarray  # (M,) float64
+    std: np.ndarray  # (M,) float64, the population standard deviation
+    minimum: np.ndarray  # (M,)
+    maximum: np.ndarray  # (M,)
+    zeros: np.ndarray  # (M,) fraction of steps exactly 0
+    dead: np.ndarray  # (M,) bool
+    left: np.ndarray | None  # (M,) fraction of steps < low
+    right: np.ndarray | None  # (M,) fraction of steps > high
+    saturated: np.ndarray | None  # (M,) bool
+
+    def column(self, name: str) -> np.ndarray | None:
+        """The values of a --sort column (SORT_COLUMNS); None if this quantity has none."""
+        return {
+            "unit": np.arange(len(self.mean)), "mean": self.mean, "std": self.std,
+            "min": self.minimum, "max": self.maximum, "zeros": self.zeros,
+            "left": self.left, "right": self.right,
+        }[name]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Place:
+    """One (sequence, step) place of the input and a unit's value there, with the values at the
+    counted steps around it (input step -> value)."""
+
+    value: float
+    sequence: int
+    step: int  # the input step t (also on a --backwards layer)
+    around: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Per-unit statistics of a layer over a dataset of `sequences` sequences of T steps.
+
+    steps: the (sequence, step) places counted; masked: those skipped (--mask-value).
+    stats: by traced name (h_t, c_t, i, f, g, og / z, r, h_hat / pre_activation; suffixed _fw
+    and _bw on a bidirectional layer), in the trace's order.
+    """
+
+    spec: Spec  # the whole run: batch = every sequence, engine = the one that traced
+    sequences: int
+    steps: int
+    masked: int
+    batch_size: int
+    thresholds: Thresholds
+    stats: dict[str, UnitStats]
+    top: "TopPlaces | None" = None  # with top_unit: where that unit's h_t is largest
+
+
+class Accumulator:
+    """Running float64 sums and integer counts of one traced quantity, per unit (M,)."""
+
+    def __init__(self, name: str, units: int, gate: bool) -> None:
+        self.name, self.gate = name, gate
+        self.count = 0  # steps counted (the same for every unit)
+        self.total = np.zeros(units)  # sum of the values
+        self.squares = np.zeros(units)  # sum of their squares (exact for float32 values)
+        self.minimum = np.full(units, np.inf)
+        self.maximum = np.full(units, -np.inf)
+        self.zeros = np.zeros(units, dtype=np.int64)
+        self.left = np.zeros(units, dtype=np.int64)
+        self.right = np.zeros(units, dtype=np.int64)
+
+    def add(self, values: np.ndarray, counted: np.ndarray, thresholds: Thresholds) -> None:
+        """Add values (n, T, M) at the steps where counted (n, T) is True.
+
+        The sums run sequence by sequence and, within one, step by step, so cutting the
+        sequences into other batches gives the same bits. A large batch goes through one
+        compiled pass (rnnstate.summary_kernel), which adds in the same order.
+        """
+        if compiled_pays(values.size):
+            from rnnstate.summary_kernel import accumulate
+
+            self.count += int(counted.sum())
+            low, high = thresholds.low, thresholds.high
+            accumulate(values, counted, self.total, self.squares, self.minimum, self.maximum,
+                       self.zeros, self.left, self.right, low, high)  # fmt: skip
+            if not self.gate:  # counted all the same, shown for gates only
+                self.left[:] = self.right[:] = 0
+            return
+        n, T, M = values.shape
+        per_sequence = np.zeros((n, M))  # float64
+        per_sequence_squares = np.zeros((n, M))
+        wide = np.empty((n, M))
+        for t in range(T):
+            where = counted[:, t, None]  # (n, 1)
+            np.copyto(wide, values[:, t])  # float32 -> float64, exact
+            np.add(per_sequence, wide, out=per_sequence, where=where)
+            np.multiply(wide, wide, out=wide)
+            np.add(per_sequence_squares, wide, out=per_sequence_squares, where=where)
+        for s in range(n):  # one sequence after another, as the compiled pass adds them
+            self.total += per_sequence[s]
+            self.squares += per_sequence_squares[s]
+        where = np.broadcast_to(counted[:, :, None], values.shape)
+        self.count += int(counted.sum())
+        self.minimum = np.minimum(
+            self.minimum, values.min(axis=(0, 1), initial=np.inf, where=where)
+        )
+        self.maximum = np.maximum(
+            self.maximum, values.max(axis=(0, 1), initial=-np.inf, where=where)
+        )
+        self.zeros += ((values == 0) & where).sum(axis=(0, 1))
+        if self.gate:
+            self.left += ((values < thresholds.low) & where).sum(axis=(0, 1))
+            self.right += ((values > thresholds.high) & where).sum(axis=(0, 1))
+
+    def stats(self) -> UnitStats:
+        """The statistics so far (NaN, and no flag, where no step was counted)."""
+        counted = self.count > 0
+        count = self.count if counted else np.nan
+        mean = self.total / count
+        variance = np.maximum(self.squares / count - mean * mean, 0.0)
+        missing = np.full_like(mean, np.nan)
+        minimum, maximum = (self.minimum, self.maximum) if counted else (missing, missing)
+        saturated = None
+        if self.gate:
+            saturated = counted & (self.left + self.right == self.count)
+        return UnitStats(
+            self.name, self.gate, mean, np.sqrt(variance), minimum.copy(), maximum.copy(),
+            self.zeros / count, counted & (self.zeros == self.count),
+            self.left / count if self.gate else None, self.right / count if self.gate else None,
+            saturated,
+        )  # fmt: skip
+
+
+class TopPlaces:
+    """The K places (sequence, input step) where one unit of one traced quantity is largest,
+    over every counted step seen so far; ties go to the earlier sequence, then the earlier step,
+    so the batch size does not change them. Each place keeps the values AROUND steps either
+    side."""
+
+    AROUND = 2
+
+    def __init__(self, name: str, unit: int, count: int) -> None:
+        self.name, self.unit, self.count = name, unit, count
+        self.places: list[Place] = []
+
+    def add(self, values: np.ndarray, counted: np.ndarray, first: int, backwards: bool) -> None:
+        """Add values (n, T, M) of sequences first, first+1, ..., at the counted (n, T) steps;
+        both in the trace's order (a --backwards layer's from the last input step)."""
+        unit = values[:, :, self.unit].astype(np.float64)  # (n, T)
+        if backwards:
+            unit, counted = unit[:, ::-1], counted[:, ::-1]  # input order
+        T = unit.shape[1]
+        sequences, steps = np.nonzero(counted)  # in order: sequence, then step
+        order = np.lexsort((steps, sequences, -unit[sequences, steps]))[: self.count]
+        found = [
+            Place(float(unit[s, t]), first + int(s), int(t), {
+                int(u): float(unit[s, u]) for u in range(max(0, t - self.AROUND),
+                                                         min(T, t + self.AROUND + 1))
+                if counted[s, u]})
+            for s, t in zip(sequences[order], steps[order], strict=True)
+        ]  # fmt: skip
+        merged = sorted([*self.places, *found], key=lambda p: (-p.value, p.sequence, p.step))
+        self.places = merged[: self.count]
+
+
+def is_gate(spec: Spec, name: str) -> bool:
+    """Whether the traced `name` (maybe suffixed _fw or _bw) is one of the cell's gates."""
+    return name.removesuffix("_fw").removesuffix("_bw") in GATES[spec.cell]
+
+
+def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
+    """(n, T) True where a step counts, in the trace's order: a --backwards layer's trace runs
+    from the last input step to the first; a bidirectional one's is in input order."""
+    if mask is None:
+        return np.ones((n, spec.steps), dtype=bool)
+    return mask[:, ::-1] if spec.backwards else mask
+
+
+def summarize(
+    spec: Spec,
+    batches: Iterable[np.ndarray],
+    weights: LayerWeights,
+    batch_size: int,
+    thresholds: Thresholds = Thresholds(),
+    initial_state: dict[str, np.ndarray] | None = None,
+    progress: Callable[[int], None] | None = None,
+    top: tuple[int, int] | None = None,
+) -> Summary:
+    """Run every batch x (n, T, D) of the dataset through the layer of `spec` (spec.batch: the
+    number of sequences in all; the numpy engine, or the exact one with engine="exact") with
+    the trace on, and return the per-unit statistics. `initial_state`: states by name, each
+    (spec.batch, M), cut along with the batches. `progress(sequences done)` after each batch.
+    top (K, U): also keep the K places where unit U's h_t is largest (one direction only).
+    Raises SpecError when one batch would not fit in memory, NumericError on overflow.
+    """
+    from rnnstate.api import run_engines, step_mask
+    from rnnstate.budget import ensure_fits
+
+    if top is not None and spec.bidirectional:
+        raise SpecError("--top", "--top takes one direction's h_t: not yet on --bidirectional")
+    if top is not None and not 0 <= top[1] < spec.units:
+        raise SpecError("--unit", f"unit {top[1]} is not in the layer: M={spec.units}")
+    engine = "exact" if spec.engine == "exact" else "numpy"
+    spec = replace(spec, engine=engine, gates=True, return_sequences=False, check=False)
+    ensure_fits(replace(spec, batch=min(batch_size, spec.batch)))  # one batch at a time
+    accumulators: dict[str, Accumulator] = {}
+    places = None if top is None else TopPlaces("h_t", top[1], top[0])
+    done = masked = 0
+    for x in batches:
+        n = x.shape[0]
+        states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
+        mask = step_mask(x, spec.mask_value)
+        result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
+        counted = counted_steps(spec, mask, n)
+        masked += int(counted.size - counted.sum())
+        for name, values in result.gates.items():
+            if name not in accumulators:
+                accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
+            accumulators[name].add(values, counted, thresholds)
+        if places is not None:
+            places.add(result.gates["h_t"], counted, done, spec.backwards)
+        done += n
+        if progress:
+            progress(done)
+    steps = done * spec.steps - masked
+    stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
+    return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places)
+
+
+def in_batches(x: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """x (N, T, D) in batches of `size` sequences (the last may be smaller), as views."""
+    for start in range(0, x.shape[0], size):
+        yield x[start : start + size]

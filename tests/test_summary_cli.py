@@ -1,0 +1,201 @@
+"""rnnstate lstm/gru/rnn --summary: the command, its options, its JSON, its errors and Ctrl-C."""
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rnnstate.api import run
+from rnnstate.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def files(tmp_path):
+    """An input (37, 11, 3) whose first two steps of every fourth sequence are 0 (the mask
+    value), and a GRU's weights (M=4) written by a seeded run."""
+    x = np.random.default_rng(7).standard_normal((37, 11, 3)).astype(np.float32)
+    x[::4, :2] = 0.0
+    np.save(tmp_path / "x.npy", x)
+    weights = tmp_path / "w.npz"
+    assert invoke("gru", "-D", "3", "-M", "4", "--seed", "1", "--engine", "numpy",
+                  "--save-weights", str(weights)).exit_code == 0  # fmt: skip
+    return x, str(tmp_path / "x.npy"), str(weights)
+
+
+def summary_json(*args: str) -> dict:
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_statistics_equal_those_of_the_full_trace(files):
+    x, input_path, weights = files
+    document = summary_json("gru", "--summary", "--input", input_path, "--weights", weights,
+                            "--mask-value", "0", "--batch-size", "37")  # fmt: skip
+    summary = document["summary"]
+    assert document["config"]["sources"]["input"] == input_path
+    assert (summary["sequences"], summary["steps_masked"]) == (37, 10 * 2)
+    assert summary["steps_counted"] == 37 * 11 - 20
+    assert summary["thresholds"] == {"left_below": 0.1, "right_above": 0.9}
+    full = run("gru", x=x, weights=weights, engine="numpy", gates=True, mask_value=0.0)
+    counted = ~np.all(x == 0, axis=-1)
+    for name in ("z", "r", "h_hat", "h_t"):
+        chosen = full.gates[name][counted].astype(np.float64)  # (steps counted, M)
+        stats = summary["units"][name]
+        means = [math.fsum(column) / len(column) for column in chosen.T]
+        np.testing.assert_allclose(stats["mean"], means, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(stats["std"], chosen.std(axis=0), rtol=1e-9, atol=1e-12)
+        assert stats["max"] == chosen.max(axis=0).tolist()
+        assert stats["gate"] == (name in ("z", "r"))
+        if stats["gate"]:
+            assert stats["left"] == ((chosen < 0.1).sum(axis=0) / len(chosen)).tolist()
+            assert stats["right"] == ((chosen > 0.9).sum(axis=0) / len(chosen)).tolist()
+
+
+def test_two_batch_sizes_give_the_same_tables_to_the_last_digit(files):
+    _, input_path, weights = files
+    args = ["gru", "--summary", "--input", input_path, "--weights", weights, "--mask-value", "0"]
+    one, other = invoke(*args, "--batch-size", "5"), invoke(*args, "--batch-size", "37")
+    assert one.exit_code == other.exit_code == 0
+    tables = [result.stdout[result.stdout.index("z: update gate") :] for result in (one, other)]
+    assert tables[0] == tables[1]  # the header differs only in the batch size
+    first = summary_json(*args, "--batch-size", "5")["summary"]["units"]
+    second = summary_json(*args, "--batch-size", "37")["summary"]["units"]
+    for name in first:
+        for field in ("left", "right", "zeros", "dead", "saturated"):
+            assert first[name].get(field) == second[name].get(field)
+        # The float32 engine's own last bit depends on the batch (BLAS); the sums do not.
+        np.testing.assert_allclose(first[name]["mean"], second[name]["mean"], rtol=1e-6)
+
+
+def test_sort_orders_the_units_by_a_column_largest_first(files):
+    _, input_path, weights = files
+    document = summary_json("gru", "--summary", "--input", input_path, "--weights", weights)
+    std = document["summary"]["units"]["h_t"]["std"]
+    result = invoke("gru", "--summary", "--input", input_path, "--weights", weights,
+                    "--sort", "std")  # fmt: skip
+    table = result.stdout.split("h_t: hidden state")[1]
+    rows = [line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│")]
+    assert rows == [str(u) for u in np.argsort(-np.array(std), kind="stable")]
+
+
+def test_thresholds_are_taken_from_the_options(files):
+    _, input_path, weights = files
+    document = summary_json("gru", "--summary", "--input", input_path, "--weights", weights,
+                            "--left-below", "0.3", "--right-above", "0.6")  # fmt: skip
+    assert document["summary"]["thresholds"] == {"left_below": 0.3, "right_above": 0.6}
+    result = invoke("gru", "--summary", "--input", input_path, "--weights", weights,
+                    "--left-below", "0.3", "--right-above", "0.6")  # fmt: skip
+    assert "left-saturated below 0.3, right-saturated above 0.6" in result.stdout
+
+
+def test_a_relu_rnn_shows_its_dead_units(tmp_path):
+    kernel = np.array([[-1.0, 0.5, -2.0]], dtype=np.float32)  # units 0 and 2 never above 0
+    np.savez(tmp_path / "w.npz", kernel=kernel, recurrent_kernel=np.zeros((3, 3), np.float32),
+             bias=np.array([-0.1, 0.2, -0.3], np.float32))  # fmt: skip
+    np.save(tmp_path / "x.npy", np.abs(np.random.default_rng(0).standard_normal((9, 5, 1))))
+    result = invoke("rnn", "--summary", "--activation", "relu", "--input",
+                    str(tmp_path / "x.npy"), "--weights", str(tmp_path / "w.npz"))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    table = result.stdout.split("h_t: hidden state")[1]
+    flags = [line.split("│")[-2].strip() for line in table.splitlines() if line.startswith("│")]
+    assert flags == ["dead", "", "dead"]
+
+
+def test_an_npz_input_streams_like_an_npy(files, tmp_path):
+    x, input_path, weights = files
+    np.savez_compressed(tmp_path / "x.npz", x=x)
+    args = ["gru", "--summary", "--weights", weights, "--batch-size", "8"]
+    from_npy = summary_json(*args, "--input", input_path)["summary"]
+    from_npz = summary_json(*args, "--input", str(tmp_path / "x.npz"))["summary"]
+    assert from_npy == from_npz
+
+
+def test_drawn_input_matches_a_run_of_the_same_seed():
+    document = summary_json("lstm", "--summary", "-N", "6", "-T", "5", "-M", "2", "--seed", "3",
+                            "--batch-size", "6")  # fmt: skip
+    full = run("lstm", batch=6, steps=5, units=2, seed=3, engine="numpy", gates=True)
+    expected = full.gates["c_t"].reshape(-1, 2).max(axis=0).astype(np.float64)
+    assert document["summary"]["units"]["c_t"]["max"] == expected.tolist()
+    assert document["engine"] == "numpy" and document["config"]["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--summary", "--check"], "'--check'"),
+        (["--summary", "--sequences"], "'--sequences'"),
+        (["--summary", "--plot", "a.png"], "'--plot'"),
+        (["--summary", "--engine", "torch"], "'--engine'"),
+        (["--summary", "--sort", "colour"], "'--sort'"),
+        (["--summary", "--left-below", "0.95"], "'--left-below'"),
+        (["--batch-size", "10"], "'--batch-size'"),
+        (["--sort", "mean"], "'--sort'"),
+    ],
+)
+def test_options_that_do_not_fit_exit_2_naming_the_option(args, option):
+    result = invoke("lstm", *args)
+    assert result.exit_code == 2
+    assert option in result.stderr
+    assert result.stdout == ""
+
+
+def test_nan_in_a_later_batch_exits_1_and_writes_nothing(tmp_path):
+    x = np.zeros((10, 3, 2), dtype=np.float32)
+    x[8, 1, 0] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    result = invoke("rnn", "--summary", "--input", str(tmp_path / "x.npy"), "--batch-size", "4")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "NaN or infinite values (first at [8, 1, 0])" in result.stderr
+
+
+def test_ctrl_c_stops_the_run_with_130_and_no_output():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnstate", "rnn", "--summary", "-N", "400000", "-T", "20",
+         "-M", "8", "--seed", "0", "--batch-size", "1000", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(3)  # started, and in its batches
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stdout == b""
+    assert b"Traceback" not in stderr
+
+
+def test_top_lists_the_places_in_json_and_a_table(files):
+    _, input_path, weights = files
+    args = ["gru", "--summary", "--input", input_path, "--weights", weights, "--top", "3",
+            "--unit", "2"]  # fmt: skip
+    top = summary_json(*args)["summary"]["top"]
+    assert (top["quantity"], top["unit"], len(top["places"])) == ("h_t", 2, 3)
+    values = [place["value"] for place in top["places"]]
+    assert values == sorted(values, reverse=True)
+    table = invoke(*args).stdout.split("h_t of unit 2: the 3 largest")[1]
+    assert f"{top['places'][0]['sequence']} │ {top['places'][0]['step']} │" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(["--top", "3"], "'--top'"), (["--unit", "1"], "'--unit'"),
+     (["--top", "3", "--unit", "9"], "'--unit'"),
+     (["--top", "3", "--unit", "0", "--bidirectional"], "'--top'")],
+)  # fmt: skip
+def test_top_needs_a_unit_of_the_layer(args, option):
+    result = invoke("lstm", "--summary", "-M", "3", *args)
+    assert result.exit_code == 2
+    assert option in result.stderr
