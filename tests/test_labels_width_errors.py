@@ -115,3 +115,10 @@ def test_explore_help_says_what_its_own_options_do():
     layer = text.split("--layer NAME ")[1][:200]
     assert layer.startswith("With --model: the recurrent layer to explore")
     assert "`model` lists" not in layer
+
+
+def test_prefix_and_torch_layer_without_weights_are_refused():
+    for option, value in (("--prefix", "rnn."), ("--torch-layer", "1")):
+        result = invoke("lstm", "--engine", "numpy", option, value, ok=False)
+        assert result.exit_code == 2
+        assert f"{option} says where in --weights the layer is; give both" in result.stderr

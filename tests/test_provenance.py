@@ -169,3 +169,13 @@ def test_the_saved_npz_holds_the_weights_and_initial_state(files):
         assert_array_equal(archive["weights.bias"], weights["bias"])
         assert_array_equal(archive["initial_state.h"], states["h"])
         assert (str(archive["cell"]), str(archive["engine"])) == ("gru", "numpy")
+
+
+def test_a_replay_names_only_the_arrays_it_compared(tmp_path):
+    saved = tmp_path / "run.npz"
+    invoke("lstm", "--seed", "3", "--output", str(saved), "--engine", "numpy")
+    result = runner.invoke(app, ["replay", str(saved)])
+    assert result.exit_code == 0
+    assert f"rnnstate: replayed {saved}: o, h, c equal the saved ones bit for bit\n" in (
+        result.stderr
+    )

@@ -71,6 +71,9 @@ def inspect(cell: str, options: dict) -> None:
         reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
         if merge is not None and not bidirectional:
             raise SpecError("--merge", "--merge applies to --bidirectional only")
+        for option, value in (("--prefix", prefix), ("--torch-layer", torch_layer)):
+            if value is not None and weights_path is None:
+                raise SpecError(option, f"{option} says where in --weights the layer is; give both")
         if (request := take_summary(options)) is not None:
             files = {"input_path": input_path, "weights_path": weights_path,
                      "state_path": state_path, "prefix": prefix, "torch_layer": torch_layer,

@@ -5,7 +5,7 @@ import typer
 from rnnstate.cli.app import GroupedHelp, app, examples
 from rnnstate.cli.show import run_and_show, take_shown
 from rnnstate.cli.streams import user_errors
-from rnnstate.errors import ExitCode
+from rnnstate.errors import ExitCode, shown_name
 from rnnstate.options import (
     Full,
     HeatmapOption,
@@ -56,14 +56,13 @@ def replay(
 
         def compare(result) -> None:
             unequal.extend(differences(result, saved))
-            names = ", ".join(saved.saved)
             verdict = (
                 f"differ from the saved ones: {', '.join(unequal)}"
                 if unequal
-                else f"equal the saved ones bit for bit ({names})"
-            )
-            typer.echo(f"rnnstate: replayed {path}: the outputs, states and gates {verdict}",
-                       err=True)  # fmt: skip
+                else "equal the saved ones bit for bit"
+            )  # only the arrays the file saved are compared (gates only if it holds them)
+            typer.echo(f"rnnstate: replayed {shown_name(path)}: {', '.join(saved.saved)} "
+                       f"{verdict}", err=True)  # fmt: skip
 
         run_and_show(spec, saved.x, saved.weights, saved.initial_state, saved.mask, shown,
                      {"PATH": path}, compare)  # fmt: skip
