@@ -232,3 +232,12 @@ def test_a_large_batch_draws_the_maps_of_its_first_sequences():
     assert sum(line.startswith("sequence n=") for line in text.splitlines()) == 8
     assert "... 1 more sequence, n=8, not drawn: --only I draws sequence I; --json and " \
         "--output hold them all" in text  # fmt: skip
+
+
+def test_step_labels_above_a_heatmap_are_whole_numbers_of_its_steps():
+    result = rnnstate.run("gru", steps=500, return_sequences=True, seed=0, engine="numpy")
+    axes = [line for line in heatmap_text(result).splitlines() if line.startswith("t ")]
+    assert axes
+    for line in axes:
+        labels = [int(label) for label in line[1:].split()]
+        assert labels == [0, 70, 140, 210, 280, 350, 420], line  # 490 does not fit: left out

@@ -137,9 +137,9 @@ class Heatmap:
         every = max(1, -(-10 // cell))  # columns between labels
         for c in range(0, columns, every):
             label = str(self.steps[min(c * per_column, len(self.steps) - 1)])
-            for k, ch in enumerate(label):
-                if c * cell + k < len(line):
-                    line[c * cell + k] = ch
+            if c * cell + len(label) > len(line):
+                break  # a label that does not fit whole is left out, never cut to another number
+            line[c * cell : c * cell + len(label)] = label
         return Text("t".ljust(LABEL_WIDTH) + "".join(line), style="dim")
 
     def under(self, columns: int, per_column: int, cell: int) -> RenderResult:
