@@ -285,7 +285,7 @@ PARAMETERS = {
     "-T": "steps", "-D": "features", "-M": "units", "-N": "batch",
     "--sequences": "return_sequences", "--no-sequences": "return_sequences=False",
     "--reset-before": "reset_after=False",
-    "--bias": "use_bias", "--no-bias": "use_bias=False", "--input": "x",
+    "--bias": "use_bias", "--no-bias": "use_bias=False", "--input": "x", "CELL": "cell",
 }  # fmt: skip  # the others by their name: --mask-value -> mask_value
 OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][a-z-]*)")
 
@@ -524,6 +524,8 @@ def run_model_layer(
     from rnnstate import models
 
     with python_names():
+        sizes = {"steps": 1 if steps is None else steps, "batch": 1 if batch is None else batch}
+        Spec("lstm", seed=seed, **sizes)  # steps, batch and seed checked before the model loads
         loaded = models.load(str(path))
         chosen = models.find_layer(models.recurrent_layers(loaded), str(layer), str(path))
         data = model_layer_data(loaded, chosen, x, layer_input, initial_state, call=call)

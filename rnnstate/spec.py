@@ -125,10 +125,12 @@ class Spec:
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
-            raise SpecError("CELL", f"unknown cell {self.cell!r}; expected one of {CELLS}")
+            raise SpecError(
+                "CELL", f"unknown cell {self.cell!r}; expected one of {', '.join(CELLS)}"
+            )
         if self.engine not in ENGINES:
             raise SpecError(
-                "--engine", f"unknown engine {self.engine!r}; expected one of {ENGINES}"
+                "--engine", f"unknown engine {self.engine!r}; expected one of {', '.join(ENGINES)}"
             )
         for option, value in (
             ("--steps", self.steps),
@@ -147,7 +149,8 @@ class Spec:
                 "--seed", f"--seed must be an integer from 0 to 2**64-1, got {self.seed!r}"
             )
         if self.merge not in MERGE_MODES:
-            raise SpecError("--merge", f"unknown merge mode {self.merge!r}; expected {MERGE_MODES}")
+            raise SpecError("--merge", f"unknown merge mode {self.merge!r}; expected one of "
+                            f"{', '.join(MERGE_MODES)}")  # fmt: skip
         if self.backwards and self.bidirectional:
             raise SpecError(
                 "--backwards",

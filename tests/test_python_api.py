@@ -133,3 +133,25 @@ def test_the_notebook_html_shows_every_unit_in_a_scrolling_box():
     html = rnnstate.run("lstm", seed=0, units=32, return_sequences=True)._repr_html_()
     assert html.startswith('<div style="overflow:auto')
     assert "u31" in html and "⋮" not in html
+
+
+def test_an_unknown_cell_names_the_parameter_and_lists_the_cells():
+    with pytest.raises(rnnstate.SpecError) as raised:
+        rnnstate.run("lstmx")
+    assert raised.value.option == "cell"
+    assert str(raised.value) == "unknown cell 'lstmx'; expected one of lstm, gru, rnn"
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"steps": 0}, "steps must be a positive integer, got 0"),
+        ({"batch": 0}, "batch must be a positive integer, got 0"),
+        ({"seed": -1}, "seed must be an integer from 0 to 2**64-1, got -1"),
+    ],
+)
+def test_a_model_layer_checks_its_sizes_and_seed_as_run_does(keywords, message):
+    with pytest.raises(rnnstate.SpecError) as raised:
+        rnnstate.run_model_layer("docs/example/sentiment.keras", "lstm", **keywords)
+    assert raised.value.option == next(iter(keywords))
+    assert str(raised.value) == message
