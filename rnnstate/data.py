@@ -470,6 +470,11 @@ def read_weights(
     return weights
 
 
+def with_article(layer: str) -> str:
+    """'an LSTM', 'a GRU', 'a SimpleRNN': the layer's name as a sentence says it."""
+    return f"an {layer}" if layer == "LSTM" else f"a {layer}"
+
+
 def check_weight_shapes(source: str, weights: LayerWeights, cell: str, reset_after: bool) -> None:
     """Refuse weights whose shapes do not fit the cell's layout; `source` names them."""
     if isinstance(weights, BidirectionalWeights):
@@ -490,7 +495,7 @@ def one_direction_shapes(
     source: str, weights: Weights, cell: str, reset_after: bool, prefix: str
 ) -> None:
     """Refuse one layer's weights whose shapes do not fit the cell; names carry `prefix`."""
-    k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
+    k, layer = len(GATE_BLOCKS[cell]), with_article(KERAS_LAYER_NAMES[cell])
     recurrent, kernel = weights.recurrent_kernel, weights.kernel
     for name, array in (("recurrent_kernel", recurrent), ("kernel", kernel)):
         if 0 in array.shape:
@@ -501,14 +506,14 @@ def one_direction_shapes(
         ratio = recurrent.shape[1] / recurrent.shape[0] if recurrent.ndim == 2 else 0
         raise InputError(
             source,
-            f"{prefix}recurrent_kernel has shape {recurrent.shape}; a {layer} needs (M, {k}M)"
+            f"{prefix}recurrent_kernel has shape {recurrent.shape}; {layer} needs (M, {k}M)"
             + other_cell_hint(cell, ratio),
         )
     M = recurrent.shape[0]
     if kernel.ndim != 2 or kernel.shape[1] != k * M:
         raise InputError(
             source,
-            f"{prefix}kernel has shape {kernel.shape}; a {layer} with M={M} needs (D, {k * M})",
+            f"{prefix}kernel has shape {kernel.shape}; {layer} with M={M} needs (D, {k * M})",
         )
     if weights.bias is not None:
         check_bias(source, weights.bias.shape, cell, reset_after, M, prefix)
@@ -529,7 +534,7 @@ def check_bias(
     path: str, shape: tuple[int, ...], cell: str, reset_after: bool, M: int, prefix: str = ""
 ) -> None:
     """Refuse a bias whose shape does not fit the cell, M and (GRU) the reset variant."""
-    k, layer = len(GATE_BLOCKS[cell]), KERAS_LAYER_NAMES[cell]
+    k, layer = len(GATE_BLOCKS[cell]), with_article(KERAS_LAYER_NAMES[cell])
     if cell == "gru":
         needed, other = ((2, 3 * M), (3 * M,)) if reset_after else ((3 * M,), (2, 3 * M))
         if shape != needed:
@@ -542,7 +547,7 @@ def check_bias(
             )
     elif shape != (k * M,):
         raise InputError(
-            path, f"{prefix}bias has shape {shape}; a {layer} with M={M} needs ({k * M},)"
+            path, f"{prefix}bias has shape {shape}; {layer} with M={M} needs ({k * M},)"
         )
 
 

@@ -385,7 +385,7 @@ def test_kernel_width_must_match_m(tmp_path):
         path,
         "lstm",
         True,
-        message="kernel has shape (2, 8); a LSTM with M=3 needs (D, 12)",
+        message="kernel has shape (2, 8); an LSTM with M=3 needs (D, 12)",
     )
 
 
@@ -397,7 +397,8 @@ def test_lstm_bias_shape(tmp_path):
         bias=np.zeros(9),
     )
     expect_error(
-        read_weights, path, "lstm", True, message="bias has shape (9,); a LSTM with M=3 needs (12,)"
+        read_weights, path, "lstm", True,
+        message="bias has shape (9,); an LSTM with M=3 needs (12,)",
     )
 
 

@@ -74,7 +74,7 @@ def test_gru_weights_given_to_lstm_say_to_try_gru(tmp_path):
     result = invoke("lstm", "--weights", weights, ok=False)
     assert result.exit_code == 1
     assert result.stderr.strip().endswith(
-        "recurrent_kernel has shape (3, 9); a LSTM needs (M, 4M); these look like a GRU's "
+        "recurrent_kernel has shape (3, 9); an LSTM needs (M, 4M); these look like a GRU's "
         "weights: try rnnstate gru"
     )
 
