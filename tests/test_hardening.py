@@ -277,7 +277,9 @@ def test_ctrl_c_during_the_imports_is_quiet():
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
         assert b"Traceback" not in stderr, (delay, stderr)
-        assert process.returncode in (130, 0), (delay, process.returncode)
+        # 130, or ended by the SIGINT itself (-2) while Python's start-up had not yet set its
+        # handler: the shell says 130 either way
+        assert process.returncode in (130, 0, -signal.SIGINT), (delay, process.returncode)
 
 
 @pytest.mark.parametrize(
