@@ -7,6 +7,12 @@ float64 from the exact engine's trace (the states at every step), carrying the f
 s with respect to the states backwards, so no unit of s is summed away before the norm. A masked
 step is skipped by the layer (its states carry over), so its influence is exactly zero.
 
+With a unit U, the influence on one unit of the state instead: ‖∂s[U]/∂x_t‖, the norm over the
+input's features only. The connectivity map of a layer returning sequences is ‖∂o_t/∂x_s‖ for
+every output step t and input step s (Madsen's figures): o_t is the output the layer gave on
+reading input step t (for a bidirectional layer each half's own output, o_fw and o_bw, before
+the merge), so the map is lower triangular for a forward layer and upper for a backward one.
+
 The memory horizon of a sequence (horizon): the fewest most recent steps, counted in the order
 the layer read them and among the steps it did not skip (masked ones), whose influences sum to at
 least HORIZON_SHARE of the sequence's total; 0 when no step has any influence.
@@ -46,6 +52,8 @@ class Memory:
     influence: dict[str, np.ndarray]
     horizon: dict[str, np.ndarray]
     reach: dict[str, np.ndarray]
+    unit: int | None = None  # the influence on this unit of each state only
+    connectivity: dict[str, np.ndarray] | None = None  # "o" (o_fw, o_bw) -> (N, T, T): [n, t, s]
 
 
 def problem(spec: Spec) -> str | None:
@@ -78,15 +86,44 @@ def needed_bytes(spec: Spec) -> int:
     return int(MARGIN * FLOAT64_BYTES * (trace + inputs + backward + answer))
 
 
-def ensure_fits(spec: Spec, run_bytes: int) -> None:
-    """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs exceed the memory
-    available."""
-    needed, available = run_bytes + needed_bytes(spec), available_bytes()
+def connectivity_bytes(spec: Spec, unit: int | None = None) -> int:
+    """Bytes the connectivity map adds, estimated: per direction the adjoints of every output
+    step carried at once (N, T rows per unit, ...), the (N, T, T) answer and its JSON text."""
+    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
+    rows = T * (M if unit is None else 1)
+    kM = len(GATE_BLOCKS[spec.cell]) * M
+    backward = 3 * N * rows * (2 * M + 2 * kM + D)
+    answer = directions * N * T * T * (3 + JSON_TEXT)
+    return int(MARGIN * FLOAT64_BYTES * (backward + answer))
+
+
+JSON_TEXT = 3  # a float64 written as JSON text takes up to 24 bytes: three float64s
+
+
+def ensure_fits(
+    spec: Spec, run_bytes: int, unit: int | None = None, connectivity: bool = False
+) -> None:
+    """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs (with the
+    connectivity map when asked) exceed the memory available."""
+    needed = run_bytes + needed_bytes(spec)
+    if connectivity:
+        needed += connectivity_bytes(spec, unit)
+    available = available_bytes()
     if needed > available:
+        what = " and --sequences (the T x T connectivity map)" if connectivity else ""
         raise SpecError(
             "--memory",
-            f"-T {spec.steps} -N {spec.batch} -M {spec.units} with --memory needs about "
+            f"-T {spec.steps} -N {spec.batch} -M {spec.units} with --memory{what} needs about "
             f"{human_bytes(needed)} of memory; {human_bytes(available)} are available",
+        )
+
+
+def check_unit(spec: Spec, unit: int | None) -> None:
+    """SpecError (exit 2) when --unit names no unit of the layer's states."""
+    if unit is not None and not 0 <= unit < spec.units:
+        raise SpecError(
+            "--unit", f"unit {unit} is not in the layer: M={spec.units} (0 to {spec.units - 1})"
         )
 
 
@@ -96,22 +133,27 @@ def memory(
     weights: LayerWeights,
     initial_state: dict[str, np.ndarray] | None = None,
     mask: np.ndarray | None = None,
+    unit: int | None = None,
+    connectivity: bool = False,
 ) -> Memory:
     """The influence of each step of x (N, T, D) on the layer's final states, and the horizons.
 
-    initial_state and mask (N, T, True where a step counts) as for the engines. Runs the exact
-    engine with its trace, then the backward pass; raises SpecError for an activation it cannot
-    differentiate.
+    initial_state and mask (N, T, True where a step counts) as for the engines; `unit`: the
+    influence on that unit of each state only; `connectivity`: also the connectivity map of the
+    outputs. Runs the exact engine with its trace, then the backward pass; raises SpecError for
+    an activation it cannot differentiate or a unit out of range.
     """
     why = problem(spec)
     if why is not None:
         raise SpecError("--memory", why)
+    check_unit(spec, unit)
     traced = exact.run(spec, x, weights, initial_state, mask, trace=True)
     x = np.asarray(x, np.float64)
     N, T, _ = x.shape
     counts = np.ones((N, T), bool) if mask is None else np.asarray(mask, bool)
     given = initial_state or {}
     influence: dict[str, np.ndarray] = {}
+    maps: dict[str, np.ndarray] = {}
     halves = (
         [("_fw", weights.forward, False), ("_bw", weights.backward, True)]
         if isinstance(weights, BidirectionalWeights)
@@ -128,9 +170,12 @@ def memory(
             np.asarray(given[n + suffix], np.float64) if n + suffix in given
             else np.zeros((N, w.units)) for n in names
         ]  # fmt: skip
-        read = backward_pass(spec, x[:, order], w, start, h_trace, c_trace, counts[:, order])
-        for name, values in read.items():
+        args = (spec, x[:, order], w, start, h_trace, c_trace, counts[:, order])
+        for name, values in backward_pass(*args, unit).items():
             influence[name + suffix] = np.ascontiguousarray(values[:, order])
+        if connectivity:  # a Bidirectional layer returning sequences zeroes its masked outputs
+            read = connectivity_pass(*args, unit, zero_masked=bool(suffix))
+            maps["o" + suffix] = np.ascontiguousarray(read[:, order][:, :, order])
     horizons, reaches = {}, {}
     for name, values in influence.items():
         backwards = name.endswith("_bw") or (spec.backwards and not spec.bidirectional)
@@ -140,7 +185,7 @@ def memory(
         reaches[name] = np.array(
             [-1 if r < 0 else (T - 1 - r if backwards else r) for _, r in pairs], dtype=np.int64
         )
-    return Memory(influence, horizons, reaches)
+    return Memory(influence, horizons, reaches, unit, maps if connectivity else None)
 
 
 def horizon(read: np.ndarray, counts: np.ndarray, share: float = HORIZON_SHARE) -> tuple[int, int]:
@@ -168,28 +213,31 @@ def backward_pass(
     h_trace: np.ndarray,
     c_trace: np.ndarray | None,
     counts: np.ndarray,
+    unit: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """‖∂s/∂x_k‖ for each final state s of one direction, everything in reading order.
+    """‖∂s/∂x_k‖ for each final state s of one direction (‖∂s[unit]/∂x_k‖ with a unit),
+    everything in reading order.
 
     x (N, T, D); start: the initial states (N, M); h_trace, c_trace (N, T, M): the states after
     each step; counts (N, T). Returns state name -> (N, T). The adjoint carried backwards is the
-    Jacobian of every final state's units (P rows: M for h, then M for c) by h_k (and c_k).
+    Jacobian of every final state's units (P rows: M for h, then M for c; one row each with a
+    unit) by h_k (and c_k).
     """
     N, T, _ = x.shape
     M = w.units
     names = ("h", "c") if spec.cell == "lstm" else ("h",)
-    P = M * len(names)
+    kept_units = np.arange(M) if unit is None else np.array([unit])
+    seed = np.eye(M * len(names))[[j * M + u for j in range(len(names)) for u in kept_units]]
+    P = len(seed)  # rows: the units kept of each state in turn
     kernel = np.asarray(w.kernel, np.float64)
     U = np.asarray(w.recurrent_kernel, np.float64)
     bias = None if w.bias is None else np.asarray(w.bias, np.float64)
-    eye = np.broadcast_to(np.eye(M), (N, M, M))
-    adjoint_h = np.zeros((N, P, M))
-    adjoint_h[:, :M] = eye
+    adjoint_h = np.broadcast_to(seed[:, :M], (N, P, M)).copy()
     adjoint_c = None
     if spec.cell == "lstm":
-        adjoint_c = np.zeros((N, P, M))
-        adjoint_c[:, M:] = eye
-    step = {"lstm": lstm_step, "gru": gru_step, "rnn": rnn_step}[spec.cell]
+        adjoint_c = np.broadcast_to(seed[:, M:], (N, P, M)).copy()
+    per_state = len(kept_units)
+    step = STEPS[spec.cell]
     out = np.zeros((len(names), N, T))
     for k in range(T - 1, -1, -1):
         h_prev = h_trace[:, k - 1] if k > 0 else start[0]
@@ -205,8 +253,63 @@ def backward_pass(
         if adjoint_c is not None:
             adjoint_c = np.where(kept, new_c, adjoint_c)
         for j in range(len(names)):
-            out[j, :, k] = np.sqrt((dx[:, j * M : (j + 1) * M] ** 2).sum(axis=(1, 2)))
+            rows = dx[:, j * per_state : (j + 1) * per_state]
+            out[j, :, k] = np.sqrt((rows**2).sum(axis=(1, 2)))
     return dict(zip(names, out, strict=True))
+
+
+def connectivity_pass(
+    spec: Spec,
+    x: np.ndarray,
+    w: Weights,
+    start: list[np.ndarray],
+    h_trace: np.ndarray,
+    c_trace: np.ndarray | None,
+    counts: np.ndarray,
+    unit: int | None = None,
+    zero_masked: bool = False,
+) -> np.ndarray:
+    """‖∂o_j/∂x_k‖ (‖∂o_j[unit]/∂x_k‖ with a unit) for every output position j and input
+    position k of one direction, in reading order: (N, T, T), [n, j, k], zero for k > j.
+
+    Arguments as for backward_pass; zero_masked: a masked step's output is zeros (else it
+    repeats the last output, whose gradient is that of h_j: the states carry over). One
+    backward sweep carries the adjoints of every output read after k at once: rows grow by the
+    output's units at each step, oldest output first.
+    """
+    N, T, _ = x.shape
+    M = w.units
+    seed = np.eye(M) if unit is None else np.eye(M)[[unit]]  # o_j = h_j
+    rows = len(seed)
+    kernel = np.asarray(w.kernel, np.float64)
+    U = np.asarray(w.recurrent_kernel, np.float64)
+    bias = None if w.bias is None else np.asarray(w.bias, np.float64)
+    adjoint_h = np.zeros((N, 0, M))
+    adjoint_c = np.zeros((N, 0, M)) if spec.cell == "lstm" else None
+    step = STEPS[spec.cell]
+    out = np.zeros((N, T, T))
+    for k in range(T - 1, -1, -1):
+        new = np.broadcast_to(seed, (N, rows, M))
+        if zero_masked:
+            new = new * counts[:, k][:, None, None]
+        adjoint_h = np.concatenate([adjoint_h, new], axis=1)
+        if adjoint_c is not None:
+            adjoint_c = np.concatenate([adjoint_c, np.zeros((N, rows, M))], axis=1)
+        h_prev = h_trace[:, k - 1] if k > 0 else start[0]
+        c_prev = None
+        if spec.cell == "lstm":
+            c_prev = c_trace[:, k - 1] if k > 0 else start[1]
+        dx, new_h, new_c = step(
+            spec, x[:, k], kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c
+        )
+        kept = counts[:, k][:, None, None]
+        dx = np.where(kept, dx, 0.0)
+        adjoint_h = np.where(kept, new_h, adjoint_h)
+        if adjoint_c is not None:
+            adjoint_c = np.where(kept, new_c, adjoint_c)
+        norms = np.sqrt((dx.reshape(N, T - k, -1) ** 2).sum(axis=2))  # outputs T-1 .. k
+        out[:, k:, k] = norms[:, ::-1]
+    return out
 
 
 def lstm_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
@@ -273,6 +376,9 @@ def rnn_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
     pre = x_k @ kernel + h_prev @ U + (0 if bias is None else bias)
     d_pre = adjoint_h * derivative(spec.activation)(pre)[:, None]
     return d_pre @ kernel.T, d_pre @ U.T, None
+
+
+STEPS = {"lstm": lstm_step, "gru": gru_step, "rnn": rnn_step}
 
 
 def _apply(name: str, z: np.ndarray) -> np.ndarray:
