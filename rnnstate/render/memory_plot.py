@@ -97,9 +97,18 @@ def horizon_words(memory: Memory, name: str, n: int, backwards: bool) -> str:
     return f"horizon: the last {steps} {plural} read ({span}) hold {HORIZON_SHARE:.0%}"
 
 
+def decades(low: float, high: float) -> tuple[float, float]:
+    """The powers of 10 around [low, high] (> 0), at least one decade apart: a log axis with
+    labelled ticks at both ends."""
+    bottom, top = 10.0 ** np.floor(np.log10(low)), 10.0 ** np.ceil(np.log10(high))
+    return float(bottom), float(max(top, bottom * 10))
+
+
 def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked: list[int]):
     """One state's influence by input step on a log axis, its horizon shaded (dashed at its
     first step), masked steps hatched."""
+    from matplotlib.ticker import NullFormatter
+
     values = memory.influence[name][n]
     T = len(values)
     label = state_label(name, memory.unit)
@@ -114,6 +123,8 @@ def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked:
         axis.axvline(edge, color="C1", ls="--", lw=1, label=f"{HORIZON_SHARE:.0%} held")
     if np.isfinite(shown).any():
         axis.set_yscale("log")
+        axis.set_ylim(*decades(np.nanmin(shown), np.nanmax(shown)))
+        axis.yaxis.set_minor_formatter(NullFormatter())  # labels at powers of 10 only
     words = horizon_words(memory, name, n, backwards)
     axis.set_title(f"{label}  ‖∂{label}/∂x_t‖ by input step t;  {words}", loc="left",
                    fontsize=9)  # fmt: skip
@@ -131,17 +142,18 @@ def draw_map(fig, axis, memory: Memory, output: str, n: int) -> None:
     on a log colour scale with its colour bar; binned to MAX_COLUMNS per axis."""
     from matplotlib import colormaps
     from matplotlib.colors import LogNorm
+    from matplotlib.ticker import NullFormatter
 
     values = memory.connectivity[output][n]
     T = values.shape[0]
     binned, per_column = extreme_bins(values, MAX_COLUMNS, 1, 0.0)
     binned, per_row = extreme_bins(binned, MAX_COLUMNS, 0, 0.0)
-    bottom, top = log_scale(values)
+    bottom, top = decades(*log_scale(values))
     cmap = colormaps["viridis"].with_extremes(bad="white", under=colormaps["viridis"](0.0))
     shown = np.ma.masked_equal(binned.astype(np.float64), 0.0)
     extent = (-0.5, binned.shape[1] * per_column - 0.5, binned.shape[0] * per_row - 0.5, -0.5)
     image = axis.imshow(shown, aspect="auto", interpolation="nearest", extent=extent, cmap=cmap,
-                        norm=LogNorm(vmin=bottom, vmax=max(top, bottom * 10)))  # fmt: skip
+                        norm=LogNorm(vmin=bottom, vmax=top))  # fmt: skip
     axis.set_xlim(-0.5, T - 0.5)
     axis.set_ylim(T - 0.5, -0.5)
     formula = connectivity_formula(output, memory.unit)
@@ -154,4 +166,5 @@ def draw_map(fig, axis, memory: Memory, output: str, n: int) -> None:
     axis.set_xlabel("s (input step)", fontsize=8)
     axis.set_ylabel("t (output step)", fontsize=8)
     axis.tick_params(labelsize=7)
-    colour_bar(fig, axis, image, f"{formula} (log)")
+    bar = colour_bar(fig, axis, image, "log scale")
+    bar.ax.yaxis.set_minor_formatter(NullFormatter())
