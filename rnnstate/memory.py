@@ -86,29 +86,31 @@ def needed_bytes(spec: Spec) -> int:
     return int(MARGIN * FLOAT64_BYTES * (trace + inputs + backward + answer))
 
 
-def connectivity_bytes(spec: Spec, unit: int | None = None) -> int:
-    """Bytes the connectivity map adds, estimated: per direction the adjoints of every output
-    step carried at once (N, T rows per unit, ...), the (N, T, T) answer and its JSON text."""
+def connectivity_bytes(spec: Spec, unit: int | None = None, saved: bool = False) -> int:
+    """Bytes the connectivity map adds, estimated: the adjoints of every output step carried
+    at once (N, T rows per unit, ...), the (N, T, T) answer per direction and its copy in input
+    order, and two more copies when `saved` in an .npz built in memory (--output)."""
     N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
     directions = 2 if spec.bidirectional else 1
     rows = T * (M if unit is None else 1)
     kM = len(GATE_BLOCKS[spec.cell]) * M
-    backward = 3 * N * rows * (2 * M + 2 * kM + D)
-    answer = directions * N * T * T * (3 + JSON_TEXT)
+    backward = N * rows * (3 * M + 2 * kM + D)  # adjoints, gate Jacobians, the step's dx
+    answer = directions * N * T * T * (4 if saved else 2)
     return int(MARGIN * FLOAT64_BYTES * (backward + answer))
 
 
-JSON_TEXT = 3  # a float64 written as JSON text takes up to 24 bytes: three float64s
-
-
 def ensure_fits(
-    spec: Spec, run_bytes: int, unit: int | None = None, connectivity: bool = False
+    spec: Spec,
+    run_bytes: int,
+    unit: int | None = None,
+    connectivity: bool = False,
+    saved: bool = False,
 ) -> None:
     """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs (with the
-    connectivity map when asked) exceed the memory available."""
+    connectivity map when asked; `saved` in an --output file) exceed the memory available."""
     needed = run_bytes + needed_bytes(spec)
     if connectivity:
-        needed += connectivity_bytes(spec, unit)
+        needed += connectivity_bytes(spec, unit, saved)
     available = available_bytes()
     if needed > available:
         what = " and --sequences (the T x T connectivity map)" if connectivity else ""

@@ -150,3 +150,165 @@ def test_connectivity_finite_differences_float64():
             columns.append((high[:, 3] - low[:, 3]) / (2 * eps))  # (T,): unit 3 of every o_t
         expected[:, s] = np.linalg.norm(np.stack(columns), axis=0)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-10)
+
+
+def weights_of(document):
+    """The weights a --json document holds, as float32 Weights (one direction)."""
+    from rnnstate.weights import Weights
+
+    w = document["weights"]
+    bias = None if "bias" not in w else np.array(w["bias"], np.float32)
+    return Weights(np.array(w["kernel"], np.float32), np.array(w["recurrent_kernel"], np.float32),
+                   bias)  # fmt: skip
+
+
+def test_json_unit_and_connectivity_equal_keras_gradients_of_the_run():
+    args = ("rnn", "--memory", "--sequences", "--backwards", "--unit", "1", "--json", "-T", "5",
+            "-N", "2", "--seed", "3")  # fmt: skip
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    found = document["memory"]
+    assert found["unit"] == 1 and list(found["connectivity"]) == ["o"]
+    spec = Spec(cell="rnn", steps=5, features=2, units=3, batch=2, backwards=True,
+                return_sequences=True)  # fmt: skip
+    jacobians = keras_jacobians(spec, np.array(document["x"], np.float32), weights_of(document))
+    expected = np.sqrt((jacobians["h"][:, 1] ** 2).sum(axis=2))
+    np.testing.assert_allclose(found["influence"]["h"], expected, rtol=RTOL, atol=ATOL)
+    connectivity = np.array(found["connectivity"]["o"])
+    assert connectivity.shape == (2, 5, 5)
+    np.testing.assert_allclose(connectivity, keras_map(spec, jacobians["o"], 1), rtol=RTOL,
+                               atol=ATOL)  # fmt: skip
+    assert (connectivity[:, np.tril_indices(5, -1)[0], np.tril_indices(5, -1)[1]] == 0).all()
+
+
+def test_no_connectivity_without_sequences_nor_unit_without_it():
+    found = json.loads(invoke("gru", "--memory", "--json", "--seed", "0").stdout)["memory"]
+    assert "connectivity" not in found and "unit" not in found
+
+
+def test_unit_out_of_range_is_a_usage_error(tmp_path: Path):
+    plot = tmp_path / "m.png"
+    result = invoke("lstm", "--memory", "-M", "3", "--unit", "3", "--plot", str(plot))
+    assert result.exit_code == 2
+    assert "Invalid value for '--unit': unit 3 is not in the layer: M=3 (0 to 2)" in result.output
+    assert not plot.exists()
+
+
+def test_heatmap_rows_per_state_horizon_and_connectivity(tmp_path: Path):
+    x = tmp_path / "x.json"
+    x.write_text("[[1, 2], [0, 0], [3, 1], [0.5, 0.2], [1, 1], [2, 0]]")
+    args = ("lstm", "--memory", "--sequences", "--mask-value", "0", "--input", str(x),
+            "--seed", "0", "--engine", "numpy")  # fmt: skip
+    text = invoke(*args, "--heatmap").stdout
+    document = json.loads(invoke(*args, "--json").stdout)["memory"]
+    lines = text.splitlines()
+    start = lines.index("influence ‖∂s/∂x_t‖ on each final state s")
+    assert lines[start + 1].startswith("rows: final states; columns: input steps t, 1 step per")
+    axis = next(k for k in range(start, len(lines)) if lines[k].startswith("t     0"))
+    assert "log scale" in " ".join(lines[start + 1 : axis])
+    assert [line[:6].strip() for line in lines[axis + 1 : axis + 3]] == ["h", "c"]
+    assert lines[axis + 3].startswith("masked") and lines[axis + 3][6:].index("x") == 3
+    steps, reach = document["horizon"]["h"][0], document["reach"]["h"][0]
+    assert f"horizon of h: the last {steps} steps read (t={reach}..5) hold 90% of it" in text
+    assert "connectivity map of o: ‖∂o_t/∂x_s‖, row t, column s" in text
+    axis = next(line for line in lines if line.startswith("s     0"))
+    assert axis.split() == ["s", "0", "4"]  # columns: input steps s, 3 characters each
+    assert [line[:6].strip() for line in lines if line.startswith("t=")] == [
+        f"t={t}" for t in range(6)
+    ]
+
+
+def test_plot_draws_log_curves_with_the_horizon_and_the_maps(tmp_path: Path):
+    from rnnstate import run
+    from rnnstate.render.memory_plot import memory_figure
+
+    result = run("gru", steps=12, units=4, seed=0, return_sequences=True, bidirectional=True)
+    found = memory.memory(result.spec, result.x, result.weights, connectivity=True)
+    fig = memory_figure(result, found)
+    titled = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    assert len(titled) == 4  # h_fw, h_bw, then the maps of o_fw and o_bw
+    assert [a.get_yscale() for a in titled[:2]] == ["log", "log"]
+    for axis, name in zip(titled[:2], ["h_fw", "h_bw"], strict=True):
+        steps, reach = int(found.horizon[name][0]), int(found.reach[name][0])
+        assert f"horizon: the last {steps} steps read" in axis.get_title(loc="left")
+        dashed = [line for line in axis.get_lines() if line.get_linestyle() == "--"]
+        edge = reach - 0.5 if name == "h_fw" else reach + 0.5
+        assert [line.get_xdata()[0] for line in dashed] == [edge]
+    assert titled[2].get_title(loc="left").startswith("connectivity map ‖∂o_fw_t/∂x_s‖")
+    assert titled[2].images[0].norm.__class__.__name__ == "LogNorm"
+    plot = tmp_path / "m.png"
+    ran = invoke("rnn", "--memory", "--sequences", "-T", "9", "--plot", str(plot), "--seed", "0")
+    assert ran.exit_code == 0, ran.output
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_output_holds_the_memory_and_replay_compares_it(tmp_path: Path, suffix):
+    path = tmp_path / f"run{suffix}"
+    args = ("lstm", "--memory", "--sequences", "--unit", "2", "-T", "5", "-M", "4", "--seed", "1",
+            "--engine", "numpy")  # fmt: skip
+    assert invoke(*args, "--output", str(path)).exit_code == 0
+    expected = json.loads(invoke(*args, "--json").stdout)["memory"]
+    if suffix == ".npz":
+        saved = np.load(path)
+        assert int(saved["memory.unit"]) == 2
+        np.testing.assert_array_equal(saved["memory.influence.c"], expected["influence"]["c"])
+        np.testing.assert_array_equal(saved["memory.connectivity.o"],
+                                      expected["connectivity"]["o"])  # fmt: skip
+        assert list(saved["memory.horizon.h"]) == expected["horizon"]["h"]
+    else:
+        assert json.loads(path.read_text())["memory"] == expected
+    replayed = invoke("replay", str(path))
+    assert replayed.exit_code == 0, replayed.output
+    assert "horizon of h[2]" in replayed.stdout
+    assert "memory.influence.h, memory.influence.c" in replayed.stderr
+    assert "memory.connectivity.o equal the saved ones bit for bit" in replayed.stderr
+
+
+def test_replay_says_which_memory_array_differs(tmp_path: Path):
+    path = tmp_path / "run.npz"
+    assert invoke("rnn", "--memory", "-T", "4", "--seed", "0", "--output", str(path)).exit_code == 0
+    arrays = dict(np.load(path))
+    arrays["memory.influence.h"] = arrays["memory.influence.h"] * 2
+    np.savez(path, **arrays)
+    replayed = invoke("replay", str(path))
+    assert replayed.exit_code == 3
+    assert "differ from the saved ones: memory.influence.h" in replayed.stderr
+
+
+def test_a_connectivity_map_that_cannot_fit_is_refused_before_the_run(monkeypatch):
+    monkeypatch.setattr(memory, "available_bytes", lambda: 200_000_000)
+    assert invoke("rnn", "--memory", "-T", "4000", "--engine", "numpy", "--json").exit_code == 0
+    result = invoke("rnn", "--memory", "--sequences", "-T", "4000", "--engine", "numpy")
+    assert result.exit_code == 2
+    assert "Invalid value for '--memory'" in result.output
+    assert "with --memory and --sequences (the T x T connectivity map) needs about" in result.output
+    assert "200 MB are available" in result.output
+
+
+@pytest.mark.parametrize(
+    "cell, bidirectional, T, M, N, unit",
+    [
+        ("lstm", False, 150, 16, 2, None),
+        ("gru", True, 100, 8, 1, 3),
+        ("rnn", False, 400, 4, 1, None),
+    ],
+)
+def test_connectivity_estimate_covers_the_measured_peak(cell, bidirectional, T, M, N, unit):
+    """tracemalloc's peak over memory.memory with the map is at most the estimate (its run's
+    part and the map's, without the JSON text), and the estimate not more than 3 times it."""
+    import tracemalloc
+
+    spec = Spec(cell=cell, steps=T, features=3, units=M, batch=N, engine="exact",
+                bidirectional=bidirectional, return_sequences=True)  # fmt: skip
+    weights = initial_weights(spec, np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(N, T, 3)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        memory.memory(spec, x, weights, unit=unit, connectivity=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = memory.needed_bytes(spec) + memory.connectivity_bytes(spec, unit)
+    assert peak <= estimate <= 3 * peak, (peak, estimate)

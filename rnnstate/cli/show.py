@@ -217,7 +217,7 @@ def run_and_show(
             raise SpecError("--memory", memory.problem(spec))
         memory.check_unit(spec, shown.unit)
         memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output), shown.unit,
-                           spec.return_sequences)  # fmt: skip
+                           spec.return_sequences, shown.output is not None)  # fmt: skip
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
