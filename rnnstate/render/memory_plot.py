@@ -148,7 +148,9 @@ def draw_map(fig, axis, memory: Memory, output: str, n: int) -> None:
     T = values.shape[0]
     binned, per_column = extreme_bins(values, MAX_COLUMNS, 1, 0.0)
     binned, per_row = extreme_bins(binned, MAX_COLUMNS, 0, 0.0)
-    bottom, top = decades(*log_scale(values))
+    bottom, top = log_scale(values)
+    if top < 10 * bottom:  # less than a decade: widen it to powers of 10, labelled
+        bottom, top = decades(bottom, top)
     cmap = colormaps["viridis"].with_extremes(bad="white", under=colormaps["viridis"](0.0))
     shown = np.ma.masked_equal(binned.astype(np.float64), 0.0)
     extent = (-0.5, binned.shape[1] * per_column - 0.5, binned.shape[0] * per_row - 0.5, -0.5)
