@@ -213,9 +213,7 @@ class Spec:
             )
         if self.unit is not None:
             if self.explain is None:
-                raise SpecError(
-                    "--unit", "--unit refines --explain STEP or --memory; give one of them"
-                )
+                raise SpecError("--unit", "--unit refines --explain STEP; give both")
             if not 0 <= self.unit < self.units:
                 raise SpecError(
                     "--unit", f"unit {self.unit} is not in the layer: M={self.units} "

@@ -131,6 +131,8 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
         options.pop("full"),
         options.pop("memory", False),
     )
+    if options.get("unit") is not None and options.get("explain") is None and not shown.memory:
+        raise SpecError("--unit", "--unit refines --explain STEP or --memory; give one of them")
     if shown.memory:
         refuse_with_memory(options, shown)
         if "unit" in options:  # --unit refines --memory, not a setting of the run
