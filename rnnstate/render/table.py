@@ -6,6 +6,7 @@ Long arrays show their head and tail around an ellipsis row.
 """
 
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 from rich.cells import cell_len
@@ -68,7 +69,7 @@ class ArrayTable:
         self,
         title: str,
         rows: np.ndarray,
-        steps: list[int],
+        steps: Sequence[int],
         column_prefix: str,
         marks: dict[int, str] | None = None,
         saturation: Saturation | None = None,
@@ -417,8 +418,8 @@ def output_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Arra
         last = last_read("h_fw" if spec.bidirectional else "h")
         mark = last_output_mark(checks)
         return [ArrayTable(f"o  {what}, {shape}", result.o[n][None], [last], "u", mark)]
-    labels = [result.step_of_row(row) for row in range(T)]
-    notes = {row: "masked" for row, t in enumerate(labels) if t in masked}
+    labels = result.steps_of_rows()
+    notes = {labels.index(t): "masked" for t in masked}
     order = " (rows in the order the layer read them)" if spec.backwards else ""
     if not spec.bidirectional:
         title = f"o  output at every step{order}, (T, M) = ({T}, {M})"
@@ -487,7 +488,7 @@ def sequence_tables(result: Result, n: int, checks: list[StateCheck]) -> list[Ar
     x_table = ArrayTable(
         f"x  input, (T, D) = ({T}, {spec.features})",
         result.x[n],
-        list(range(T)),
+        range(T),
         "d",
         notes=masked,
     )
@@ -534,9 +535,8 @@ def trace_tables(result: Result, n: int) -> list[ArrayTable]:
     (within --check's tolerance)."""
     spec, T = result.spec, result.spec.steps
     bidirectional = spec.bidirectional
-    labels = list(range(T)) if bidirectional else [result.step_of_row(r) for r in range(T)]
-    masked = masked_steps(result, n)
-    notes = {row: "masked" for row, t in enumerate(labels) if t in masked}
+    labels = range(T) if bidirectional else result.steps_of_rows()
+    notes = {labels.index(t): "masked" for t in masked_steps(result, n)}
     tables = []
     for name, values in (result.gates or {}).items():
         base, side = (name[:-3], name[-2:]) if bidirectional else (name, "")
