@@ -36,6 +36,11 @@ PLOT_FORMATS = (".png", ".svg", ".pdf")
 def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
     """The extension of a path to write, which must be one of `allowed` (else exit 2)."""
     suffix = Path(path).suffix.lower()
+    if not suffix and Path(path).name.lower() in allowed:  # ".npz": an extension, no name
+        raise SpecError(
+            option,
+            f"{shown_name(path)}: expected a name before the extension, like out{Path(path).name}",
+        )
     if suffix not in allowed:
         raise SpecError(
             option, f"{shown_name(path)}: expected a file name ending in {' or '.join(allowed)}"
