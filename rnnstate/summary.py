@@ -295,8 +295,10 @@ def followed(spec: Spec, quantity: str, ranked: bool) -> tuple[str, tuple[str, .
     half = quantity[len(base) :]
     if base not in TRACE_NAMES[spec.cell] or (half and not spec.bidirectional):
         gates = GATES[spec.cell]
-        expected = f"one of {', '.join(gates)}" if gates else f"none: a {spec.cell} has no gates"
-        raise SpecError("--gate", f"{spec.cell} has no gate {quantity!r}; expected {expected}")
+        others = ", ".join(n for n in TRACE_NAMES[spec.cell] if n not in gates)
+        expected = f"a gate ({', '.join(gates)}) or {others}" if gates else \
+            f"{others} (a {spec.keras_layer} has no gates)"  # fmt: skip
+        raise SpecError("--gate", f"{spec.cell} traces no {quantity!r}; expected {expected}")
     if not spec.bidirectional:
         return base, (base,)
     if ranked and not half:
