@@ -192,8 +192,8 @@ def check_plot_path(path: str, cell: str, across: bool, files: dict) -> None:
     from rnnstate.save import check_regular, check_writable
 
     if cell == "rnn" and not across:
-        raise SpecError("--plot", "a SimpleRNN has no gates to draw the saturation of; "
-                                  "--plot with --unit U draws that unit across sequences")  # fmt: skip
+        raise SpecError("--plot", "a SimpleRNN has no gates to draw the saturation of; --plot "
+                                  "with --unit U draws that unit across sequences")  # fmt: skip
     read = {"--input": files["input_path"], "--weights": files["weights_path"],
             "--initial-state": files["state_path"]}  # fmt: skip
     for option, given in read.items():

@@ -67,8 +67,9 @@ def figure(summary: Summary):
     gates = [stats for stats in summary.stats.values() if stats.gate]
     names = [] if summary.across is None else list(summary.across.names)
     if not gates and not names:
-        raise SpecError("--plot", f"a {summary.spec.keras_layer} has no gates to draw the "
-                                  "saturation of; --unit U draws a unit across sequences")  # fmt: skip
+        layer = summary.spec.keras_layer
+        raise SpecError("--plot", f"a {layer} has no gates to draw the saturation of; --unit U "
+                                  "draws a unit across sequences")  # fmt: skip
     per_row = len(GATES[summary.spec.cell]) or 1  # a bidirectional layer's halves: a row each
     title = title_text(summary)
     title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
@@ -86,8 +87,12 @@ def figure(summary: Summary):
         row, column = divmod(k, per_row)
         if column == 0 and row > 0:
             top += ABOVE + SIDE + UNDER
-        place = ((LEFT + column * (SIDE + BETWEEN)) / FIGURE_WIDTH,
-                 1 - (top + ABOVE + SIDE) / height, SIDE / FIGURE_WIDTH, SIDE / height)
+        place = (
+            (LEFT + column * (SIDE + BETWEEN)) / FIGURE_WIDTH,
+            1 - (top + ABOVE + SIDE) / height,
+            SIDE / FIGURE_WIDTH,
+            SIDE / height,
+        )
         draw_scatter(fig.add_axes(place), stats, summary)  # fmt: skip
     if gates:
         top += ABOVE + SIDE + UNDER

@@ -93,7 +93,8 @@ def scatter(summary: Summary) -> Group:
     if not gates:
         return Group(Text(f"a {summary.spec.keras_layer} has no gates: no saturation scatter "
                           "(--unit U draws a unit across sequences)"))  # fmt: skip
-    return Group(scatter_legend(summary), Columns([scatter_panel(s) for s in gates], padding=(1, 3)))
+    panels = Columns([scatter_panel(stats) for stats in gates], padding=(1, 3))
+    return Group(scatter_legend(summary), panels)
 
 
 def on_unit_scale(summary: Summary, name: str) -> bool:
