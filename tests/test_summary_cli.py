@@ -137,7 +137,7 @@ def test_drawn_input_matches_a_run_of_the_same_seed():
     [
         (["--summary", "--check"], "'--check'"),
         (["--summary", "--sequences"], "'--sequences'"),
-        (["--summary", "--plot", "a.png"], "'--plot'"),
+        (["--summary", "--output", "a.npz"], "'--output'"),
         (["--summary", "--engine", "torch"], "'--engine'"),
         (["--summary", "--sort", "colour"], "'--sort'"),
         (["--summary", "--left-below", "0.95"], "'--left-below'"),
