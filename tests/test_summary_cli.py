@@ -193,7 +193,7 @@ def test_top_lists_the_places_in_json_and_a_table(files):
     ("args", "option"),
     [(["--top", "3"], "'--top'"), (["--unit", "1"], "'--unit'"),
      (["--top", "3", "--unit", "9"], "'--unit'"),
-     (["--top", "3", "--unit", "0", "--bidirectional"], "'--top'")],
+     (["--top", "3", "--unit", "0", "--bidirectional"], "'--direction'")],
 )  # fmt: skip
 def test_top_needs_a_unit_of_the_layer(args, option):
     result = invoke("lstm", "--summary", "-M", "3", *args)
