@@ -146,7 +146,7 @@ def test_plot_across_map_holds_keras_values_and_leaves_masked_steps_empty(masked
     x, keras = masked_run
     summary = rnnstate.summarize("gru", x=x, weights=keras.weights, backwards=True,
                                  mask_value=0.0, unit=3)  # fmt: skip
-    axis = [a for a in summary.plot().axes if "across" in a.get_title(loc="left")][0]
+    axis = next(a for a in summary.plot().axes if "across" in a.get_title(loc="left"))
     assert axis.get_title(loc="left") == "h_t (hidden state) of unit 3 across all 9 sequences"
     shown = np.ma.filled(axis.images[0].get_array().astype(np.float64), np.nan)
     masked = np.all(x == 0, axis=-1)
@@ -175,8 +175,8 @@ def test_top_on_a_bidirectional_layer_ranks_the_half_asked_for():
     order = np.argsort(-backward, axis=None, kind="stable")[:3]
     assert summary.top.name == "h_t_bw"
     assert [(p.sequence, p.step) for p in summary.top.places] == [divmod(int(k), 6) for k in order]
-    np.testing.assert_allclose([p.value for p in summary.top.places],
-                               np.sort(backward, axis=None)[::-1][:3], rtol=0, atol=2e-6)  # fmt: skip
+    largest = np.sort(backward, axis=None)[::-1][:3]
+    np.testing.assert_allclose([p.value for p in summary.top.places], largest, rtol=0, atol=2e-6)
     assert summary.across.names == ("h_t_bw",)
 
 
@@ -229,7 +229,8 @@ def test_heatmap_shows_the_scatter_instead_of_the_tables():
     for title in ("i  input gate, 4 units", "f  forget gate, 4 units", "og  output gate, 4 units"):
         assert title in result.stdout
     assert "below 0.1 (left-saturated) and above 0.9 (right-saturated)" in " ".join(
-        result.stdout.split())
+        result.stdout.split()
+    )
     assert "┃ unit ┃" not in result.stdout  # no table
 
 
@@ -268,3 +269,28 @@ def test_views_that_do_not_fit_exit_2_and_write_nothing(tmp_path, args, option):
     assert result.exit_code == 2
     assert option in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_plot_to_a_folder_that_does_not_exist_exits_1_before_the_run(tmp_path):
+    result = invoke("gru", "--summary", "--seed", "0", "-N", "2", "--plot",
+                    str(tmp_path / "missing" / "a.png"))  # fmt: skip
+    assert result.exit_code == 1
+    assert "a.png" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_svg_of_the_same_summary_is_the_same_bytes(tmp_path):
+    paths = [tmp_path / "a.svg", tmp_path / "b.svg"]
+    for path in paths:
+        assert invoke("lstm", "--summary", "--seed", "1", "-N", "9", "--unit", "0",
+                      "--plot", str(path)).exit_code == 0  # fmt: skip
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+
+
+def test_bidirectional_heatmap_draws_both_halves_of_the_unit():
+    result = invoke("gru", "--summary", "--seed", "0", "-N", "3", "--bidirectional",
+                    "--unit", "2", "--heatmap", "--gate", "r")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for half in ("r_fw", "r_bw"):
+        assert f"{half} (reset gate) of unit 2 across all 3 sequences" in text
+        assert f"{half} reset gate, 3 units" in text
