@@ -678,7 +678,8 @@ def summarize(
         if engine == "torch":
             raise SpecError("engine", "the summary runs the numpy engine's equations (or the "
                                       "exact engine's): the torch engine has no trace")  # fmt: skip
-        for name, value in (("batch_size", batch_size), ("rows", rows)):
+        counts = {"batch_size": batch_size, "rows": rows, "top": 1 if top is None else top}
+        for name, value in counts.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(name, f"{name} must be a positive integer, got {value!r}")
         for name, value in (("left_below", left_below), ("right_above", right_above)):

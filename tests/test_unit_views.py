@@ -205,6 +205,7 @@ def test_summarize_gives_the_statistics_the_command_line_prints():
                                            "h_hat, h_t"),
         ({"left_below": 0.95}, "left_below", "left_below 0.95 is above right_above 0.9"),
         ({"engine": "torch"}, "engine", "the summary runs the numpy engine's equations"),
+        ({"unit": 0, "top": 0}, "top", "top must be a positive integer, got 0"),
     ],
 )  # fmt: skip
 def test_summarize_refuses_bad_settings_naming_the_parameter(keywords, parameter, message):
@@ -260,6 +261,7 @@ def test_plot_writes_the_figure_and_still_prints_the_tables(tmp_path):
         (["gru", "--unit", "0", "--heatmap", "--direction", "fw"], "'--direction'"),
         (["gru", "--bidirectional", "--direction", "fw"], "'--direction'"),
         (["gru", "--unit", "0", "--heatmap", "--gate", "f"], "'--gate'"),
+        (["gru", "--heatmap", "--sort", "mean"], "'--sort'"),
     ],
 )
 def test_views_that_do_not_fit_exit_2_and_write_nothing(tmp_path, args, option):

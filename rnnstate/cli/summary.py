@@ -89,6 +89,8 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
         plot = str(plot)
         output_format(plot, "--plot", PLOT_FORMATS)
     heatmap = options.pop("heatmap")
+    if heatmap and given["sort"] is not None:
+        raise SpecError("--sort", "--sort orders the tables, which --heatmap shows none of")
     across = None if unit is None or not (heatmap or plot) else (unit, ROWS_KEPT)
     return SummaryRequest(batch_size, sort, Thresholds(low, high), top, heatmap, plot, quantity,
                           across)  # fmt: skip
