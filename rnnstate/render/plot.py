@@ -282,23 +282,35 @@ def draw_states(fig, axis, result: Result, n: int, kind: str, checks: list[State
     colour_bar(fig, axis, image, kind, ticks=2)
 
 
-def line_values(result: Result, n: int) -> tuple[str, np.ndarray] | None:
-    """What the lines through time show: o with return_sequences, else the traced h_t; None
-    when neither was kept (o holds only the last step, and no trace)."""
-    if result.spec.return_sequences and "o" in result.outputs:
-        return "o", result.o[n]
+def line_values(result: Result, n: int) -> tuple[str, np.ndarray, int | None] | None:
+    """What the lines through time show: o with return_sequences, else the traced h_t, with
+    the units of its forward half (M) where its columns hold both halves of a Bidirectional
+    layer (merge_mode concat), else None; None when neither was kept (o holds only the last
+    step, and no trace)."""
+    spec = result.spec
+    if spec.return_sequences and "o" in result.outputs:
+        halves = spec.units if spec.bidirectional and spec.merge == "concat" else None
+        return "o", result.o[n], halves
     if result.gates is not None and "h_t" in result.gates:
-        return "h_t", result.gates["h_t"][n]
+        return "h_t", result.gates["h_t"][n], None
     return None
 
 
-def draw_lines(axis, lines: tuple[str, np.ndarray], units_shown: list[int] | None) -> None:
-    """A few units of o (or of the traced h_t) through time, (T, M) values."""
-    name, values = lines
-    units = units_shown or list(range(min(LINES_SHOWN, values.shape[1])))
-    for unit in units:
-        axis.plot(range(values.shape[0]), values[:, unit], lw=1, label=f"u{unit}")
-    axis.set_title(f"{name} through time, units {', '.join(f'u{u}' for u in units)}",
+def draw_lines(axis, lines: tuple[str, np.ndarray, int | None], units_shown: list[int] | None):
+    """A few units of o (or of the traced h_t) through time, (T, M) values; of a Bidirectional
+    layer's o (concat), as many of each half, each labelled fw or bw."""
+    name, values, forward_units = lines
+    if forward_units is None:
+        units = units_shown or list(range(min(LINES_SHOWN, values.shape[1])))
+        labels = [f"u{u}" for u in units]
+    else:
+        each = list(range(min(LINES_SHOWN // 2, forward_units)))
+        units = units_shown or [*each, *(forward_units + u for u in each)]
+        labels = [f"fw u{u}" if u < forward_units else f"bw u{u - forward_units}" for u in units]
+    for unit, label in zip(units, labels, strict=True):
+        axis.plot(range(values.shape[0]), values[:, unit], lw=1, label=label)
+    halves = "" if forward_units is None else "  (fw: o[:, :M], bw: o[:, M:])"
+    axis.set_title(f"{name} through time, units {', '.join(labels)}{halves}",
                    loc="left", fontsize=9)  # fmt: skip
     if len(units) <= LEGEND_BESIDE:  # beside the lines, where a heatmap has its colour bar
         axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
