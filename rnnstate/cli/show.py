@@ -108,6 +108,7 @@ class Shown:
     heatmap: bool
     full: bool = False  # tables show every unit and every step
     memory: bool = False  # --memory: the influence of every step on the final states
+    tokens: object = None  # --vocab: a vocab.StepTokens naming each step by its token
 
 
 def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:

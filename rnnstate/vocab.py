@@ -1,0 +1,79 @@
+"""Token labels for the steps of a model that starts with an Embedding (--vocab FILE): the
+vocabulary read and checked, and each input step named by the token its id stands for.
+
+A vocabulary file is one token per line (line k is token id k), or a JSON list of strings. It
+must name every id the Embedding has (input_dim of them); a longer one is fine.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+
+from rnnstate.errors import InputError
+
+VOCAB_LIMIT = 64 << 20  # bytes: a vocabulary of a million long tokens fits well under this
+TOKEN_WIDTH = 12  # characters a step's token takes at most where a step is labelled
+ELLIPSIS = "…"
+
+
+def read_vocab(path: str, needed: int) -> tuple[str, ...]:
+    """The tokens of the vocabulary file at `path`, by id: one a line (a final newline ends the
+    last line; "\\r\\n" is read as "\\n"), or a JSON list of strings when the file starts with
+    "[". Raises InputError naming the file when it is missing, unreadable, not UTF-8, not such
+    a list, or holds fewer than `needed` tokens (the Embedding's input_dim)."""
+    from rnnstate.data import first_line, read_bytes
+
+    data = read_bytes(path, VOCAB_LIMIT)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(path, f"is not UTF-8 text (byte {error.start}); expected one "
+                         "token per line, or a JSON list of strings") from None  # fmt: skip
+    if text.lstrip().startswith("["):
+        try:
+            tokens = orjson.loads(text)
+        except orjson.JSONDecodeError as error:
+            raise InputError(path, f"is not valid JSON ({first_line(error)}); expected a JSON "
+                             "list of strings, one per token id") from None  # fmt: skip
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise InputError(path, "holds JSON that is not a list of strings; expected a JSON "
+                             "list of strings, one per token id")  # fmt: skip
+    else:
+        tokens = text.replace("\r\n", "\n").split("\n")
+        if tokens and tokens[-1] == "":
+            tokens.pop()  # the newline that ends the last line
+    if len(tokens) < needed:
+        raise InputError(path, f"holds {len(tokens)} token{'s' * (len(tokens) != 1)}; the "
+                         f"model's Embedding takes ids 0 to {needed - 1}, so expected at least "
+                         f"{needed}, one per line or a JSON list")  # fmt: skip
+    return tuple(tokens)
+
+
+def shown_token(token: str, width: int = TOKEN_WIDTH) -> str:
+    """A token as a label shows it: control characters as their escapes (a newline as \\n), an
+    empty token as "''", and cut to `width` characters with "…" when longer."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in token) or "''"
+    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+
+
+@dataclass(frozen=True)
+class StepTokens:
+    """The token at each input step of each sequence: ids (N, T) (an array or a memory-mapped
+    one, read a row at a time) and the vocabulary's tokens by id."""
+
+    ids: np.ndarray
+    tokens: tuple[str, ...]
+
+    def token(self, n: int, t: int, width: int = TOKEN_WIDTH) -> str:
+        """The token at input step t of sequence n, as shown_token shows it."""
+        return shown_token(self.tokens[int(self.ids[n, t])], width)
+
+    def of_sequence(self, n: int, width: int = TOKEN_WIDTH) -> dict[int, str]:
+        """Input step t -> its token, for every step of sequence n."""
+        row = np.asarray(self.ids[n])
+        return {t: shown_token(self.tokens[int(i)], width) for t, i in enumerate(row.tolist())}
+
+    def label(self, n: int, t: int) -> str:
+        """Step t of sequence n labelled with its token: "3 not"."""
+        return f"{t} {self.token(n, t)}"
