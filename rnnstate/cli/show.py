@@ -234,7 +234,7 @@ def run_and_show(
         if shown.output:
             save_result(shown.output, result, files)
         if shown.plot:
-            save_plot(shown.plot, result, only, units_shown, files)
+            save_plot(shown.plot, result, only, units_shown, files, shown.tokens)
     for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
         typer.echo(f"rnnstate: note: while writing the files: {one_line(message)}", err=True)
     for path in (shown.save_weights, shown.output, shown.plot):
@@ -247,14 +247,15 @@ def run_and_show(
     elif shown.heatmap:
         from rnnstate.render import heatmap
 
-        Console(highlight=False).print(heatmap.render(result, only))
+        Console(highlight=False).print(heatmap.render(result, only, tokens=shown.tokens))
     elif explanations is not None:
         Console(highlight=False).print(
-            table_render.header(result), explain_render.render(explanations)
+            table_render.header(result), explain_render.render(explanations, shown.tokens)
         )
     else:
         Console(highlight=False).print(  # --full: wider tables than the terminal, uncropped
-            table_render.render(result, only, shown.full), crop=not shown.full
+            table_render.render(result, only, shown.full, tokens=shown.tokens),
+            crop=not shown.full,
         )
         if influence is not None:
             from rnnstate.render import memory as memory_render
