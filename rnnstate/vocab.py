@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from rnnstate.errors import InputError
+from rnnstate.errors import InputError, SpecError
 
 VOCAB_LIMIT = 64 << 20  # bytes: a vocabulary of a million long tokens fits well under this
 TOKEN_WIDTH = 12  # characters a step's token takes at most where a step is labelled
@@ -19,9 +19,9 @@ ELLIPSIS = "…"
 
 def read_vocab(path: str, needed: int) -> tuple[str, ...]:
     """The tokens of the vocabulary file at `path`, by id: one a line (a final newline ends the
-    last line; "\\r\\n" is read as "\\n"), or a JSON list of strings when the file starts with
-    "[". Raises InputError naming the file when it is missing, unreadable, not UTF-8, not such
-    a list, or holds fewer than `needed` tokens (the Embedding's input_dim)."""
+    last line; "\\r\\n" is read as "\\n"), or a JSON list of strings when the file is a .json or
+    starts with "[". Raises InputError naming the file when it is missing, unreadable, not
+    UTF-8, not such a list, or holds fewer than `needed` tokens (the Embedding's input_dim)."""
     from rnnstate.data import first_line, read_bytes
 
     data = read_bytes(path, VOCAB_LIMIT)
@@ -30,7 +30,7 @@ def read_vocab(path: str, needed: int) -> tuple[str, ...]:
     except UnicodeDecodeError as error:
         raise InputError(path, f"is not UTF-8 text (byte {error.start}); expected one "
                          "token per line, or a JSON list of strings") from None  # fmt: skip
-    if text.lstrip().startswith("["):
+    if path.lower().endswith(".json") or text.lstrip().startswith("["):
         try:
             tokens = orjson.loads(text)
         except orjson.JSONDecodeError as error:
@@ -77,3 +77,12 @@ class StepTokens:
     def label(self, n: int, t: int) -> str:
         """Step t of sequence n labelled with its token: "3 not"."""
         return f"{t} {self.token(n, t)}"
+
+
+def check_steps(tokens: StepTokens, steps: int) -> None:
+    """SpecError when the layer's input has other than one step per token id (a layer between
+    the Embedding and it changed the length): its steps are not the tokens."""
+    T = tokens.ids.shape[1]
+    if steps != T:
+        raise SpecError("--vocab", f"the model's input has {T} token ids a sequence but the "
+                        f"layer's input has {steps} steps: its steps are not tokens")  # fmt: skip

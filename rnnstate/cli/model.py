@@ -205,6 +205,10 @@ def run_model_layer(loaded, chosen, options: dict, tokens=None) -> bool:
         direction=None if direction is None else direction.value,
         sources=model_sources(data),
     )
+    if tokens is not None:
+        from rnnstate.vocab import check_steps
+
+        check_steps(tokens, spec.steps)
     read = {
         "PATH": loaded.path,
         "--input": options["input_path"] and str(options["input_path"]),
@@ -227,6 +231,7 @@ def run_model_summary(loaded, chosen, options: dict, request: SummaryRequest, to
     from rnnstate.render import summary as summary_render
     from rnnstate.spec import ModelSource, Sources
     from rnnstate.summary import summarize
+    from rnnstate.vocab import check_steps
 
     for name, option in NOT_WITH_MODEL_SUMMARY.items():
         if options[name] is not None:
@@ -263,6 +268,8 @@ def run_model_summary(loaded, chosen, options: dict, request: SummaryRequest, to
     first = next(iter(batches))  # the layer's T and D, and whether the model masks steps
     x, mask = (first[0], first[1]) if isinstance(first, tuple) else (first, None)
     mask_from = None if mask is None else models.mask_makers(loaded)
+    if tokens is not None:
+        check_steps(tokens, x.shape[1])
     weights = models.layer_weights(chosen)
     source = ModelSource(loaded.path, chosen.path, input_from, mask_from, chosen.unused)
     shape_only = np.broadcast_to(np.float32(0), (N, *x.shape[1:]))  # the sizes: data stay on disk
@@ -274,7 +281,7 @@ def run_model_summary(loaded, chosen, options: dict, request: SummaryRequest, to
         summary = summarize(spec, itertools.chain([first], batches), weights, batch_size,
                             request.thresholds, None, progress, request.top)  # fmt: skip
     if options["json"]:
-        write_stdout(summary_render.pieces(summary))
+        write_stdout(summary_render.pieces(summary, tokens))
     else:
         Console(highlight=False).print(summary_render.render(summary, request.sort, tokens))
         sys.stdout.flush()

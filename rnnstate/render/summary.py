@@ -133,9 +133,9 @@ def render(summary: Summary, sort: str = "unit", tokens: StepTokens | None = Non
     return Group(header(summary), *tables)
 
 
-def summary_document(summary: Summary) -> dict:
+def summary_document(summary: Summary, tokens: StepTokens | None = None) -> dict:
     """The "summary" object of the --json document (docs/json.md): float64 statistics per
-    quantity, each a list over the M units."""
+    quantity, each a list over the M units; with `tokens` (--vocab) each top place's tokens."""
     quantities = {}
     for name, stats in summary.stats.items():
         entry = {
@@ -161,11 +161,22 @@ def summary_document(summary: Summary) -> dict:
         document["top"] = {"quantity": top.name, "unit": top.unit, "places": [
             {"sequence": p.sequence, "step": p.step, "value": p.value,
              "around": {str(t): v for t, v in p.around.items()}} for p in top.places]}  # fmt: skip
+        if tokens is not None:
+            for place, entry in zip(top.places, document["top"]["places"], strict=True):
+                entry["tokens"] = place_tokens(tokens, place, top.AROUND)
     return document
 
 
-def document(summary: Summary) -> dict:
-    """The whole --json document of a --summary run."""
+def place_tokens(tokens: StepTokens, place, around: int) -> dict[str, str]:
+    """The tokens, whole, of the steps from t-around to t+around of a top place's sequence
+    (the sequence's steps only), keyed by step number as a string."""
+    T = tokens.ids.shape[1]
+    steps = range(max(0, place.step - around), min(T, place.step + around + 1))
+    return {str(t): tokens.tokens[int(tokens.ids[place.sequence, t])] for t in steps}
+
+
+def document(summary: Summary, tokens: StepTokens | None = None) -> dict:
+    """The whole --json document of a --summary run (the top places' tokens with `tokens`)."""
     from rnnstate.render.json import SCHEMA, versions
 
     spec = summary.spec
@@ -175,11 +186,12 @@ def document(summary: Summary) -> dict:
         "engine": spec.engine,
         "config": spec.config(),
         "versions": versions(spec.engine),
-        "summary": summary_document(summary),
+        "summary": summary_document(summary, tokens),
     }
 
 
-def pieces(summary: Summary) -> Iterator[bytes]:
-    """The --json document as bytes, with a final newline (NaN, for no step counted: null)."""
+def pieces(summary: Summary, tokens: StepTokens | None = None) -> Iterator[bytes]:
+    """The --json document as bytes, with a final newline (NaN, for no step counted: null);
+    the top places' tokens with `tokens` (--vocab)."""
     options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    yield orjson.dumps(document(summary), option=options)
+    yield orjson.dumps(document(summary, tokens), option=options)
