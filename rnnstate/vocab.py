@@ -19,8 +19,8 @@ ELLIPSIS = "…"
 
 def read_vocab(path: str, needed: int) -> tuple[str, ...]:
     """The tokens of the vocabulary file at `path`, by id: one a line (a final newline ends the
-    last line; "\\r\\n" is read as "\\n"), or a JSON list of strings when the file is a .json or
-    starts with "[". Raises InputError naming the file when it is missing, unreadable, not
+    last line; "\\r\\n" is read as "\\n"), or a JSON list of strings (a .json file, or a file
+    that parses as one). Raises InputError naming the file when it is missing, unreadable, not
     UTF-8, not such a list, or holds fewer than `needed` tokens (the Embedding's input_dim)."""
     from rnnstate.data import first_line, read_bytes
 
@@ -30,16 +30,16 @@ def read_vocab(path: str, needed: int) -> tuple[str, ...]:
     except UnicodeDecodeError as error:
         raise InputError(path, f"is not UTF-8 text (byte {error.start}); expected one "
                          "token per line, or a JSON list of strings") from None  # fmt: skip
-    if path.lower().endswith(".json") or text.lstrip().startswith("["):
+    tokens = json_tokens(text) if text.lstrip().startswith("[") else None
+    if path.lower().endswith(".json") and tokens is None:
         try:
-            tokens = orjson.loads(text)
+            orjson.loads(text)
         except orjson.JSONDecodeError as error:
             raise InputError(path, f"is not valid JSON ({first_line(error)}); expected a JSON "
                              "list of strings, one per token id") from None  # fmt: skip
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise InputError(path, "holds JSON that is not a list of strings; expected a JSON "
-                             "list of strings, one per token id")  # fmt: skip
-    else:
+        raise InputError(path, "holds JSON that is not a list of strings; expected a JSON "
+                         "list of strings, one per token id")  # fmt: skip
+    if tokens is None:
         tokens = text.replace("\r\n", "\n").split("\n")
         if tokens and tokens[-1] == "":
             tokens.pop()  # the newline that ends the last line
@@ -48,6 +48,18 @@ def read_vocab(path: str, needed: int) -> tuple[str, ...]:
                          f"model's Embedding takes ids 0 to {needed - 1}, so expected at least "
                          f"{needed}, one per line or a JSON list")  # fmt: skip
     return tuple(tokens)
+
+
+def json_tokens(text: str) -> list[str] | None:
+    """The tokens of a JSON list of strings, or None when `text` is not one (a token file whose
+    first token starts with "[", as BERT's "[PAD]", is read line by line)."""
+    try:
+        tokens = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(tokens, list) and all(isinstance(token, str) for token in tokens):
+        return tokens
+    return None
 
 
 def shown_token(token: str, width: int = TOKEN_WIDTH) -> str:
