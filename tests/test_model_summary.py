@@ -127,3 +127,24 @@ def test_what_summary_cannot_run_on_is_a_usage_error(options, named):
     result = invoke("model", MODEL, "--layer", "lstm", *options)
     assert result.exit_code == 2
     assert f"'{named}'" in result.stderr
+
+
+def test_states_the_model_sends_the_layer_are_cut_with_the_batches(tmp_path):
+    encoder_input, decoder_input = keras.Input((5, 3), name="enc"), keras.Input((4, 2), name="dec")
+    _, h, c = keras.layers.LSTM(6, return_state=True)(encoder_input)
+    o = keras.layers.LSTM(6, return_sequences=True, name="decoder")(
+        decoder_input, initial_state=[h, c]
+    )
+    model = keras.Model([encoder_input, decoder_input], o)
+    model.save(tmp_path / "m.keras")
+    rng = np.random.default_rng(0)
+    enc = rng.standard_normal((50, 5, 3)).astype(np.float32)
+    dec = rng.standard_normal((50, 4, 2)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", enc=enc, dec=dec)
+    result = invoke("model", tmp_path / "m.keras", "--layer", "decoder", "--input",
+                    tmp_path / "x.npz", "--summary", "--batch-size", "16", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    stats = json.loads(result.stdout)["summary"]["units"]["h_t"]
+    outputs = np.asarray(model([enc, dec])).reshape(-1, 6).astype(np.float64)  # every step
+    assert_allclose(stats["mean"], outputs.mean(axis=0), atol=1e-6)
+    assert_allclose(stats["max"], outputs.max(axis=0), atol=1e-5)
