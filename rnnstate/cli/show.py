@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +17,9 @@ from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
 from rnnstate.errors import SpecError, one_line, shown_name
 from rnnstate.spec import Spec
+
+if TYPE_CHECKING:
+    from rnnstate.vocab import StepTokens
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
 ANNOUNCED_SECONDS = 60.0  # runs expected to take longer say so first, on stderr
@@ -108,7 +112,7 @@ class Shown:
     heatmap: bool
     full: bool = False  # tables show every unit and every step
     memory: bool = False  # --memory: the influence of every step on the final states
-    tokens: object = None  # --vocab: a vocab.StepTokens naming each step by its token
+    tokens: "StepTokens | None" = None  # --vocab: each step named by its token
 
 
 def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
