@@ -255,13 +255,13 @@ def summarize(
     places = None if top is None else TopPlaces("h_t", top[1], top[0])
     done = masked = 0
     for batch in batches:
-        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
-            x, mask, states = batch
-        else:
-            x, mask = batch, step_mask(batch, spec.mask_value)
-            n = len(x)
-            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
+        x = batch[0] if isinstance(batch, tuple) else batch
         n = x.shape[0]
+        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+            _, mask, states = batch
+        else:
+            mask = step_mask(x, spec.mask_value)
+            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
         result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
         counted = counted_steps(spec, mask, n)
         masked += int(counted.size - counted.sum())
