@@ -224,7 +224,7 @@ def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
 
 def summarize(
     spec: Spec,
-    batches: Iterable[np.ndarray],
+    batches: Iterable[np.ndarray | tuple],
     weights: LayerWeights,
     batch_size: int,
     thresholds: Thresholds = Thresholds(),
@@ -234,7 +234,9 @@ def summarize(
 ) -> Summary:
     """Run every batch x (n, T, D) of the dataset through the layer of `spec` (spec.batch: the
     number of sequences in all; the numpy engine, or the exact one with engine="exact") with
-    the trace on, and return the per-unit statistics. `initial_state`: states by name, each
+    the trace on, and return the per-unit statistics. A batch may instead be a tuple (x, mask
+    (n, T) or None, states by name or None): what a model sends its layer (its mask's masked
+    steps are left out and counted). `initial_state`: states by name, each
     (spec.batch, M), cut along with the batches. `progress(sequences done)` after each batch.
     top (K, U): also keep the K places where unit U's h_t is largest (one direction only).
     Raises SpecError when one batch would not fit in memory, NumericError on overflow.
@@ -252,10 +254,14 @@ def summarize(
     accumulators: dict[str, Accumulator] = {}
     places = None if top is None else TopPlaces("h_t", top[1], top[0])
     done = masked = 0
-    for x in batches:
+    for batch in batches:
+        x = batch[0] if isinstance(batch, tuple) else batch
         n = x.shape[0]
-        states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-        mask = step_mask(x, spec.mask_value)
+        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+            _, mask, states = batch
+        else:
+            mask = step_mask(x, spec.mask_value)
+            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
         result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
         counted = counted_steps(spec, mask, n)
         masked += int(counted.size - counted.sum())
