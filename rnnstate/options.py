@@ -177,6 +177,17 @@ LayerInputPath = Annotated[
         rich_help_panel=DATA,
     ),
 ]
+VocabPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--vocab",
+        metavar="FILE",
+        help="With --input of token ids for a model that starts with an Embedding: label each "
+        "step by its token in tables, heatmaps, figures, --explain and --top. FILE: one token "
+        "per line (line k is id k) or a JSON list of strings.",
+        rich_help_panel=SHOW,
+    ),
+]
 WeightsPath = Annotated[
     Path | None,
     typer.Option(

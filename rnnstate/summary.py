@@ -226,7 +226,7 @@ def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
 
 def summarize(
     spec: Spec,
-    batches: Iterable[np.ndarray],
+    batches: Iterable[np.ndarray | tuple],
     weights: LayerWeights,
     batch_size: int,
     thresholds: Thresholds = Thresholds(),
@@ -238,7 +238,9 @@ def summarize(
 ) -> Summary:
     """Run every batch x (n, T, D) of the dataset through the layer of `spec` (spec.batch: the
     number of sequences in all; the numpy engine, or the exact one with engine="exact") with
-    the trace on, and return the per-unit statistics. `initial_state`: states by name, each
+    the trace on, and return the per-unit statistics. A batch may instead be a tuple (x, mask
+    (n, T) or None, states by name or None): what a model sends its layer (its mask's masked
+    steps are left out and counted). `initial_state`: states by name, each
     (spec.batch, M), cut along with the batches. `progress(sequences done)` after each batch.
     top (K, U): also keep the K places where unit U's `quantity` (a traced name: h_t, a gate;
     on a bidirectional layer with its half's suffix, h_t_fw) is largest. across (U, K): also
@@ -261,10 +263,14 @@ def summarize(
     places = None if top is None else TopPlaces(top_name, top[1], top[0])
     rows = None if across is None else UnitRows(across_names, across[0], across[1])
     done = masked = 0
-    for x in batches:
+    for batch in batches:
+        x = batch[0] if isinstance(batch, tuple) else batch
         n = x.shape[0]
-        states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-        mask = step_mask(x, spec.mask_value)
+        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+            _, mask, states = batch
+        else:
+            mask = step_mask(x, spec.mask_value)
+            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
         result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
         counted = counted_steps(spec, mask, n)
         masked += int(counted.size - counted.sum())

@@ -117,13 +117,10 @@ def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: di
     remaining parameters by name; `files`: input_path, weights_path, state_path, prefix,
     torch_layer, merge (as the cell command read them)."""
     import numpy as np
-    from rich.console import Console
 
     from rnnstate.api import make_spec, read_files
     from rnnstate.budget import ensure_fits
-    from rnnstate.cli.streams import write_stdout
     from rnnstate.data import dataset_of, open_dataset, random_input
-    from rnnstate.render import summary as summary_render
     from rnnstate.summary import summarize
     from rnnstate.weights import initial_weights
 
@@ -161,13 +158,25 @@ def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: di
         ensure_fits(replace(spec, gates=False))
         dataset = dataset_of("the drawn input", random_input(spec, np.random.default_rng(
             input_stream)))  # fmt: skip
-    if request.plot is not None:
-        check_plot_path(request.plot, cell, request.across is not None, files)
+    read = {"--input": files["input_path"], "--weights": files["weights_path"],
+            "--initial-state": files["state_path"]}  # fmt: skip
+    check_plot_path(request, cell, read)
     batch_size = min(request.batch_size, spec.batch)
     with sequences_bar(spec.batch, batch_size) as progress:
         summary = summarize(spec, dataset.batches(batch_size), weights, batch_size,
                             request.thresholds, states, progress, request.top,
                             request.quantity, request.across)  # fmt: skip
+    show_summary(summary, request, as_json)
+
+
+def show_summary(summary, request: SummaryRequest, as_json: bool, tokens=None) -> None:
+    """Write --plot's figure if asked, then print the summary: JSON, the pictures of --heatmap
+    or the tables; the --top places' steps labelled by `tokens` (vocab.StepTokens) if given."""
+    from rich.console import Console
+
+    from rnnstate.cli.streams import write_stdout
+    from rnnstate.render import summary as summary_render
+
     if request.plot is not None:
         from rnnstate.render.plot import image_bytes
         from rnnstate.render.summary_plot import figure
@@ -177,27 +186,29 @@ def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: di
         write_whole(request.plot, lambda file: file.write(data))
         typer.echo(f"wrote {shown_name(request.plot)}", err=True)
     if as_json:
-        write_stdout(summary_render.pieces(summary))
+        write_stdout(summary_render.pieces(summary, tokens))
     elif request.heatmap:
         from rnnstate.render import unit_views
 
-        Console(highlight=False).print(unit_views.render(summary))
+        Console(highlight=False).print(unit_views.render(summary, tokens))
         sys.stdout.flush()
     else:
-        Console(highlight=False).print(summary_render.render(summary, request.sort))
+        Console(highlight=False).print(summary_render.render(summary, request.sort, tokens))
         sys.stdout.flush()
 
 
-def check_plot_path(path: str, cell: str, across: bool, files: dict) -> None:
+def check_plot_path(request: SummaryRequest, cell: str, read: dict[str, str | None]) -> None:
     """Refuse --plot before the run: on a SimpleRNN without --unit (nothing to draw), naming a
-    file the run reads, a device or FIFO (exit 2); a place it could not be written (exit 1)."""
+    file the run reads (`read`: paths by option), a device or FIFO (exit 2); a place it could
+    not be written (exit 1). Nothing without --plot."""
     from rnnstate.save import check_regular, check_writable
 
-    if cell == "rnn" and not across:
+    path = request.plot
+    if path is None:
+        return
+    if cell == "rnn" and request.across is None:
         raise SpecError("--plot", "a SimpleRNN has no gates to draw the saturation of; --plot "
                                   "with --unit U draws that unit across sequences")  # fmt: skip
-    read = {"--input": files["input_path"], "--weights": files["weights_path"],
-            "--initial-state": files["state_path"]}  # fmt: skip
     for option, given in read.items():
         if given is not None and os.path.realpath(given) == os.path.realpath(path):
             raise SpecError("--plot", f"{shown_name(path)} is also the file of {option}; give "

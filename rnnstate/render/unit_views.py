@@ -23,6 +23,7 @@ from rnnstate.render.heatmap import (
 from rnnstate.render.summary import MEANINGS, header, top_table
 from rnnstate.summary import Summary, UnitStats
 from rnnstate.unit_views import UnitRows, scatter_cells
+from rnnstate.vocab import StepTokens
 
 CELLS = 10  # the scatter's grid: CELLS x CELLS cells of 0.1 x 0.1
 SCATTER_CELL = 4  # characters per cell: a count up to 9999
@@ -182,12 +183,13 @@ def across(summary: Summary) -> list[AcrossMap]:
                       on_unit_scale(summary, name)) for name in rows.names]  # fmt: skip
 
 
-def render(summary: Summary) -> Group:
+def render(summary: Summary, tokens: StepTokens | None = None) -> Group:
     """Everything --summary --heatmap shows: the header, the saturation scatter, the unit
-    across sequences (with --unit), the top places (with --top)."""
+    across sequences (with --unit), the top places (with --top; their steps labelled by
+    `tokens`, --vocab, if given)."""
     parts: list = [header(summary), scatter(summary)]
     if summary.across is not None:
         parts.extend(across(summary))
     if summary.top is not None:
-        parts.append(top_table(summary.top))
+        parts.append(top_table(summary.top, tokens))
     return Group(*parts)
