@@ -3,9 +3,9 @@ example model's LSTM (docs/example/sentiment.keras) over 2000 reviews it was not
 
     python docs/make_units_picture.py
 
-The LSTM's own input is the model's Embedding output; rnnstate.models runs the reviews through
-it. A padded step (the Embedding's mask_zero) is written as all zeros and left out with
---mask-value 0, as the model's mask leaves it out; then the command line draws the figure.
+The reviews are drawn as docs/example/train.py draws its training set, from another seed, and
+written as token ids; `rnnstate model ... --summary --plot` runs them through the model's
+Embedding (its mask leaves the padding out) and the LSTM, and draws the figure.
 """
 
 import contextlib
@@ -16,36 +16,29 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from rnnstate import api, models
 from rnnstate.cli import app
 
 HERE = Path(__file__).parent
-MODEL = HERE / "example" / "sentiment.keras"
 PICTURE = HERE / "images" / "units-saturation.png"
-COMMAND = ["lstm", "--summary", "--input", "reviews-lstm-input.npy", "--weights",
-           "lstm-weights.npz", "--mask-value", "0", "--unit", "0"]  # fmt: skip
+COMMAND = ["model", "docs/example/sentiment.keras", "--layer", "lstm", "--input",
+           "reviews-2000.npy", "--summary", "--unit", "0"]  # fmt: skip
 
 
-def lstm_input(folder: Path) -> None:
-    """Write the LSTM's input (2000, 12, 4), padded steps zero, and its weights into `folder`."""
+def write_reviews(folder: Path) -> None:
+    """2000 padded reviews (2000, 12) of token ids into `folder`/reviews-2000.npy."""
     sys.path.insert(0, str(HERE / "example"))
     from train import reviews
 
     tokens, _ = reviews(np.random.default_rng(1), 2000)  # the training set was drawn from 0
-    loaded = models.load(str(MODEL))
-    chosen = models.find_layer(models.recurrent_layers(loaded), "lstm", str(MODEL))
-    data = api.model_layer_data(loaded, chosen, x=tokens)
-    x = np.array(data.x, dtype=np.float32)
-    x[~data.mask] = 0.0
-    np.save(folder / "reviews-lstm-input.npy", x)
-    weights = data.weights
-    np.savez(folder / "lstm-weights.npz", kernel=weights.kernel,
-             recurrent_kernel=weights.recurrent_kernel, bias=weights.bias)  # fmt: skip
+    np.save(folder / "reviews-2000.npy", tokens)
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as folder:
-        lstm_input(Path(folder))
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        write_reviews(folder)
+        (folder / "docs").mkdir()
+        (folder / "docs" / "example").symlink_to(HERE.absolute() / "example")
         with contextlib.chdir(folder):
             result = CliRunner().invoke(app, [*COMMAND, "--plot", str(PICTURE.absolute())])
     if result.exit_code != 0:

@@ -299,7 +299,10 @@ def followed(spec: Spec, quantity: str, ranked: bool) -> tuple[str, tuple[str, .
 
     base = quantity.removesuffix("_fw").removesuffix("_bw")
     half = quantity[len(base) :]
-    if base not in TRACE_NAMES[spec.cell] or (half and not spec.bidirectional):
+    if half and not spec.bidirectional:
+        raise SpecError("--direction", "--direction picks a half of a bidirectional layer; "
+                                       "this one is not")  # fmt: skip
+    if base not in TRACE_NAMES[spec.cell]:
         gates = GATES[spec.cell]
         others = ", ".join(n for n in TRACE_NAMES[spec.cell] if n not in gates)
         expected = f"a gate ({', '.join(gates)}) or {others}" if gates else \

@@ -296,3 +296,20 @@ def test_bidirectional_heatmap_draws_both_halves_of_the_unit():
     for half in ("r_fw", "r_bw"):
         assert f"{half} (reset gate) of unit 2 across all 3 sequences" in text
         assert f"{half} reset gate, 3 units" in text
+
+
+def test_model_summary_draws_a_unit_across_the_reviews_blank_at_the_padding(tmp_path):
+    tokens = np.load("docs/example/reviews.npy")  # (4, 12) ids, 0 = padding (mask_zero)
+    path = tmp_path / "units.png"
+    result = invoke("model", "docs/example/sentiment.keras", "--layer", "lstm", "--input",
+                    "docs/example/reviews.npy", "--summary", "--unit", "1", "--gate", "f",
+                    "--heatmap", "--plot", str(path))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = result.stdout
+    assert "f (forget gate) of unit 1 across all 4 sequences" in text
+    assert "f  forget gate, 8 units" in text
+    rows = [line[6:] for line in text.splitlines() if line[:1] == "n" and line[1:2].isdigit()]
+    for n, row in enumerate(rows):
+        masked = [row[3 * t : 3 * t + 3] == "xxx" for t in range(tokens.shape[1])]
+        assert masked == (tokens[n] == 0).tolist()

@@ -81,7 +81,7 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
         raise SpecError("--left-below", f"--left-below {low:g} is above --right-above {high:g}")
     batch_size = given["batch_size"] or DEFAULT_BATCH_SIZE
     top = None if given["top"] is None else (given["top"], unit)
-    quantity = followed_quantity(given["gate"], direction, unit, options["bidirectional"])
+    quantity = followed_quantity(given["gate"], direction, unit, options.get("bidirectional"))
     plot = options.pop("plot")
     if plot is not None:
         from rnnstate.save import PLOT_FORMATS, output_format
@@ -96,14 +96,17 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
                           across)  # fmt: skip
 
 
-def followed_quantity(gate: str | None, direction, unit: int | None, bidirectional: bool) -> str:
+def followed_quantity(
+    gate: str | None, direction, unit: int | None, bidirectional: bool | None
+) -> str:
     """The traced name --top ranks and --unit's maps show: --gate's or h_t, suffixed with
     --direction's half. Raises SpecError for --gate or --direction without --unit, and for
-    --direction off a bidirectional layer."""
+    --direction off a bidirectional layer (`bidirectional` None: a model's layer, checked by
+    rnnstate.summary when it is known)."""
     if gate is not None and unit is None:
         raise SpecError("--gate", "--gate with --summary says what --unit U's views show; "
                                   "give --unit U")  # fmt: skip
-    if direction is not None and not bidirectional:
+    if direction is not None and bidirectional is False:
         raise SpecError("--direction", "--direction picks a half of --bidirectional")
     if direction is not None and unit is None:
         raise SpecError("--direction", "--direction with --summary picks the half --unit U's "

@@ -54,7 +54,7 @@ def title_text(summary: Summary) -> str:
     if summary.across is not None:
         kept, N = summary.across.kept, summary.sequences
         shown = [f"the first {kept} of N={N} sequences drawn"] if kept < N else []
-        shown += ["hatched: masked steps"] if summary.spec.mask_value is not None else []
+        shown += ["hatched: masked steps"] if summary.masked else []
         if shown:
             lines.append(f"across sequences: {'; '.join(shown)}")
     return "\n".join(w for line in lines for w in textwrap.wrap(line, TITLE_WIDTH) or [""])
