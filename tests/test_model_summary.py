@@ -119,7 +119,7 @@ def test_layer_input_is_summarized_without_a_mask(tmp_path):
     [
         (["--summary"], "--summary"),
         (["--summary", "--input", "docs/example/reviews.npy", "-N", "2"], "-N"),
-        (["--summary", "--input", "docs/example/reviews.npy", "--heatmap"], "--heatmap"),
+        (["--summary", "--input", "docs/example/reviews.npy", "--output", "o.npz"], "--output"),
         (["--summary", "--input", "docs/example/reviews.npy", "--top", "3"], "--top"),
     ],
 )
