@@ -37,6 +37,11 @@ PLOT_FORMATS = (".png", ".svg", ".pdf")
 def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
     """The extension of a path to write, which must be one of `allowed` (else exit 2)."""
     suffix = Path(path).suffix.lower()
+    if not suffix and Path(path).name.lower() in allowed:  # ".npz": an extension, no name
+        raise SpecError(
+            option,
+            f"{shown_name(path)}: expected a name before the extension, like out{Path(path).name}",
+        )
     if suffix not in allowed:
         raise SpecError(
             option, f"{shown_name(path)}: expected a file name ending in {' or '.join(allowed)}"
@@ -345,10 +350,12 @@ def save_plot(
     sequence: int | None,
     units_shown,
     files: AllOrNothing | None = None,
+    tokens=None,
     memory: Memory | None = None,
 ) -> None:
-    """Draw the run's figure (render/plot.py), or with --memory's influence the memory figure
-    (render/memory_plot.py), and write it whole as .png, .svg or .pdf."""
+    """Draw the run's figure (render/plot.py; steps labelled by `tokens`, a vocab.StepTokens,
+    if given), or with --memory's influence the memory figure (render/memory_plot.py), and
+    write it whole as .png, .svg or .pdf."""
     from rnnstate.render.plot import figure, image_bytes
 
     suffix = output_format(path, "--plot", PLOT_FORMATS)
@@ -357,6 +364,6 @@ def save_plot(
 
         drawn = memory_figure(result, memory, sequence)
     else:
-        drawn = figure(result, sequence, units_shown)
+        drawn = figure(result, sequence, units_shown, tokens)
     data = image_bytes(drawn, suffix)
     write_whole(path, lambda file: file.write(data), files)
