@@ -214,6 +214,16 @@ def is_gate(spec: Spec, name: str) -> bool:
     return name.removesuffix("_fw").removesuffix("_bw") in GATES[spec.cell]
 
 
+def traced_names(spec: Spec) -> list[str]:
+    """The traced quantities of the layer of `spec`, in the trace's order."""
+    from rnnstate.engines.numpy import TRACE_NAMES
+
+    names = TRACE_NAMES[spec.cell]
+    if not spec.bidirectional:
+        return list(names)
+    return [f"{name}_fw" for name in names] + [f"{name}_bw" for name in names]
+
+
 def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
     """(n, T) True where a step counts, in the trace's order: a --backwards layer's trace runs
     from the last input step to the first; a bidirectional one's is in input order."""
@@ -239,8 +249,9 @@ def summarize(
     top (K, U): also keep the K places where unit U's h_t is largest (one direction only).
     Raises SpecError when one batch would not fit in memory, NumericError on overflow.
     """
-    from rnnstate.api import run_engines, step_mask
+    from rnnstate.api import ensure_finite, run_engines, step_mask
     from rnnstate.budget import ensure_fits
+    from rnnstate.summary_steps import StepSums, run_batch, streams
 
     if top is not None and spec.bidirectional:
         raise SpecError("--top", "--top takes one direction's h_t: not yet on --bidirectional")
@@ -256,13 +267,22 @@ def summarize(
         n = x.shape[0]
         states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
         mask = step_mask(x, spec.mask_value)
-        result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
         counted = counted_steps(spec, mask, n)
         masked += int(counted.size - counted.sum())
-        for name, values in result.gates.items():
-            if name not in accumulators:
-                accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
-            accumulators[name].add(values, counted, thresholds)
+        if places is None and streams(spec, n, n * spec.steps * spec.units):
+            for name in traced_names(spec):
+                if name not in accumulators:
+                    accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
+            low, high = thresholds.low, thresholds.high
+            sums = {name: StepSums(a, n, low, high) for name, a in accumulators.items()}
+            run = run_batch(replace(spec, batch=n), x, weights, states, mask, sums)
+            ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
+        else:
+            result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
+            for name, values in result.gates.items():
+                if name not in accumulators:
+                    accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
+                accumulators[name].add(values, counted, thresholds)
         if places is not None:
             places.add(result.gates["h_t"], counted, done, spec.backwards)
         done += n
