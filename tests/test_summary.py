@@ -270,8 +270,9 @@ def test_the_streamed_path_gives_the_statistics_of_the_full_arrays(monkeypatch, 
 
 @pytest.mark.parametrize("settings", [{}, {"backwards": True}, {"bidirectional": True}])
 def test_the_streamed_path_shows_the_digits_of_the_traced_one(monkeypatch, settings):
-    from rnnstate.render.summary import quantity_table
     from rich.console import Console
+
+    from rnnstate.render.summary import quantity_table
 
     spec, weights, x = layer("lstm", N=140, mask_value=0.0, **settings)
     traced = summarize(spec, in_batches(x, 140), weights, 140)  # the full trace of one batch
