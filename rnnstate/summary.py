@@ -9,6 +9,7 @@ bits at any batch size. Counts (saturated steps, zeros) are integers, exact by c
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -251,7 +252,7 @@ def summarize(
     """
     from rnnstate.api import ensure_finite, run_engines, step_mask
     from rnnstate.budget import ensure_fits
-    from rnnstate.summary_steps import StepSums, run_batch, streams
+    from rnnstate.summary_steps import run_batch, streams
 
     if top is not None and spec.bidirectional:
         raise SpecError("--top", "--top takes one direction's h_t: not yet on --bidirectional")
@@ -263,31 +264,32 @@ def summarize(
     accumulators: dict[str, Accumulator] = {}
     places = None if top is None else TopPlaces("h_t", top[1], top[0])
     done = masked = 0
-    for x in batches:
-        n = x.shape[0]
-        states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-        mask = step_mask(x, spec.mask_value)
-        counted = counted_steps(spec, mask, n)
-        masked += int(counted.size - counted.sum())
-        if places is None and streams(spec, n, n * spec.steps * spec.units):
-            for name in traced_names(spec):
-                if name not in accumulators:
-                    accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
-            low, high = thresholds.low, thresholds.high
-            sums = {name: StepSums(a, n, low, high) for name, a in accumulators.items()}
-            run = run_batch(replace(spec, batch=n), x, weights, states, mask, sums)
-            ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
-        else:
-            result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
-            for name, values in result.gates.items():
-                if name not in accumulators:
-                    accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
-                accumulators[name].add(values, counted, thresholds)
-        if places is not None:
-            places.add(result.gates["h_t"], counted, done, spec.backwards)
-        done += n
-        if progress:
-            progress(done)
+    # The thread that adds the statistics on the streamed path, while the engine runs on.
+    with ThreadPoolExecutor(1, "rnnstate-summary") as worker:
+        for x in batches:
+            n = x.shape[0]
+            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
+            mask = step_mask(x, spec.mask_value)
+            counted = counted_steps(spec, mask, n)
+            masked += int(counted.size - counted.sum())
+            if places is None and streams(spec, n, n * spec.steps * spec.units):
+                for name in traced_names(spec):
+                    if name not in accumulators:
+                        accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
+                run = run_batch(replace(spec, batch=n), x, weights, states, mask, accumulators,
+                                thresholds, worker)  # fmt: skip
+                ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
+            else:
+                result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
+                for name, values in result.gates.items():
+                    if name not in accumulators:
+                        accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
+                    accumulators[name].add(values, counted, thresholds)
+            if places is not None:
+                places.add(result.gates["h_t"], counted, done, spec.backwards)
+            done += n
+            if progress:
+                progress(done)
     steps = done * spec.steps - masked
     stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
     return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places)

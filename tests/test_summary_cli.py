@@ -199,3 +199,33 @@ def test_top_needs_a_unit_of_the_layer(args, option):
     result = invoke("lstm", "--summary", "-M", "3", *args)
     assert result.exit_code == 2
     assert option in result.stderr
+
+
+def test_on_a_terminal_a_progress_bar_counts_the_sequences_with_an_eta():
+    import os
+    import re
+
+    master, slave = os.openpty()  # stderr is a terminal; stdout a pipe
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnstate", "rnn", "--summary", "-N", "60000", "-T", "20",
+         "-M", "8", "--seed", "0", "--batch-size", "500", "--json"],
+        stdout=subprocess.PIPE, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    stdout, _ = process.communicate(timeout=60)
+    os.close(master)
+    assert process.returncode == 0
+    assert json.loads(stdout)["summary"]["sequences"] == 60000  # the bar is not in stdout
+    text = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", shown).decode()
+    assert "sequences" in text
+    assert re.search(r"\d+%", text)  # the share done
+    assert re.search(r"\d:\d\d:\d\d", text)  # the estimated time left
