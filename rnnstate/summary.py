@@ -1,11 +1,15 @@
 """What each unit does across a whole dataset: per-unit statistics of every traced quantity (the
 states h_t and c_t, the gates), accumulated batch by batch in float64.
 
-Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact")
-with the trace on; the trace's values at every unmasked step of every sequence are added to running
-sums. The sums are taken in one fixed order, sequence by sequence and within a sequence step by
-step, so how the sequences are cut into batches never changes them: the same trace gives the same
-bits at any batch size. Counts (saturated steps, zeros) are integers, exact by construction.
+Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact").
+A large batch is streamed (rnnstate.summary_steps): each step's traced values are added to the
+statistics as the engine computes them, and the trace is never recorded. A small one, one that
+the engine runs compiled, or one with `top`, runs with the trace on and the trace's values are
+added afterwards (Accumulator.add). Either way the values at every unmasked step of every
+sequence are added to running sums in one fixed order, sequence by sequence and within a
+sequence step by step (on the streamed path a bidirectional layer's backward half from its last
+input step, the order it runs in), so how the sequences are cut into batches never changes them.
+Counts (saturated steps, zeros) are integers, exact by construction.
 """
 
 from collections.abc import Callable, Iterable, Iterator

@@ -2,12 +2,13 @@
 values added to the statistics as soon as they are computed (rnnstate.summary_kernel), so the
 trace (n, T, gates x M) is never recorded, transposed or read again.
 
-The steps are the numpy engine's own (rnnstate.engines.numpy.make_step, BLAS products for
-the batch); around them this module does what the engine's run_direction does (a masked step
-carries the states over; --backwards and bidirectional run the steps in their order), keeping
-only the last output. The sums run as rnnstate.summary's: per sequence, step after step in the
-order the direction runs them (a bidirectional layer's backward half from the last input step),
-then sequence after sequence onto the totals; so the batch size never changes them.
+The steps are the numpy engine's own (rnnstate.engines.numpy.make_step, BLAS products for the
+batch); around them this module does what the engine's run_direction does (a masked step carries
+the states over; --backwards and bidirectional run the steps in their order), keeping only the
+last output. The statistics are added by a worker thread, CHUNK_STEPS steps at a time, while the
+engine computes the next steps: on a second core they cost the run little time. The sums run as
+rnnstate.summary's: per sequence, step after step in the order the direction runs them, then
+sequence after sequence onto the totals; so the batch size never changes them.
 """
 
 import numpy as np
