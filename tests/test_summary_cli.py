@@ -163,10 +163,14 @@ def test_nan_in_a_later_batch_exits_1_and_writes_nothing(tmp_path):
     assert "NaN or infinite values (first at [8, 1, 0])" in result.stderr
 
 
-def test_ctrl_c_stops_the_run_with_130_and_no_output():
+@pytest.mark.parametrize(
+    "sizes",
+    [["rnn", "-N", "400000", "-T", "20", "-M", "8", "--batch-size", "1000"],  # traced batches
+     ["lstm", "-N", "100000", "-T", "50", "-M", "64"]],  # streamed, with the worker thread
+)  # fmt: skip
+def test_ctrl_c_stops_the_run_with_130_and_no_output(sizes):
     process = subprocess.Popen(
-        [sys.executable, "-m", "rnnstate", "rnn", "--summary", "-N", "400000", "-T", "20",
-         "-M", "8", "--seed", "0", "--batch-size", "1000", "--json"],
+        [sys.executable, "-m", "rnnstate", *sizes, "--summary", "--seed", "0", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     time.sleep(3)  # started, and in its batches
