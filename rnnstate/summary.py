@@ -1,14 +1,19 @@
 """What each unit does across a whole dataset: per-unit statistics of every traced quantity (the
 states h_t and c_t, the gates), accumulated batch by batch in float64.
 
-Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact")
-with the trace on; the trace's values at every unmasked step of every sequence are added to running
-sums. The sums are taken in one fixed order, sequence by sequence and within a sequence step by
-step, so how the sequences are cut into batches never changes them: the same trace gives the same
-bits at any batch size. Counts (saturated steps, zeros) are integers, exact by construction.
+Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact").
+A large batch is streamed (rnnstate.summary_steps): each step's traced values are added to the
+statistics as the engine computes them, and the trace is never recorded. A small one, one that
+the engine runs compiled, or one with `top`, runs with the trace on and the trace's values are
+added afterwards (Accumulator.add). Either way the values at every unmasked step of every
+sequence are added to running sums in one fixed order, sequence by sequence and within a
+sequence step by step (on the streamed path a bidirectional layer's backward half from its last
+input step, the order it runs in), so how the sequences are cut into batches never changes them.
+Counts (saturated steps, zeros) are integers, exact by construction.
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -216,6 +221,16 @@ def is_gate(spec: Spec, name: str) -> bool:
     return name.removesuffix("_fw").removesuffix("_bw") in GATES[spec.cell]
 
 
+def traced_names(spec: Spec) -> list[str]:
+    """The traced quantities of the layer of `spec`, in the trace's order."""
+    from rnnstate.engines.numpy import TRACE_NAMES
+
+    names = TRACE_NAMES[spec.cell]
+    if not spec.bidirectional:
+        return list(names)
+    return [f"{name}_fw" for name in names] + [f"{name}_bw" for name in names]
+
+
 def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
     """(n, T) True where a step counts, in the trace's order: a --backwards layer's trace runs
     from the last input step to the first; a bidirectional one's is in input order."""
@@ -248,8 +263,9 @@ def summarize(
     when `quantity` has no suffix). Raises SpecError for a unit or quantity the layer has not,
     or when one batch would not fit in memory; NumericError on overflow.
     """
-    from rnnstate.api import run_engines, step_mask
+    from rnnstate.api import ensure_finite, run_engines, step_mask
     from rnnstate.budget import ensure_fits
+    from rnnstate.summary_steps import run_batch, streams
 
     top_name, across_names = followed(spec, quantity, top is not None)
     units = ([] if top is None else [top[1]]) + ([] if across is None else [across[0]])
@@ -263,28 +279,39 @@ def summarize(
     places = None if top is None else TopPlaces(top_name, top[1], top[0])
     rows = None if across is None else UnitRows(across_names, across[0], across[1])
     done = masked = 0
-    for batch in batches:
-        x = batch[0] if isinstance(batch, tuple) else batch
-        n = x.shape[0]
-        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
-            _, mask, states = batch
-        else:
-            mask = step_mask(x, spec.mask_value)
-            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-        result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
-        counted = counted_steps(spec, mask, n)
-        masked += int(counted.size - counted.sum())
-        for name, values in result.gates.items():
-            if name not in accumulators:
-                accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
-            accumulators[name].add(values, counted, thresholds)
-        if places is not None:
-            places.add(result.gates[top_name], counted, done, spec.backwards)
-        if rows is not None:
-            rows.add(result.gates, counted, spec.backwards)
-        done += n
-        if progress:
-            progress(done)
+    # The thread that adds the statistics on the streamed path, while the engine runs on.
+    with ThreadPoolExecutor(1, "rnnstate-summary") as worker:
+        for batch in batches:
+            x = batch[0] if isinstance(batch, tuple) else batch
+            n = x.shape[0]
+            if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+                _, mask, states = batch
+            else:
+                mask = step_mask(x, spec.mask_value)
+                states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
+            counted = counted_steps(spec, mask, n)
+            masked += int(counted.size - counted.sum())
+            kept = places is not None or rows is not None  # they need the trace itself
+            if not kept and streams(spec, n, n * spec.steps * spec.units):
+                for name in traced_names(spec):
+                    if name not in accumulators:
+                        accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
+                run = run_batch(replace(spec, batch=n), x, weights, states, mask, accumulators,
+                                thresholds, worker)  # fmt: skip
+                ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
+            else:
+                result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
+                for name, values in result.gates.items():
+                    if name not in accumulators:
+                        accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
+                    accumulators[name].add(values, counted, thresholds)
+                if places is not None:
+                    places.add(result.gates[top_name], counted, done, spec.backwards)
+                if rows is not None:
+                    rows.add(result.gates, counted, spec.backwards)
+            done += n
+            if progress:
+                progress(done)
     steps = done * spec.steps - masked
     stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
     return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places, rows)
