@@ -7,9 +7,9 @@ double-buffered by step parity, hs (2, N, M), and a progress counter each (an ac
 a release store, LLVM atomics). A thread starts step t only once the other has finished step
 t - 1 (so the other's half of h_{t-1} is written and h_{t-2}, whose buffer step t overwrites, is
 no longer read): neither runs two steps ahead. A waiting thread spins SPINS counter reads, then
-gives its core away (sched_yield); flags[ABORT] stops a wait. Each unit's sums are taken in the
-order of rnnstate.engines.kernels.lstm, so results equal the one-thread kernel's bit for bit
-(checked below, trace included).
+gives its core away (sched_yield); flags[ABORT], set when a thread ends (normally or not),
+stops a wait for it. Each unit's sums are taken in the order of rnnstate.engines.kernels.lstm,
+so results equal the one-thread kernel's bit for bit (checked below, trace included).
 
 Printed per M, in microseconds a step (N=1, D=8, best of --repeat runs of --steps steps):
     one thread   rnnstate.engines.kernels.lstm, as the numpy engine runs it
@@ -80,11 +80,11 @@ def sched_yield(typingctx):
 
 @jit
 def wait_for(flags, other, steps):
-    """Wait until thread `other` has finished `steps` steps; False if told to abort."""
+    """Wait until thread `other` has finished `steps` steps; False if it ended before."""
     spins = 0
     while load_acquire(flags, other * LINE) < steps:
-        if load_acquire(flags, ABORT) != 0:
-            return False
+        if load_acquire(flags, ABORT) != 0:  # set after the other's last counter store
+            return load_acquire(flags, other * LINE) >= steps
         spins += 1
         if spins >= SPINS:
             sched_yield()
@@ -202,7 +202,11 @@ def two_threads(x, W, b, U, trace, alone=False):
 
     def run(me):
         W_p, b_p, U_p, lo = parts[me]
-        lstm_part(x, W_p, b_p, U_p, hs, c, out, no, o, recorded, 0, 1, False, K, flags, me, lo)
+        try:
+            lstm_part(x, W_p, b_p, U_p, hs, c, out, no, o, recorded, 0, 1, False, K, flags, me,
+                      lo)  # fmt: skip
+        finally:
+            flags[ABORT] = 1  # whichever way this thread ends, the other never waits for it
 
     if alone:
         flags[LINE] = 1 << 62
@@ -210,11 +214,8 @@ def two_threads(x, W, b, U, trace, alone=False):
         return hs[T % 2], c, recorded
     other = threading.Thread(target=run, args=(1,), daemon=True)
     other.start()
-    try:
-        run(0)
-    finally:
-        flags[ABORT] = 1  # were this thread interrupted, the other stops waiting for it
-        other.join()
+    run(0)
+    other.join()
     return hs[T % 2], c, recorded
 
 
