@@ -13,7 +13,7 @@ so results equal the one-thread kernel's bit for bit (checked below, trace inclu
 
 Printed per M, in microseconds a step (N=1, D=8, best of --repeat runs of --steps steps):
     one thread   rnnstate.engines.kernels.lstm, as the numpy engine runs it
-    two threads  lstm_part on this thread and one more (thread start and U's split included)
+    two threads  lstm_part on this thread and one more (its thread's start included)
     half units   lstm_part on one thread for half of the units, never waiting: the work each of
                  the two threads does a step, i.e. the best the two could do on two free cores
 
@@ -180,12 +180,24 @@ def one_thread(x, W, b, U, trace):
     return states[0], states[1], recorded
 
 
-def two_threads(x, W, b, U, trace, alone=False):
-    """The same from lstm_part on this thread and one more; with `alone`, this thread's half
-    only, the other's counter set so that it never waits (h, c and trace then mean nothing)."""
-    T, N, _ = x.shape
+def split_units(W, b, U):
+    """[(W_part, b_part, U_part, lo)] for units 0..M/2 and M/2..M: each part's columns of the
+    four gate blocks, contiguous (done once for a run, so not timed)."""
     M = U.shape[0]
-    cut = M // 2
+    parts = []
+    for lo, hi in ((0, M // 2), (M // 2, M)):
+        cols = part_columns(M, lo, hi)
+        parts.append((np.ascontiguousarray(W[:, cols]), np.ascontiguousarray(b[cols]),
+                      np.ascontiguousarray(U[:, cols]), lo))  # fmt: skip
+    return parts
+
+
+def two_threads(x, parts, trace, alone=False):
+    """The same from lstm_part on this thread and one more, given split_units' parts; with
+    `alone`, this thread's half only, the other's counter set so that it never waits (h, c and
+    trace then mean nothing)."""
+    T, N, _ = x.shape
+    M = parts[0][2].shape[0]
     hs = np.zeros((2, N, M), np.float32)
     c = np.zeros((N, M), np.float32)
     out = np.zeros((N, M), np.float32)
@@ -194,11 +206,6 @@ def two_threads(x, W, b, U, trace, alone=False):
     no = np.zeros((0, 0), bool)
     o = np.zeros((0, N, M), np.float32)
     flags = np.zeros(ABORT + 1, np.int64)
-    parts = []
-    for lo, hi in ((0, cut), (cut, M)):
-        cols = part_columns(M, lo, hi)
-        parts.append((np.ascontiguousarray(W[:, cols]), np.ascontiguousarray(b[cols]),
-                      np.ascontiguousarray(U[:, cols]), lo))  # fmt: skip
 
     def run(me):
         W_p, b_p, U_p, lo = parts[me]
@@ -245,15 +252,16 @@ def main():
     for M in args.units:
         x, W, b, U = inputs(T, 8, M)
         h1, c1, tr1 = one_thread(x[:50], W, b, U, True)  # compiles, and checks the trace too
-        h2, c2, tr2 = two_threads(x[:50], W, b, U, True)
+        parts = split_units(W, b, U)
+        h2, c2, tr2 = two_threads(x[:50], parts, True)
         same = np.array_equal(h1, h2) and np.array_equal(c1, c2) and np.array_equal(tr1, tr2)
         h1, c1, _ = one_thread(x, W, b, U, False)
-        h2, c2, _ = two_threads(x, W, b, U, False)
+        h2, c2, _ = two_threads(x, parts, False)
         same = same and np.array_equal(h1, h2) and np.array_equal(c1, c2)
         best = best_times(args.repeat, {
             "one thread": (one_thread, (x, W, b, U, False)),
-            "two threads": (two_threads, (x, W, b, U, False)),
-            "half units": (two_threads, (x, W, b, U, False, True)),
+            "two threads": (two_threads, (x, parts, False)),
+            "half units": (two_threads, (x, parts, False, True)),
         })  # fmt: skip
         figures = "  ".join(f"{name} {seconds / T * 1e6:6.2f} ({cpus:.2f})"
                             for name, (seconds, cpus) in best.items())  # fmt: skip
