@@ -19,6 +19,15 @@ Printed per M, in microseconds a step (N=1, D=8, best of --repeat runs of --step
 
     PYTHONPATH=. python benchmarks/bench_two_threads.py [--steps 20000] [--repeat 3]
         [--units 64 128 256 512]
+
+Measured on the project's 2-core VM, shared (load average ~9; the CPUs-busy column said this
+process got ~0.4 CPU): two threads 0.41x / 0.74x / 0.81x / 0.76x of one thread at M = 64 /
+128 / 256 / 512 (T=20000), since a thread waits each step for the other whenever either is
+descheduled. In the short windows where both CPUs were free (--steps 200 --repeat 400, CPUs
+busy ~1.8) the exchange cost ~1.5-3 us a step: two threads 3.6 vs 2.2 us at M=64, 6.8 vs 6.1
+at M=128; half units at M=256 took 10.6-12.6 us against one thread's 21-24, so two free cores
+might reach ~1.5x there, never measured. Not clearly faster, and slower on a busy machine: not
+taken into the engine.
 """
 
 import argparse
