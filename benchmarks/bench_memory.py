@@ -6,7 +6,8 @@ and the peak memory of a long run against the memory guard's estimate.
 
 Four tables, each with its floor measured in the same run (medians, the two alternated):
   cli      the whole command `rnnstate CELL -T 1000 -M 64 --engine numpy --memory` against the
-           same command without --memory (processes of their own: start-up included);
+           same command without --memory (processes of their own: start-up included); the LSTM
+           once more with OpenBLAS on one thread (its threads fight over a shared machine);
   compute  rnnstate.memory.memory (the exact engine with its trace, then the backward pass)
            against the forward numpy engine's call on the same layer and input;
   T, M     the compute table's ratio for the LSTM as T and M grow;
@@ -37,10 +38,13 @@ FEATURES = 8
 GOAL = 5.0
 
 
-def run_process(command: list[str]) -> tuple[float, int]:
-    """Run `command` with stdout to /dev/null; (seconds, peak RSS in bytes)."""
+def run_process(command: list[str], threads: str | None = None) -> tuple[float, int]:
+    """Run `command` with stdout to /dev/null, OpenBLAS's threads `threads` if given; (seconds,
+    peak RSS in bytes)."""
+    environment = dict(os.environ, **({"OPENBLAS_NUM_THREADS": threads} if threads else {}))
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=environment)  # fmt: skip
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     stderr = process.stderr.read()
@@ -99,11 +103,14 @@ def main() -> None:
     quick = options.quick
     T, M, reps = (50, 8, 1) if quick else (1000, 64, 5)
     print(f"| cell | T | M | CLI --memory (s) | CLI without (s) | ratio | goal |\n|{'---|' * 7}")
-    for cell in CELLS:
-        ours, floor = alternated(lambda c=cell: run_process(command(c, T, M, True))[0],
-                                 lambda c=cell: run_process(command(c, T, M, False))[0],
-                                 reps)  # fmt: skip
-        print(row(cell, T, M, f"{ours:.2f}", f"{floor:.2f}", times(ours / floor),
+    for cell, threads in [(cell, None) for cell in CELLS] + [("lstm", "1")]:
+        ours, floor = alternated(
+            lambda c=cell, n=threads: run_process(command(c, T, M, True), n)[0],
+            lambda c=cell, n=threads: run_process(command(c, T, M, False), n)[0],
+            reps,
+        )
+        name = f"{cell} (OPENBLAS_NUM_THREADS={threads})" if threads else cell
+        print(row(name, T, M, f"{ours:.2f}", f"{floor:.2f}", times(ours / floor),
                   f"<= {GOAL:.0f}x"), flush=True)  # fmt: skip
     print(f"\n| cell | T | M | memory() (ms) | forward engine call (ms) | ratio |\n|{'---|' * 6}")
     for cell in CELLS:

@@ -42,6 +42,6 @@ def test_memory_benchmark_runs_on_tiny_sizes():
         "T", "T", "T", "seconds"
     ]  # fmt: skip
     assert [line.split(" | ")[0] for line in tables[0].splitlines()[2:]] == [
-        "| lstm", "| gru", "| rnn"
+        "| lstm", "| gru", "| rnn", "| lstm (OPENBLAS_NUM_THREADS=1)"
     ]  # fmt: skip
     assert tables[3].splitlines()[2].startswith("| lstm -T 2000 -M 4 --memory |")
