@@ -332,6 +332,8 @@ def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
     assert (app.settings.cell, app.settings.use_bias, app.settings.batch) == ("gru", False, 3)
     both = CliRunner().invoke(cli_app, ["explore", "--heatmap", "--explain", "1"])
     assert both.exit_code == 2 and "--heatmap or --explain, not both" in both.stderr
+    memory = CliRunner().invoke(cli_app, ["explore", "--memory", "--explain", "1"])
+    assert memory.exit_code == 2 and "--explain or --memory, not both" in memory.stderr
     beyond = CliRunner().invoke(cli_app, ["explore", "-N", "2", "--only", "2"])
     assert beyond.exit_code == 2 and "2 is not a sequence: N=2 (0 to 1)" in beyond.stderr
     piped = CliRunner().invoke(cli_app, ["explore", "--input", "-"])
@@ -353,6 +355,10 @@ def test_the_command_line_shown_opens_the_same_screen_in_explore(monkeypatch):
     assert result.exit_code == 0, result.stderr
     (app,) = opened
     assert app.settings == settings and (app.view_name, app.step) == ("explain", 4)
+    again = CliRunner().invoke(cli_app, ["explore", "--cell", *settings.command("memory", 4)
+                                         .split()[1:]])  # fmt: skip
+    assert again.exit_code == 0, again.stderr
+    assert opened[1].settings == settings and opened[1].view_name == "memory"
 
 
 # ------------------------------------------------------------------ a saved model's layer
