@@ -196,9 +196,8 @@ def backward_pass(
         adjoint_c[:, M:] = np.eye(M)
     every_step_counts = bool(counts.all())
     out = np.zeros((N, T, len(names)))
-    block = max(1, P)
-    for first in range(((T - 1) // block) * block, -1, -block):
-        last = min(T, first + block)
+    for first in range(((T - 1) // P) * P, -1, -P):  # blocks of P steps, the last first
+        last = min(T, first + P)
         h_prev = _previous(h_trace, start[0], first, last)
         c_prev = None if c_trace is None else _previous(c_trace, start[1], first, last)
         factors = cell.factors(x[:, first:last], h_prev, c_prev)
@@ -328,7 +327,7 @@ class _Rnn:
 
     def __init__(self, spec, kernel, U, bias, N, P):
         self.spec, self.kernel, self.U, self.bias = spec, kernel, U, bias
-        self.M, self.D = U.shape[0], kernel.shape[0]
+        self.D = kernel.shape[0]
         self.stacked = np.concatenate([U, kernel]).T  # (M, M + D)
 
     def factors(self, x, h_prev, c_prev):
