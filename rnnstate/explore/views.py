@@ -17,7 +17,6 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from rnnstate.explain import explain
-from rnnstate.explore import memory_view
 from rnnstate.render import explain as explain_render
 from rnnstate.render import heatmap as heatmap_render
 from rnnstate.render import table as table_render
@@ -55,7 +54,9 @@ def renderable(result: Result, view_name: str, step: int, sequence: int):
     """The rich renderable of a view of sequence `sequence` of `result`, the step cursor at
     `step`: the row of step t marked in the tables, the column of step t in the heatmaps, step
     t explained, step t marked in the memory view."""
-    if view_name == "memory":
+    if view_name == "memory":  # imported when first shown: explore starts without it
+        from rnnstate.explore import memory_view
+
         return memory_view.render(result, step, sequence)
     if view_name == "heatmap":  # with the gates' maps, from the trace
         shown = result if result.gates is None else with_spec(result, gates=True)
