@@ -68,11 +68,12 @@ def read_bytes(path: str, limit: int | None = None) -> bytes:
             if sys.stdin is None:
                 raise InputError(path, "stdin is closed; give the input a file or a pipe")
             stream = sys.stdin.buffer
-            with waiting_notice("stdin", waits_for_writer(stream)):
+            ends = "Ctrl-D ends it" if stream.isatty() else "it ends when its writer closes it"
+            with waiting_notice("stdin", waits_for_writer(stream), ends):
                 return limited_read(path, stream, limit)
         fifo = os.path.exists(path) and stat.S_ISFIFO(os.stat(path).st_mode)
         with (
-            waiting_notice(repr(path), fifo),
+            waiting_notice(repr(path), fifo, "it ends when its writer closes it"),
             open(path, "rb") as file,
         ):  # a FIFO opens when written
             return limited_read(path, file, limit)
@@ -102,15 +103,15 @@ def waits_for_writer(stream) -> bool:
 
 
 @contextlib.contextmanager
-def waiting_notice(name: str, active: bool) -> Iterator[None]:
+def waiting_notice(name: str, active: bool, ends: str) -> Iterator[None]:
     """While the block runs: after WAIT_NOTICE_SECONDS, one line on stderr saying rnnstate
-    waits for input on `name` (only when `active`)."""
+    waits for input on `name` and what `ends` the wait (only when `active`)."""
     if not active:
         yield
         return
     notice = threading.Timer(
         WAIT_NOTICE_SECONDS,
-        lambda: print(f"rnnstate: waiting for input on {name} (Ctrl-D ends it, Ctrl-C stops "
+        lambda: print(f"rnnstate: waiting for input on {name} ({ends}; Ctrl-C stops "
                       "rnnstate)", file=sys.stderr, flush=True),
     )  # fmt: skip
     notice.daemon = True
@@ -165,12 +166,8 @@ def numeric_array(path: str, array: np.ndarray, what: str) -> np.ndarray:
     with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
         values = array.astype(np.float32)
     if not np.isfinite(values).all():
-        first = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
-        raise InputError(
-            path,
-            f"{what} holds NaN or infinite values (first at {list(first)}); expected finite "
-            "numbers (or values too large for float32)",
-        )
+        first = [int(i) for i in np.argwhere(~np.isfinite(values))[0]]
+        raise InputError(path, not_finite(what, array[tuple(first)], first))
     return values
 
 
@@ -382,6 +379,22 @@ def read_model_input(path: str) -> dict[str, np.ndarray]:
             numeric_array(path, array, f"array {name!r}")  # raises, naming the first bad value
     say_notes(path, notes)
     return arrays
+
+
+def open_model_input(path: str) -> dict[str, np.ndarray]:
+    """A model's input arrays by name for a run over all of them in batches: a .npy
+    memory-mapped (read a batch at a time, never whole), any other format as read_model_input
+    reads it. Raises InputError naming the file."""
+    if path == STDIN or extension(path, INPUT_FORMATS) != ".npy":
+        return read_model_input(path)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except PermissionError:
+        raise InputError(path, "cannot be read: permission denied") from None
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        raise InputError(path, f"is not a usable .npy array: {first_line(error)}") from None
+    check_numeric(path, array, "array 'x'")
+    return {"x": array}
 
 
 def only_or_x(path: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
@@ -622,13 +635,19 @@ def batch_values(path: str, raw: np.ndarray, start: int) -> np.ndarray:
         values = np.ascontiguousarray(raw, dtype=np.float32)
     if not np.isfinite(values).all():
         first = [int(i) for i in np.argwhere(~np.isfinite(values))[0]]
+        value = raw[tuple(first)]
         first[0] += start
-        raise InputError(
-            path,
-            f"the input holds NaN or infinite values (first at {first}); expected finite "
-            "numbers (or values too large for float32)",
-        )
+        raise InputError(path, not_finite("the input", value, first))
     return values
+
+
+def not_finite(what: str, value, where: list[int]) -> str:
+    """The error for the first value of `what` (at index `where`) that is not a finite
+    float32: NaN or infinite, or a finite number beyond float32's range."""
+    if np.isfinite(value):
+        return (f"{what} holds a value too large for float32 ({value:.4g} at {where}); expected "
+                f"numbers within ±{float(np.finfo(np.float32).max):.4g}")  # fmt: skip
+    return f"{what} holds NaN or infinite values (first at {where}); expected finite numbers"
 
 
 def dataset_of(path: str, x: np.ndarray) -> Dataset:

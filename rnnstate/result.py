@@ -200,6 +200,11 @@ class Result(NamedArrays):
         --backwards, which returns o in processing order)."""
         return self.spec.steps - 1 - row if self.spec.backwards else row
 
+    def steps_of_rows(self) -> range:
+        """The input step of every row of o, in row order (a range: T may be millions)."""
+        T = self.spec.steps
+        return range(T - 1, -1, -1) if self.spec.backwards else range(T)
+
     def largest_state(self) -> tuple[str, float]:
         """The state with the largest magnitude anywhere in the batch, and that magnitude."""
         magnitudes = {name: float(np.max(np.abs(value))) for name, value in self.states.items()}

@@ -36,6 +36,11 @@ PLOT_FORMATS = (".png", ".svg", ".pdf")
 def output_format(path: str, option: str, allowed: tuple[str, ...]) -> str:
     """The extension of a path to write, which must be one of `allowed` (else exit 2)."""
     suffix = Path(path).suffix.lower()
+    if not suffix and Path(path).name.lower() in allowed:  # ".npz": an extension, no name
+        raise SpecError(
+            option,
+            f"{shown_name(path)}: expected a name before the extension, like out{Path(path).name}",
+        )
     if suffix not in allowed:
         raise SpecError(
             option, f"{shown_name(path)}: expected a file name ending in {' or '.join(allowed)}"
@@ -318,11 +323,17 @@ def save_result(path: str, result: Result, files: AllOrNothing | None = None) ->
 
 
 def save_plot(
-    path: str, result: Result, sequence: int | None, units_shown, files: AllOrNothing | None = None
+    path: str,
+    result: Result,
+    sequence: int | None,
+    units_shown,
+    files: AllOrNothing | None = None,
+    tokens=None,
 ) -> None:
-    """Draw the run's figure (render/plot.py) and write it whole as .png, .svg or .pdf."""
+    """Draw the run's figure (render/plot.py; steps labelled by `tokens`, a vocab.StepTokens,
+    if given) and write it whole as .png, .svg or .pdf."""
     from rnnstate.render.plot import figure, image_bytes
 
     suffix = output_format(path, "--plot", PLOT_FORMATS)
-    data = image_bytes(figure(result, sequence, units_shown), suffix)
+    data = image_bytes(figure(result, sequence, units_shown, tokens), suffix)
     write_whole(path, lambda file: file.write(data), files)

@@ -15,6 +15,7 @@ import numpy as np
 
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
+from rnnstate.unit_views import UnitRows
 from rnnstate.weights import LayerWeights
 
 # The gates of each cell: the recurrent activation's outputs, sigmoid-like, read against the
@@ -98,7 +99,8 @@ class Summary:
     batch_size: int
     thresholds: Thresholds
     stats: dict[str, UnitStats]
-    top: "TopPlaces | None" = None  # with top_unit: where that unit's h_t is largest
+    top: "TopPlaces | None" = None  # with top: where that unit's quantity is largest
+    across: UnitRows | None = None  # with across: that unit in the first sequences
 
 
 class Accumulator:
@@ -224,38 +226,51 @@ def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
 
 def summarize(
     spec: Spec,
-    batches: Iterable[np.ndarray],
+    batches: Iterable[np.ndarray | tuple],
     weights: LayerWeights,
     batch_size: int,
     thresholds: Thresholds = Thresholds(),
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
     top: tuple[int, int] | None = None,
+    quantity: str = "h_t",
+    across: tuple[int, int] | None = None,
 ) -> Summary:
     """Run every batch x (n, T, D) of the dataset through the layer of `spec` (spec.batch: the
     number of sequences in all; the numpy engine, or the exact one with engine="exact") with
-    the trace on, and return the per-unit statistics. `initial_state`: states by name, each
+    the trace on, and return the per-unit statistics. A batch may instead be a tuple (x, mask
+    (n, T) or None, states by name or None): what a model sends its layer (its mask's masked
+    steps are left out and counted). `initial_state`: states by name, each
     (spec.batch, M), cut along with the batches. `progress(sequences done)` after each batch.
-    top (K, U): also keep the K places where unit U's h_t is largest (one direction only).
-    Raises SpecError when one batch would not fit in memory, NumericError on overflow.
+    top (K, U): also keep the K places where unit U's `quantity` (a traced name: h_t, a gate;
+    on a bidirectional layer with its half's suffix, h_t_fw) is largest. across (U, K): also
+    keep unit U's `quantity` in the first K sequences (both halves of a bidirectional layer
+    when `quantity` has no suffix). Raises SpecError for a unit or quantity the layer has not,
+    or when one batch would not fit in memory; NumericError on overflow.
     """
     from rnnstate.api import run_engines, step_mask
     from rnnstate.budget import ensure_fits
 
-    if top is not None and spec.bidirectional:
-        raise SpecError("--top", "--top takes one direction's h_t: not yet on --bidirectional")
-    if top is not None and not 0 <= top[1] < spec.units:
-        raise SpecError("--unit", f"unit {top[1]} is not in the layer: M={spec.units}")
+    top_name, across_names = followed(spec, quantity, top is not None)
+    units = ([] if top is None else [top[1]]) + ([] if across is None else [across[0]])
+    for unit in units:
+        if not 0 <= unit < spec.units:
+            raise SpecError("--unit", f"unit {unit} is not in the layer: M={spec.units}")
     engine = "exact" if spec.engine == "exact" else "numpy"
     spec = replace(spec, engine=engine, gates=True, return_sequences=False, check=False)
     ensure_fits(replace(spec, batch=min(batch_size, spec.batch)))  # one batch at a time
     accumulators: dict[str, Accumulator] = {}
-    places = None if top is None else TopPlaces("h_t", top[1], top[0])
+    places = None if top is None else TopPlaces(top_name, top[1], top[0])
+    rows = None if across is None else UnitRows(across_names, across[0], across[1])
     done = masked = 0
-    for x in batches:
+    for batch in batches:
+        x = batch[0] if isinstance(batch, tuple) else batch
         n = x.shape[0]
-        states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-        mask = step_mask(x, spec.mask_value)
+        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+            _, mask, states = batch
+        else:
+            mask = step_mask(x, spec.mask_value)
+            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
         result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
         counted = counted_steps(spec, mask, n)
         masked += int(counted.size - counted.sum())
@@ -264,13 +279,42 @@ def summarize(
                 accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
             accumulators[name].add(values, counted, thresholds)
         if places is not None:
-            places.add(result.gates["h_t"], counted, done, spec.backwards)
+            places.add(result.gates[top_name], counted, done, spec.backwards)
+        if rows is not None:
+            rows.add(result.gates, counted, spec.backwards)
         done += n
         if progress:
             progress(done)
     steps = done * spec.steps - masked
     stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
-    return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places)
+    return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places, rows)
+
+
+def followed(spec: Spec, quantity: str, ranked: bool) -> tuple[str, tuple[str, ...]]:
+    """The traced name --top ranks and the names the across-sequences view keeps, for
+    `quantity` (h_t, a gate, ...; on a bidirectional layer maybe suffixed _fw or _bw).
+    Raises SpecError for a name the cell does not trace, and for --top on a bidirectional
+    layer without the half."""
+    from rnnstate.engines.numpy import TRACE_NAMES
+
+    base = quantity.removesuffix("_fw").removesuffix("_bw")
+    half = quantity[len(base) :]
+    if half and not spec.bidirectional:
+        raise SpecError("--direction", "--direction picks a half of a bidirectional layer; "
+                                       "this one is not")  # fmt: skip
+    if base not in TRACE_NAMES[spec.cell]:
+        gates = GATES[spec.cell]
+        others = ", ".join(n for n in TRACE_NAMES[spec.cell] if n not in gates)
+        expected = f"a gate ({', '.join(gates)}) or {others}" if gates else \
+            f"{others} (a {spec.keras_layer} has no gates)"  # fmt: skip
+        raise SpecError("--gate", f"{spec.cell} traces no {quantity!r}; expected {expected}")
+    if not spec.bidirectional:
+        return base, (base,)
+    if ranked and not half:
+        raise SpecError("--direction", "--top on --bidirectional ranks one half: "
+                                       "give --direction fw or bw")  # fmt: skip
+    names = (quantity,) if half else (f"{base}_fw", f"{base}_bw")
+    return names[0], names
 
 
 def in_batches(x: np.ndarray, size: int) -> Iterator[np.ndarray]:

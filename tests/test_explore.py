@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -546,3 +547,21 @@ if __name__ == "__main__":  # write the snapshots again (look at their diff befo
     SNAPSHOTS.mkdir(exist_ok=True)
     for screen in SCREENS:
         (SNAPSHOTS / f"explore_{screen}.txt").write_text(screen_text(screen))
+
+
+@pytest.mark.parametrize(
+    "name, word",
+    [
+        ("plain.npy", "plain.npy"),
+        ("a b.npy", "'a b.npy'"),
+        ("x\x1b[31m.npy", "$'x\\x1b[31m.npy'"),
+        ("it's\n.npy", "$'it\\'s\\n.npy'"),
+        ("\u200b.npy", "$'\\U0000200b.npy'"),
+    ],
+)
+def test_a_file_name_is_quoted_so_bash_reads_it_back(name, word):
+    from rnnstate.explore.settings import shell_word
+
+    assert shell_word(name) == word
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
+    assert echoed.stdout.decode() == name

@@ -295,3 +295,19 @@ def test_the_small_terminal_message_follows_each_resize():
     resized(terminal, 100, 30, lambda text: "needs at least" not in text and "T steps" in text)
     terminal.send(b"q")
     assert terminal.end() == 0
+
+
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        (["--activation", "bogus"], "Invalid value for '--activation': unknown activation "
+                                    "'bogus'"),
+        (["gru", "--recurrent-activation", "nope"], "Invalid value for '--recurrent-activation': "
+                                                    "unknown activation 'nope'"),
+    ],
+)  # fmt: skip
+def test_a_setting_that_cannot_run_is_refused_before_the_app_opens(words, message):
+    terminal = Terminal(words, columns=300, rows=20)
+    assert terminal.end() == 2
+    assert message in terminal.screen.text().replace("\n", "")
+    assert "\x1b[?1049h" not in terminal.output.decode(errors="replace")  # no alternate screen

@@ -184,8 +184,8 @@ def test_a_fifo_says_rnnstate_waits_then_reads_it(tmp_path):
         writer.write("[[0.5, 1.0], [0.25, -0.5]]")
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 0
-    assert stderr.decode() == f"rnnstate: waiting for input on {str(fifo)!r} (Ctrl-D ends it, " \
-        "Ctrl-C stops rnnstate)\n"  # fmt: skip
+    assert stderr.decode() == f"rnnstate: waiting for input on {str(fifo)!r} (it ends when " \
+        "its writer closes it; Ctrl-C stops rnnstate)\n"  # fmt: skip
     assert json.loads(stdout)["config"]["steps"] == 2
 
 

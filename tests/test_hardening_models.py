@@ -284,8 +284,8 @@ def test_a_model_path_that_is_a_fifo_says_rnnstate_waits_and_ctrl_c_ends_it(tmp_
     ready, _, _ = select.select([process.stderr], [], [], 60.0)
     assert ready, "no waiting notice within a minute"
     notice = process.stderr.readline()
-    assert notice.decode() == f"rnnstate: waiting for input on {str(fifo)!r} (Ctrl-D ends it, " \
-        "Ctrl-C stops rnnstate)\n"  # fmt: skip
+    assert notice.decode() == f"rnnstate: waiting for input on {str(fifo)!r} (it ends when " \
+        "its writer closes it; Ctrl-C stops rnnstate)\n"  # fmt: skip
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130

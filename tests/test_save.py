@@ -61,3 +61,10 @@ def test_extension_is_checked_by_option():
         output_format("w.h5", "--save-weights", (".npz",))
     assert error.value.option == "--save-weights"
     assert str(error.value) == "w.h5: expected a file name ending in .npz"
+
+
+def test_an_extension_alone_asks_for_a_name_before_it():
+    with pytest.raises(SpecError) as error:
+        output_format("d/.npz", "--output", (".json", ".npz"))
+    assert error.value.option == "--output"
+    assert str(error.value) == "d/.npz: expected a name before the extension, like out.npz"

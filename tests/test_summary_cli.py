@@ -137,7 +137,7 @@ def test_drawn_input_matches_a_run_of_the_same_seed():
     [
         (["--summary", "--check"], "'--check'"),
         (["--summary", "--sequences"], "'--sequences'"),
-        (["--summary", "--plot", "a.png"], "'--plot'"),
+        (["--summary", "--output", "a.npz"], "'--output'"),
         (["--summary", "--engine", "torch"], "'--engine'"),
         (["--summary", "--sort", "colour"], "'--sort'"),
         (["--summary", "--left-below", "0.95"], "'--left-below'"),
@@ -193,7 +193,7 @@ def test_top_lists_the_places_in_json_and_a_table(files):
     ("args", "option"),
     [(["--top", "3"], "'--top'"), (["--unit", "1"], "'--unit'"),
      (["--top", "3", "--unit", "9"], "'--unit'"),
-     (["--top", "3", "--unit", "0", "--bidirectional"], "'--top'")],
+     (["--top", "3", "--unit", "0", "--bidirectional"], "'--direction'")],
 )  # fmt: skip
 def test_top_needs_a_unit_of_the_layer(args, option):
     result = invoke("lstm", "--summary", "-M", "3", *args)

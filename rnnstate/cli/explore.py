@@ -139,8 +139,10 @@ def open_explorer(settings, data, view: tuple[str, int]) -> None:
     """Run the app on the terminal until it ends; exit with its code (0, or 130 and 143 when
     Ctrl-C or SIGTERM ended it)."""
     from rnnstate.explore.app import Explorer
+    from rnnstate.explore.runner import spec_of
     from rnnstate.explore.terminal import run
 
+    spec_of(settings, data, settings.engine, traced=False)  # settings that cannot run: exit 2
     code = run(Explorer(settings, data, view))
     if code:
         raise typer.Exit(code)

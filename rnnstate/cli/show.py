@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +17,9 @@ from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
 from rnnstate.errors import SpecError, one_line, shown_name
 from rnnstate.spec import Spec
+
+if TYPE_CHECKING:
+    from rnnstate.vocab import StepTokens
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
 ANNOUNCED_SECONDS = 60.0  # runs expected to take longer say so first, on stderr
@@ -108,6 +112,7 @@ class Shown:
     heatmap: bool
     full: bool = False  # tables show every unit and every step
     memory: bool = False  # --memory: the influence of every step on the final states
+    tokens: "StepTokens | None" = None  # --vocab: each step named by its token
 
 
 def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
@@ -233,7 +238,7 @@ def run_and_show(
         if shown.output:
             save_result(shown.output, result, files)
         if shown.plot:
-            save_plot(shown.plot, result, only, units_shown, files)
+            save_plot(shown.plot, result, only, units_shown, files, shown.tokens)
     for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
         typer.echo(f"rnnstate: note: while writing the files: {one_line(message)}", err=True)
     for path in (shown.save_weights, shown.output, shown.plot):
@@ -246,14 +251,15 @@ def run_and_show(
     elif shown.heatmap:
         from rnnstate.render import heatmap
 
-        Console(highlight=False).print(heatmap.render(result, only))
+        Console(highlight=False).print(heatmap.render(result, only, tokens=shown.tokens))
     elif explanations is not None:
         Console(highlight=False).print(
-            table_render.header(result), explain_render.render(explanations)
+            table_render.header(result), explain_render.render(explanations, shown.tokens)
         )
     else:
         Console(highlight=False).print(  # --full: wider tables than the terminal, uncropped
-            table_render.render(result, only, shown.full), crop=not shown.full
+            table_render.render(result, only, shown.full, tokens=shown.tokens),
+            crop=not shown.full,
         )
         if influence is not None:
             from rnnstate.render import memory as memory_render

@@ -69,7 +69,7 @@ class Explorer(App):
         Binding("s", "save", "save .npz"),
         Binding("j", "save_json", ".json"),
         Binding("p", "picture", ".png"),
-        Binding("c", "copy", "copy command"),
+        Binding("c", "copy", "copy cmd"),
         Binding("escape", "focus_view", "to the output", show=False),
     ]
 

@@ -22,6 +22,7 @@ from rnnstate.explore.settings import Settings, UserData
 from rnnstate.models import LayerData
 from rnnstate.result import Result, compare_engines
 from rnnstate.save import AllOrNothing, save_plot, save_result
+from rnnstate.spec import Spec
 
 
 class Superseded(Exception):
@@ -34,9 +35,18 @@ def compute(settings: Settings, data: UserData | LayerData, engine: str, traced:
     `engine`; `traced`: with the numpy engine's gate trace for the heatmap and the explanation
     (asked for as an explanation of step 0, so the tables leave the trace out). `progress` is
     called after each chunk of steps (it may raise Superseded)."""
+    spec = spec_of(settings, data, engine, traced)
+    if isinstance(data, LayerData):
+        return run_spec(spec, data.x, data.weights, data.initial_state, progress, data.mask)
+    return run_spec(spec, data.x, data.weights, data.initial_state, progress)
+
+
+def spec_of(settings: Settings, data: UserData | LayerData, engine: str, traced: bool) -> Spec:
+    """The Spec a run of `settings` on `data` on `engine` takes; SpecError (exit 2) for a
+    setting that cannot be run (rnnstate explore checks the first one before the app opens)."""
     if isinstance(data, LayerData):
         seeded = data.x is None
-        spec = data.spec(
+        return data.spec(
             settings.return_sequences,
             settings.steps if seeded else None,
             batch=settings.batch if seeded else None,
@@ -44,10 +54,9 @@ def compute(settings: Settings, data: UserData | LayerData, engine: str, traced:
             engine=engine,
             explain=0 if traced else None,
         )
-        return run_spec(spec, data.x, data.weights, data.initial_state, progress, data.mask)
     x, weights, states = data.x, data.weights, data.initial_state
     cell = settings.cell
-    spec = make_spec(
+    return make_spec(
         cell,
         steps=None if x is not None else settings.steps,
         features=None if x is not None or weights is not None else settings.features,
@@ -70,7 +79,6 @@ def compute(settings: Settings, data: UserData | LayerData, engine: str, traced:
         engine=engine,
         explain=0 if traced else None,
     )
-    return run_spec(spec, x, weights, states, progress)
 
 
 def keras_beside_numpy(keras_result: Result, numpy_result: Result) -> Result:

@@ -92,11 +92,12 @@ class View(Widget, can_focus=True):
     """The output: tables, heatmaps, one step explained or the memory, drawn line by line from lines
     rendered beforehand (Textual renders nothing again); ←/→ move the step cursor."""
 
-    BINDINGS: ClassVar = [
-        Binding("left", "app.step(-1)", "step"),
-        Binding("right", "app.step(1)", "step"),
-        Binding("left_square_bracket", "app.sequence(-1)", "sequence"),
-        Binding("right_square_bracket", "app.sequence(1)", "sequence"),
+    STEP, SEQUENCE = Binding.Group("step", compact=True), Binding.Group("sequence", compact=True)
+    BINDINGS: ClassVar = [  # each pair shown once in the footer ("←→ step"), so 80 columns hold all
+        Binding("left", "app.step(-1)", "step", group=STEP),
+        Binding("right", "app.step(1)", "step", group=STEP),
+        Binding("left_square_bracket", "app.sequence(-1)", "sequence", group=SEQUENCE),
+        Binding("right_square_bracket", "app.sequence(1)", "sequence", group=SEQUENCE),
     ]
     DEFAULT_CSS = "View { height: auto; width: auto; }"
 
