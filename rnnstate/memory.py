@@ -7,6 +7,12 @@ float64 from the exact engine's trace (the states at every step), carrying the f
 s with respect to the states backwards, so no unit of s is summed away before the norm. A masked
 step is skipped by the layer (its states carry over), so its influence is exactly zero.
 
+With a unit U, the influence on one unit of the state instead: ‖∂s[U]/∂x_t‖, the norm over the
+input's features only. The connectivity map of a layer returning sequences is ‖∂o_t/∂x_s‖ for
+every output step t and input step s (Madsen's figures): o_t is the output the layer gave on
+reading input step t (for a bidirectional layer each half's own output, o_fw and o_bw, before
+the merge), so the map is lower triangular for a forward layer and upper for a backward one.
+
 The memory horizon of a sequence (horizon): the fewest most recent steps, counted in the order
 the layer read them and among the steps it did not skip (masked ones), whose influences sum to at
 least HORIZON_SHARE of the sequence's total; 0 when no step has any influence.
@@ -46,6 +52,8 @@ class Memory:
     influence: dict[str, np.ndarray]
     horizon: dict[str, np.ndarray]
     reach: dict[str, np.ndarray]
+    unit: int | None = None  # the influence on this unit of each state only
+    connectivity: dict[str, np.ndarray] | None = None  # "o" (o_fw, o_bw) -> (N, T, T): [n, t, s]
 
 
 def problem(spec: Spec) -> str | None:
@@ -78,15 +86,46 @@ def needed_bytes(spec: Spec) -> int:
     return int(MARGIN * FLOAT64_BYTES * (trace + inputs + backward + answer))
 
 
-def ensure_fits(spec: Spec, run_bytes: int) -> None:
-    """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs exceed the memory
-    available."""
-    needed, available = run_bytes + needed_bytes(spec), available_bytes()
+def connectivity_bytes(spec: Spec, unit: int | None = None, saved: bool = False) -> int:
+    """Bytes the connectivity map adds, estimated: the adjoints of every output step carried
+    at once (N, T rows per unit, ...), the (N, T, T) answer per direction and its copy in input
+    order, and two more copies when `saved` in an .npz built in memory (--output)."""
+    N, T, D, M = spec.batch, spec.steps, spec.features, spec.units
+    directions = 2 if spec.bidirectional else 1
+    rows = T * (M if unit is None else 1)
+    kM = len(GATE_BLOCKS[spec.cell]) * M
+    backward = N * rows * (3 * M + 2 * kM + D)  # adjoints, gate Jacobians, the step's dx
+    answer = directions * N * T * T * (4 if saved else 2)
+    return int(MARGIN * FLOAT64_BYTES * (backward + answer))
+
+
+def ensure_fits(
+    spec: Spec,
+    run_bytes: int,
+    unit: int | None = None,
+    connectivity: bool = False,
+    saved: bool = False,
+) -> None:
+    """SpecError (exit 2) when the run (`run_bytes`) and --memory's needs (with the
+    connectivity map when asked; `saved` in an --output file) exceed the memory available."""
+    needed = run_bytes + needed_bytes(spec)
+    if connectivity:
+        needed += connectivity_bytes(spec, unit, saved)
+    available = available_bytes()
     if needed > available:
+        what = " and --sequences (the T x T connectivity map)" if connectivity else ""
         raise SpecError(
             "--memory",
-            f"-T {spec.steps} -N {spec.batch} -M {spec.units} with --memory needs about "
+            f"-T {spec.steps} -N {spec.batch} -M {spec.units} with --memory{what} needs about "
             f"{human_bytes(needed)} of memory; {human_bytes(available)} are available",
+        )
+
+
+def check_unit(spec: Spec, unit: int | None) -> None:
+    """SpecError (exit 2) when --unit names no unit of the layer's states."""
+    if unit is not None and not 0 <= unit < spec.units:
+        raise SpecError(
+            "--unit", f"unit {unit} is not in the layer: M={spec.units} (0 to {spec.units - 1})"
         )
 
 
@@ -96,22 +135,27 @@ def memory(
     weights: LayerWeights,
     initial_state: dict[str, np.ndarray] | None = None,
     mask: np.ndarray | None = None,
+    unit: int | None = None,
+    connectivity: bool = False,
 ) -> Memory:
     """The influence of each step of x (N, T, D) on the layer's final states, and the horizons.
 
-    initial_state and mask (N, T, True where a step counts) as for the engines. Runs the exact
-    engine with its trace, then the backward pass; raises SpecError for an activation it cannot
-    differentiate.
+    initial_state and mask (N, T, True where a step counts) as for the engines; `unit`: the
+    influence on that unit of each state only; `connectivity`: also the connectivity map of the
+    outputs. Runs the exact engine with its trace, then the backward pass; raises SpecError for
+    an activation it cannot differentiate or a unit out of range.
     """
     why = problem(spec)
     if why is not None:
         raise SpecError("--memory", why)
+    check_unit(spec, unit)
     traced = exact.run(spec, x, weights, initial_state, mask, trace=True)
     x = np.asarray(x, np.float64)
     N, T, _ = x.shape
     counts = np.ones((N, T), bool) if mask is None else np.asarray(mask, bool)
     given = initial_state or {}
     influence: dict[str, np.ndarray] = {}
+    maps: dict[str, np.ndarray] = {}
     halves = (
         [("_fw", weights.forward, False), ("_bw", weights.backward, True)]
         if isinstance(weights, BidirectionalWeights)
@@ -128,9 +172,12 @@ def memory(
             np.asarray(given[n + suffix], np.float64) if n + suffix in given
             else np.zeros((N, w.units)) for n in names
         ]  # fmt: skip
-        read = backward_pass(spec, x[:, order], w, start, h_trace, c_trace, counts[:, order])
-        for name, values in read.items():
+        args = (spec, x[:, order], w, start, h_trace, c_trace, counts[:, order])
+        for name, values in backward_pass(*args, unit).items():
             influence[name + suffix] = np.ascontiguousarray(values[:, order])
+        if connectivity:  # a Bidirectional layer returning sequences zeroes its masked outputs
+            read = connectivity_pass(*args, unit, zero_masked=bool(suffix))
+            maps["o" + suffix] = np.ascontiguousarray(read[:, order][:, :, order])
     horizons, reaches = {}, {}
     for name, values in influence.items():
         backwards = name.endswith("_bw") or (spec.backwards and not spec.bidirectional)
@@ -140,7 +187,7 @@ def memory(
         reaches[name] = np.array(
             [-1 if r < 0 else (T - 1 - r if backwards else r) for _, r in pairs], dtype=np.int64
         )
-    return Memory(influence, horizons, reaches)
+    return Memory(influence, horizons, reaches, unit, maps if connectivity else None)
 
 
 def horizon(read: np.ndarray, counts: np.ndarray, share: float = HORIZON_SHARE) -> tuple[int, int]:
@@ -168,36 +215,43 @@ def backward_pass(
     h_trace: np.ndarray,
     c_trace: np.ndarray | None,
     counts: np.ndarray,
+    unit: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """‖∂s/∂x_k‖ for each final state s of one direction, everything in reading order.
+    """‖∂s/∂x_k‖ for each final state s of one direction (‖∂s[unit]/∂x_k‖ with a unit),
+    everything in reading order.
 
     x (N, T, D); start: the initial states (N, M); h_trace, c_trace (N, T, M): the states after
     each step; counts (N, T). Returns state name -> (N, T). The adjoint carried backwards is the
-    Jacobian of every final state's units (P rows: M for h, then M for c) by h_k (and c_k).
+    Jacobian of every final state's units (P rows: M for h, then M for c; one row each with a
+    unit) by h_k (and c_k).
 
-    The steps are taken a block of at most P steps at a time, last block first: the gates of a
-    block are computed again from the trace in one vectorised pass (steps first, so a step's
-    factors are contiguous), then each step backwards is element-wise products and one matrix
-    product of the (N·P, kM) gate adjoints by the stacked recurrent kernel and kernel.
+    The steps are taken a block of at most M steps (2M for an LSTM) at a time, last block
+    first: the gates of a block are computed again from the trace in one vectorised pass (steps
+    first, so a step's factors are contiguous), then each step backwards is element-wise
+    products and one matrix product of the (N·P, kM) gate adjoints by the stacked recurrent
+    kernel and kernel. (connectivity_pass, whose rows grow at every step, takes the steps one
+    by one with STEPS.)
     """
     N, T, _ = x.shape
     M = w.units
     names = ("h", "c") if spec.cell == "lstm" else ("h",)
-    P = M * len(names)
+    kept_units = np.arange(M) if unit is None else np.array([unit])
+    seed = np.eye(M * len(names))[[j * M + u for j in range(len(names)) for u in kept_units]]
+    P = len(seed)  # rows: the units kept of each state in turn
     kernel = np.asarray(w.kernel, np.float64)
     U = np.asarray(w.recurrent_kernel, np.float64)
     bias = None if w.bias is None else np.asarray(w.bias, np.float64)
     cell = CELLS[spec.cell](spec, kernel, U, bias, N, P)
-    adjoint_h = np.zeros((N, P, M))
-    adjoint_h[:, :M] = np.eye(M)
+    adjoint_h = np.broadcast_to(seed[:, :M], (N, P, M)).copy()
     adjoint_c = None
     if spec.cell == "lstm":
-        adjoint_c = np.zeros((N, P, M))
-        adjoint_c[:, M:] = np.eye(M)
+        adjoint_c = np.broadcast_to(seed[:, M:], (N, P, M)).copy()
+    per_state = len(kept_units)
     every_step_counts = bool(counts.all())
     out = np.zeros((N, T, len(names)))
-    for first in range(((T - 1) // P) * P, -1, -P):  # blocks of P steps, the last first
-        last = min(T, first + P)
+    block = M * len(names)  # steps a block: its gates take about the Jacobians' room
+    for first in range(((T - 1) // block) * block, -1, -block):  # the last block first
+        last = min(T, first + block)
         h_prev = _previous(h_trace, start[0], first, last)
         c_prev = None if c_trace is None else _previous(c_trace, start[1], first, last)
         factors = cell.factors(x[:, first:last], h_prev, c_prev)
@@ -213,9 +267,132 @@ def backward_pass(
                 if new_c is not None:
                     new_c = np.where(kept[:, None, None], new_c, adjoint_c)
             adjoint_h, adjoint_c = new_h, new_c
-            squares = np.einsum("npd,npd->np", dx, dx).reshape(N, len(names), M)
+            squares = np.einsum("npd,npd->np", dx, dx).reshape(N, len(names), per_state)
             out[:, k] = np.sqrt(squares.sum(axis=2))
     return {name: np.ascontiguousarray(out[:, :, j]) for j, name in enumerate(names)}
+
+
+def connectivity_pass(
+    spec: Spec,
+    x: np.ndarray,
+    w: Weights,
+    start: list[np.ndarray],
+    h_trace: np.ndarray,
+    c_trace: np.ndarray | None,
+    counts: np.ndarray,
+    unit: int | None = None,
+    zero_masked: bool = False,
+) -> np.ndarray:
+    """‖∂o_j/∂x_k‖ (‖∂o_j[unit]/∂x_k‖ with a unit) for every output position j and input
+    position k of one direction, in reading order: (N, T, T), [n, j, k], zero for k > j.
+
+    Arguments as for backward_pass; zero_masked: a masked step's output is zeros (else it
+    repeats the last output, whose gradient is that of h_j: the states carry over). One
+    backward sweep carries the adjoints of every output read after k at once: rows grow by the
+    output's units at each step, oldest output first.
+    """
+    N, T, _ = x.shape
+    M = w.units
+    seed = np.eye(M) if unit is None else np.eye(M)[[unit]]  # o_j = h_j
+    rows = len(seed)
+    kernel = np.asarray(w.kernel, np.float64)
+    U = np.asarray(w.recurrent_kernel, np.float64)
+    bias = None if w.bias is None else np.asarray(w.bias, np.float64)
+    adjoint_h = np.zeros((N, 0, M))
+    adjoint_c = np.zeros((N, 0, M)) if spec.cell == "lstm" else None
+    step = STEPS[spec.cell]
+    out = np.zeros((N, T, T))
+    for k in range(T - 1, -1, -1):
+        new = np.broadcast_to(seed, (N, rows, M))
+        if zero_masked:
+            new = new * counts[:, k][:, None, None]
+        adjoint_h = np.concatenate([adjoint_h, new], axis=1)
+        if adjoint_c is not None:
+            adjoint_c = np.concatenate([adjoint_c, np.zeros((N, rows, M))], axis=1)
+        h_prev = h_trace[:, k - 1] if k > 0 else start[0]
+        c_prev = None
+        if spec.cell == "lstm":
+            c_prev = c_trace[:, k - 1] if k > 0 else start[1]
+        dx, new_h, new_c = step(
+            spec, x[:, k], kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c
+        )
+        kept = counts[:, k][:, None, None]
+        dx = np.where(kept, dx, 0.0)
+        adjoint_h = np.where(kept, new_h, adjoint_h)
+        if adjoint_c is not None:
+            adjoint_c = np.where(kept, new_c, adjoint_c)
+        norms = np.sqrt((dx.reshape(N, T - k, -1) ** 2).sum(axis=2))  # outputs T-1 .. k
+        out[:, k:, k] = norms[:, ::-1]
+    return out
+
+
+def lstm_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
+    """One LSTM step backwards: (∂/∂x_k (N, P, D), ∂/∂h_{k-1}, ∂/∂c_{k-1} (N, P, M))."""
+    M = U.shape[0]
+    act, rec = spec.activation, spec.recurrent_activation
+    z = x_k @ kernel + h_prev @ U + (0 if bias is None else bias)  # (N, 4M)
+    z_i, z_f, z_g, z_o = (z[:, j * M : (j + 1) * M] for j in range(4))
+    i, f, g, o = _apply(rec, z_i), _apply(rec, z_f), _apply(act, z_g), _apply(rec, z_o)
+    c = f * c_prev + i * g
+    a_c = _apply(act, c)
+    d_c = adjoint_c + adjoint_h * (o * derivative(act)(c))[:, None]
+    d_z = np.concatenate(
+        [
+            d_c * (g * derivative(rec)(z_i))[:, None],
+            d_c * (c_prev * derivative(rec)(z_f))[:, None],
+            d_c * (i * derivative(act)(z_g))[:, None],
+            adjoint_h * (a_c * derivative(rec)(z_o))[:, None],
+        ],
+        axis=2,
+    )  # (N, P, 4M)
+    return d_z @ kernel.T, d_z @ U.T, d_c * f[:, None]
+
+
+def gru_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
+    """One GRU step backwards (either reset_after): (∂/∂x_k, ∂/∂h_{k-1}, None)."""
+    M = U.shape[0]
+    act, rec = spec.activation, spec.recurrent_activation
+    if bias is None:
+        input_bias, recurrent_bias = 0.0, np.zeros(3 * M)
+    elif spec.reset_after:
+        input_bias, recurrent_bias = bias[0], bias[1]
+    else:
+        input_bias, recurrent_bias = bias, np.zeros(3 * M)
+    xw = x_k @ kernel + input_bias  # (N, 3M)
+    if spec.reset_after:
+        inner = h_prev @ U + recurrent_bias
+        pre_zr = xw[:, : 2 * M] + inner[:, : 2 * M]
+        r = _apply(rec, pre_zr[:, M:])
+        pre_h = xw[:, 2 * M :] + r * inner[:, 2 * M :]
+    else:
+        pre_zr = xw[:, : 2 * M] + h_prev @ U[:, : 2 * M]
+        r = _apply(rec, pre_zr[:, M:])
+        pre_h = xw[:, 2 * M :] + (r * h_prev) @ U[:, 2 * M :]
+    z = _apply(rec, pre_zr[:, :M])
+    h_hat = _apply(act, pre_h)
+    d_pre_z = adjoint_h * ((h_prev - h_hat) * derivative(rec)(pre_zr[:, :M]))[:, None]
+    d_pre_h = adjoint_h * ((1 - z) * derivative(act)(pre_h))[:, None]
+    d_h = adjoint_h * z[:, None]
+    if spec.reset_after:
+        d_pre_r = d_pre_h * (inner[:, 2 * M :] * derivative(rec)(pre_zr[:, M:]))[:, None]
+        d_inner = np.concatenate([d_pre_z, d_pre_r, d_pre_h * r[:, None]], axis=2)
+        d_h = d_h + d_inner @ U.T
+    else:
+        d_rh = d_pre_h @ U[:, 2 * M :].T  # ∂/∂(r * h_{k-1})
+        d_pre_r = d_rh * (h_prev * derivative(rec)(pre_zr[:, M:]))[:, None]
+        d_h = d_h + d_rh * r[:, None] + np.concatenate([d_pre_z, d_pre_r], axis=2) @ U[:, : 2 * M].T
+    d_x = np.concatenate([d_pre_z, d_pre_r, d_pre_h], axis=2) @ kernel.T
+    return d_x, d_h, None
+
+
+def rnn_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
+    """One SimpleRNN step backwards: (∂/∂x_k, ∂/∂h_{k-1}, None)."""
+    pre = x_k @ kernel + h_prev @ U + (0 if bias is None else bias)
+    d_pre = adjoint_h * derivative(spec.activation)(pre)[:, None]
+    return d_pre @ kernel.T, d_pre @ U.T, None
+
+
+STEPS = {"lstm": lstm_step, "gru": gru_step, "rnn": rnn_step}
 
 
 def _previous(trace: np.ndarray, start: np.ndarray, first: int, last: int) -> np.ndarray:

@@ -426,7 +426,8 @@ MemoryOption = Annotated[
         "--memory",
         help="Also show how far back the final states remember: the influence ‖∂s/∂x_t‖ of "
         "every input step t on every final state s (exact backpropagation in float64) and the "
-        "memory horizon, the fewest most recent steps holding 90% of it (docs/memory.md).",
+        "memory horizon, the fewest most recent steps holding 90% of it; with --sequences also "
+        "the connectivity map ‖∂o_t/∂x_s‖ (docs/memory.md).",
         rich_help_panel=SHOW,
     ),
 ]
@@ -445,9 +446,10 @@ ExplainUnit = Annotated[
     typer.Option(
         "--unit",
         metavar="U",
-        help="With --explain: write unit U's dot products out term by term. With --summary: "
-        "the unit --top K lists the largest h_t of, and --heatmap and --plot draw across the "
-        "first sequences.",
+        help="With --explain: write unit U's dot products out term by term. With --memory: the "
+        "influence on unit U of each state, ‖∂h[U]/∂x_t‖, instead of the norm over all units. "
+        "With --summary: the unit --top K lists the largest h_t of, and --heatmap and --plot "
+        "draw across the first sequences.",
         rich_help_panel=SHOW,
     ),
 ]

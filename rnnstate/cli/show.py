@@ -7,7 +7,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import typer
@@ -112,6 +112,7 @@ class Shown:
     heatmap: bool
     full: bool = False  # tables show every unit and every step
     memory: bool = False  # --memory: the influence of every step on the final states
+    unit: int | None = None  # --memory --unit U: the influence on unit U of each state
     tokens: "StepTokens | None" = None  # --vocab: each step named by its token
 
 
@@ -135,8 +136,13 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
         options.pop("full"),
         options.pop("memory", False),
     )
+    if options.get("unit") is not None and options.get("explain") is None and not shown.memory:
+        raise SpecError("--unit", "--unit refines --explain STEP or --memory; give one of them")
     if shown.memory:
         refuse_with_memory(options, shown)
+        if "unit" in options:  # --unit refines --memory, not a setting of the run
+            shown = replace(shown, unit=options["unit"])
+            options["unit"] = None
     if shown.save_weights:
         output_format(shown.save_weights, "--save-weights", WEIGHT_FORMATS)
     if shown.layout == "torch" and not shown.save_weights:
@@ -154,20 +160,12 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
 
 
 def refuse_with_memory(options: dict, shown: Shown) -> None:
-    """SpecError for what --memory cannot go with yet: the other views and the files that would
-    not hold the influence."""
-    refused = {
-        "--explain": options.get("explain") is not None,
-        "--heatmap": shown.heatmap,
-        "--plot": shown.plot is not None,
-        "--output": shown.output is not None,
-    }
-    for option, given in refused.items():
-        if given:
-            raise SpecError(
-                option, f"cannot be given with --memory yet ({option} would not show or save "
-                "the influence; --json holds it)",
-            )  # fmt: skip
+    """SpecError for what --memory cannot go with: --explain, the other view of a step."""
+    if options.get("explain") is not None:
+        raise SpecError(
+            "--explain", "cannot be given with --memory (--explain works out one step; run "
+            "them apart)",
+        )  # fmt: skip
 
 
 def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
@@ -224,34 +222,41 @@ def run_and_show(
 
         if memory.problem(spec) is not None:
             raise SpecError("--memory", memory.problem(spec))
-        memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output))
+        memory.check_unit(spec, shown.unit)
+        memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output), shown.unit,
+                           spec.return_sequences, shown.output is not None)  # fmt: skip
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
+    influence = memory_of(result, shown.unit) if shown.memory else None
     if ran is not None:
-        ran(result)
+        ran(result, influence)
     with warnings.catch_warnings(record=True) as caught, AllOrNothing() as files:
         warnings.simplefilter("always")  # a library's warning is said in one line, below
         if shown.save_weights:
             save_weights(shown.save_weights, result.weights, shown.layout, spec.cell,
                          spec.reset_after, files)  # fmt: skip
         if shown.output:
-            save_result(shown.output, result, files)
+            save_result(shown.output, result, files, influence)
         if shown.plot:
-            save_plot(shown.plot, result, only, units_shown, files, shown.tokens)
+            save_plot(shown.plot, result, only, units_shown, files, shown.tokens, influence)
     for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
         typer.echo(f"rnnstate: note: while writing the files: {one_line(message)}", err=True)
     for path in (shown.save_weights, shown.output, shown.plot):
         if path:
             typer.echo(f"wrote {shown_name(path)}", err=True)  # on stderr: stdout is the output
     explanations = explain(result, only or 0) if spec.explain is not None else None
-    influence = memory_of(result) if shown.memory else None
     if shown.as_json:
         write_stdout(json_render.pieces(result, explanations, influence))
     elif shown.heatmap:
         from rnnstate.render import heatmap
 
         Console(highlight=False).print(heatmap.render(result, only, tokens=shown.tokens))
+        if influence is not None:
+            from rnnstate.render import memory_heatmap
+
+            Console(highlight=False).print(memory_heatmap.render(influence, spec, result.mask,
+                                                                 only or 0))  # fmt: skip
     elif explanations is not None:
         Console(highlight=False).print(
             table_render.header(result), explain_render.render(explanations, shown.tokens)
@@ -272,11 +277,13 @@ def run_and_show(
     return not spec.check or result.cross_check.agree
 
 
-def memory_of(result):
-    """--memory: the influence of every input step of the run on its final states (Memory)."""
+def memory_of(result, unit: int | None = None):
+    """--memory: the influence of every input step of the run on its final states (on `unit`
+    of each), and with return_sequences the connectivity map (Memory)."""
     from rnnstate.memory import memory
 
-    return memory(result.spec, result.x, result.weights, result.initial_state, result.mask)
+    return memory(result.spec, result.x, result.weights, result.initial_state, result.mask,
+                  unit, result.spec.return_sequences)  # fmt: skip
 
 
 def check_only(only: int | None, batch: int) -> None:

@@ -93,7 +93,7 @@ class Heatmap:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width - LABEL_WIDTH
-        centre = scale_centre(self.sequential)
+        centre = self.bin_centre()
         binned, per_column = extreme_bins(self.values, width, 1, centre)
         binned, per_row = extreme_bins(binned, MAX_ROWS, 0, centre)
         cell = max(1, min(CELL_WIDTH, width // binned.shape[1]))  # short runs: wider cells
@@ -104,7 +104,7 @@ class Heatmap:
         yield self.axis(binned.shape[1], per_column, cell)
         yield from self.token_lines(binned.shape[1], per_column, cell)
         for r, row in enumerate(binned):  # as segments: a Text of a span per cell renders slowly
-            yield Segment(f"{self.row_prefix}{r * per_row}".ljust(LABEL_WIDTH))
+            yield Segment(self.row_label(r, per_row).ljust(LABEL_WIDTH))
             if plain:
                 yield Segment(
                     "".join(shade(v, limit, self.sequential) * cell for v in row.tolist())
@@ -114,6 +114,14 @@ class Heatmap:
                     yield Segment(" " * cell, background(rgb))
             yield Segment.line()
         yield from self.under(binned.shape[1], per_column, cell)
+
+    def bin_centre(self) -> float:
+        """The value a bin's shown value is furthest from (rnnstate.bins)."""
+        return scale_centre(self.sequential)
+
+    def row_label(self, r: int, per_row: int) -> str:
+        """The label of binned row r: 'u12' for the first unit (feature) in it."""
+        return f"{self.row_prefix}{r * per_row}"
 
     def describe(self, per_column: int, per_row: int, limit: float, plain: bool) -> str:
         """What the rows, columns and shades mean, and the binning."""
