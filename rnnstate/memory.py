@@ -224,6 +224,13 @@ def backward_pass(
     each step; counts (N, T). Returns state name -> (N, T). The adjoint carried backwards is the
     Jacobian of every final state's units (P rows: M for h, then M for c; one row each with a
     unit) by h_k (and c_k).
+
+    The steps are taken a block of at most M steps (2M for an LSTM) at a time, last block
+    first: the gates of a block are computed again from the trace in one vectorised pass (steps
+    first, so a step's factors are contiguous), then each step backwards is element-wise
+    products and one matrix product of the (N·P, kM) gate adjoints by the stacked recurrent
+    kernel and kernel. (connectivity_pass, whose rows grow at every step, takes the steps one
+    by one with STEPS.)
     """
     N, T, _ = x.shape
     M = w.units
@@ -234,30 +241,35 @@ def backward_pass(
     kernel = np.asarray(w.kernel, np.float64)
     U = np.asarray(w.recurrent_kernel, np.float64)
     bias = None if w.bias is None else np.asarray(w.bias, np.float64)
+    cell = CELLS[spec.cell](spec, kernel, U, bias, N, P)
     adjoint_h = np.broadcast_to(seed[:, :M], (N, P, M)).copy()
     adjoint_c = None
     if spec.cell == "lstm":
         adjoint_c = np.broadcast_to(seed[:, M:], (N, P, M)).copy()
     per_state = len(kept_units)
-    step = STEPS[spec.cell]
-    out = np.zeros((len(names), N, T))
-    for k in range(T - 1, -1, -1):
-        h_prev = h_trace[:, k - 1] if k > 0 else start[0]
-        c_prev = None
-        if spec.cell == "lstm":
-            c_prev = c_trace[:, k - 1] if k > 0 else start[1]
-        dx, new_h, new_c = step(
-            spec, x[:, k], kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c
-        )
-        kept = counts[:, k][:, None, None]  # a masked step: no influence, the adjoint carries
-        dx = np.where(kept, dx, 0.0)
-        adjoint_h = np.where(kept, new_h, adjoint_h)
-        if adjoint_c is not None:
-            adjoint_c = np.where(kept, new_c, adjoint_c)
-        for j in range(len(names)):
-            rows = dx[:, j * per_state : (j + 1) * per_state]
-            out[j, :, k] = np.sqrt((rows**2).sum(axis=(1, 2)))
-    return dict(zip(names, out, strict=True))
+    every_step_counts = bool(counts.all())
+    out = np.zeros((N, T, len(names)))
+    block = M * len(names)  # steps a block: its gates take about the Jacobians' room
+    for first in range(((T - 1) // block) * block, -1, -block):  # the last block first
+        last = min(T, first + block)
+        h_prev = _previous(h_trace, start[0], first, last)
+        c_prev = None if c_trace is None else _previous(c_trace, start[1], first, last)
+        factors = cell.factors(x[:, first:last], h_prev, c_prev)
+        for k in range(last - 1, first - 1, -1):
+            kept = None if every_step_counts else counts[:, k]
+            if kept is not None and not kept.any():
+                continue  # every sequence skips step k: no influence, the adjoints carry
+            step = [f[k - first] for f in factors]
+            dx, new_h, new_c = cell.step(step, adjoint_h, adjoint_c)
+            if kept is not None and not kept.all():  # those skipping step k: as above
+                dx = np.where(kept[:, None, None], dx, 0.0)
+                new_h = np.where(kept[:, None, None], new_h, adjoint_h)
+                if new_c is not None:
+                    new_c = np.where(kept[:, None, None], new_c, adjoint_c)
+            adjoint_h, adjoint_c = new_h, new_c
+            squares = np.einsum("npd,npd->np", dx, dx).reshape(N, len(names), per_state)
+            out[:, k] = np.sqrt(squares.sum(axis=2))
+    return {name: np.ascontiguousarray(out[:, :, j]) for j, name in enumerate(names)}
 
 
 def connectivity_pass(
@@ -381,6 +393,133 @@ def rnn_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
 
 
 STEPS = {"lstm": lstm_step, "gru": gru_step, "rnn": rnn_step}
+
+
+def _previous(trace: np.ndarray, start: np.ndarray, first: int, last: int) -> np.ndarray:
+    """The states before steps first..last-1 (N, last - first, M): the trace shifted by one step,
+    the initial state before step 0."""
+    if first > 0:
+        return trace[:, first - 1 : last - 1]
+    return np.concatenate([start[:, None], trace[:, : last - 1]], axis=1)
+
+
+def _steps_first(*arrays: np.ndarray) -> list[np.ndarray]:
+    """(N, B, K) arrays as contiguous (B, N, K): a step's slice is contiguous."""
+    return [np.ascontiguousarray(a.transpose(1, 0, 2)) for a in arrays]
+
+
+class _Lstm:
+    """An LSTM's steps backwards. factors: per step, the element-wise factors of the chain rule;
+    step: (∂/∂x_k (N, P, D), ∂/∂h_{k-1}, ∂/∂c_{k-1} (N, P, M))."""
+
+    def __init__(self, spec, kernel, U, bias, N, P):
+        self.spec, self.kernel, self.U, self.bias = spec, kernel, U, bias
+        self.M, self.D = U.shape[0], kernel.shape[0]
+        self.stacked = np.concatenate([U, kernel]).T  # (4M, M + D): h's rows, then x's
+        self.d_z = np.empty((N, P, 4 * self.M))  # the gate adjoints, written in place
+
+    def factors(self, x, h_prev, c_prev):
+        M, act, rec = self.M, self.spec.activation, self.spec.recurrent_activation
+        z = x @ self.kernel + h_prev @ self.U + (0 if self.bias is None else self.bias)
+        z_i, z_f, z_g, z_o = (z[..., j * M : (j + 1) * M] for j in range(4))
+        i, f, g, o = _apply(rec, z_i), _apply(rec, z_f), _apply(act, z_g), _apply(rec, z_o)
+        c = f * c_prev + i * g
+        gates = np.stack(  # (N, B, 3, M): ∂c/∂z_i, ∂c/∂z_f, ∂c/∂z_g
+            [g * derivative(rec)(z_i), c_prev * derivative(rec)(z_f), i * derivative(act)(z_g)],
+            axis=2,
+        )
+        steps = _steps_first(o * derivative(act)(c), _apply(act, c) * derivative(rec)(z_o), f)
+        return [*steps, np.ascontiguousarray(gates.transpose(1, 0, 2, 3))]
+
+    def step(self, factors, adjoint_h, adjoint_c):
+        to_c, to_o, f, gates = factors  # (N, M) each; gates (N, 3, M)
+        N, P, M = adjoint_h.shape
+        d_c = adjoint_c + adjoint_h * to_c[:, None]
+        d_z = self.d_z.reshape(N, P, 4, M)
+        np.multiply(d_c[:, :, None], gates[:, None], out=d_z[:, :, :3])
+        np.multiply(adjoint_h, to_o[:, None], out=d_z[:, :, 3])
+        both = (self.d_z.reshape(N * P, 4 * M) @ self.stacked).reshape(N, P, M + self.D)
+        return both[:, :, M:], both[:, :, :M], d_c * f[:, None]
+
+
+class _Gru:
+    """A GRU's steps backwards (either reset_after): as _Lstm's, with no c."""
+
+    def __init__(self, spec, kernel, U, bias, N, P):
+        self.spec, self.kernel, self.U = spec, kernel, U
+        M = self.M = U.shape[0]
+        if bias is None:
+            self.input_bias, self.recurrent_bias = 0.0, np.zeros(3 * M)
+        elif spec.reset_after:
+            self.input_bias, self.recurrent_bias = bias[0], bias[1]
+        else:
+            self.input_bias, self.recurrent_bias = bias, np.zeros(3 * M)
+        self.d_pre = np.empty((N, P, 3 * M))  # ∂/∂ of z's, r's and h_hat's pre-activations
+        self.kernel_t, self.U_t = kernel.T, U.T
+        self.U_zr_t, self.U_h_t = U[:, : 2 * M].T, U[:, 2 * M :].T
+
+    def factors(self, x, h_prev, c_prev):
+        M, act, rec = self.M, self.spec.activation, self.spec.recurrent_activation
+        xw = x @ self.kernel + self.input_bias  # (N, B, 3M)
+        if self.spec.reset_after:
+            inner = h_prev @ self.U + self.recurrent_bias
+            pre_zr = xw[..., : 2 * M] + inner[..., : 2 * M]
+            r = _apply(rec, pre_zr[..., M:])
+            pre_h = xw[..., 2 * M :] + r * inner[..., 2 * M :]
+            to_r = inner[..., 2 * M :] * derivative(rec)(pre_zr[..., M:])  # through d_pre_h
+        else:
+            pre_zr = xw[..., : 2 * M] + h_prev @ self.U[:, : 2 * M]
+            r = _apply(rec, pre_zr[..., M:])
+            pre_h = xw[..., 2 * M :] + (r * h_prev) @ self.U[:, 2 * M :]
+            to_r = h_prev * derivative(rec)(pre_zr[..., M:])  # through ∂/∂(r * h_{k-1})
+        z = _apply(rec, pre_zr[..., :M])
+        h_hat = _apply(act, pre_h)
+        to_z = (h_prev - h_hat) * derivative(rec)(pre_zr[..., :M])
+        to_h = (1 - z) * derivative(act)(pre_h)
+        return _steps_first(to_z, to_h, z, r, to_r)
+
+    def step(self, factors, adjoint_h, adjoint_c):
+        to_z, to_h, z, r, to_r = factors  # (N, M) each
+        N, P, M = adjoint_h.shape
+        d = self.d_pre.reshape(N * P, 3 * M)
+        d_pre = self.d_pre.reshape(N, P, 3, M)
+        np.multiply(adjoint_h, to_z[:, None], out=d_pre[:, :, 0])
+        np.multiply(adjoint_h, to_h[:, None], out=d_pre[:, :, 2])
+        d_h = adjoint_h * z[:, None]
+        if self.spec.reset_after:
+            np.multiply(d_pre[:, :, 2], to_r[:, None], out=d_pre[:, :, 1])
+            d_x = (d @ self.kernel_t).reshape(N, P, -1)
+            d_pre[:, :, 2] *= r[:, None]  # now ∂/∂ of the recurrent kernel's h_hat part
+            d_h += (d @ self.U_t).reshape(N, P, M)
+        else:
+            d_rh = (d[:, 2 * M :] @ self.U_h_t).reshape(N, P, M)  # ∂/∂(r * h_{k-1})
+            np.multiply(d_rh, to_r[:, None], out=d_pre[:, :, 1])
+            d_x = (d @ self.kernel_t).reshape(N, P, -1)
+            d_h += d_rh * r[:, None] + (d[:, : 2 * M] @ self.U_zr_t).reshape(N, P, M)
+        return d_x, d_h, None
+
+
+class _Rnn:
+    """A SimpleRNN's steps backwards: as _Lstm's, with no c."""
+
+    def __init__(self, spec, kernel, U, bias, N, P):
+        self.spec, self.kernel, self.U, self.bias = spec, kernel, U, bias
+        self.D = kernel.shape[0]
+        self.stacked = np.concatenate([U, kernel]).T  # (M, M + D)
+
+    def factors(self, x, h_prev, c_prev):
+        pre = x @ self.kernel + h_prev @ self.U + (0 if self.bias is None else self.bias)
+        return _steps_first(derivative(self.spec.activation)(pre))
+
+    def step(self, factors, adjoint_h, adjoint_c):
+        (to_pre,) = factors
+        N, P, M = adjoint_h.shape
+        d_pre = (adjoint_h * to_pre[:, None]).reshape(N * P, M)
+        both = (d_pre @ self.stacked).reshape(N, P, M + self.D)
+        return both[:, :, M:], both[:, :, :M], None
+
+
+CELLS = {"lstm": _Lstm, "gru": _Gru, "rnn": _Rnn}
 
 
 def _apply(name: str, z: np.ndarray) -> np.ndarray:

@@ -511,6 +511,15 @@ ExploreHeatmap = Annotated[
         rich_help_panel=SHOW,
     ),
 ]
+ExploreMemory = Annotated[
+    bool,
+    typer.Option(
+        "--memory",
+        help="Open on the memory view: the influence ‖∂s/∂x_t‖ of every input step on the final "
+        "states, a bar per step, the step cursor's marked (docs/memory.md).",
+        rich_help_panel=SHOW,
+    ),
+]
 Full = Annotated[
     bool,
     typer.Option(

@@ -121,6 +121,8 @@ class Settings:
             words.append("--heatmap")
         if view == "explain":
             words += ["--explain", str(step)]
+        if view == "memory":
+            words.append("--memory")
         return " ".join(map(shell_word, words))
 
     def model_words(self) -> list[str]:
