@@ -114,6 +114,17 @@ def test_a_relu_rnn_shows_its_dead_units(tmp_path):
     assert flags == ["dead", "", "dead"]
 
 
+def test_figure_title_shows_a_file_name_with_dollar_signs_as_it_is(files, tmp_path, monkeypatch):
+    x, _, weights = files
+    monkeypatch.chdir(tmp_path)
+    np.save("a$x^2$b.npy", x)  # mathtext would set "x^2" as a formula
+    result = invoke("gru", "--summary", "--input", "a$x^2$b.npy", "--weights", weights, "--plot",
+                    "units.svg")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    svg = (tmp_path / "units.svg").read_text()
+    assert ">37 sequences (input a$x^2$b.npy) in batches of 37</text>" in svg  # a text, whole
+
+
 def test_an_npz_input_streams_like_an_npy(files, tmp_path):
     x, input_path, weights = files
     np.savez_compressed(tmp_path / "x.npz", x=x)
