@@ -199,6 +199,9 @@ class TopPlaces:
             unit, counted = unit[:, ::-1], counted[:, ::-1]  # input order
         T = unit.shape[1]
         sequences, steps = np.nonzero(counted)  # in order: sequence, then step
+        if len(self.places) == self.count:  # these later sequences must beat the last kept
+            beats = unit[sequences, steps] > self.places[-1].value
+            sequences, steps = sequences[beats], steps[beats]
         order = np.lexsort((steps, sequences, -unit[sequences, steps]))[: self.count]
         found = [
             Place(float(unit[s, t]), first + int(s), int(t), {

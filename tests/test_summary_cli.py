@@ -210,3 +210,27 @@ def test_top_needs_a_unit_of_the_layer(args, option):
     result = invoke("lstm", "--summary", "-M", "3", *args)
     assert result.exit_code == 2
     assert option in result.stderr
+
+
+def test_one_sequence_of_one_step_is_said_in_the_singular():
+    result = invoke("lstm", "--summary", "-N", "1", "-T", "1", "-M", "2", "--seed", "0")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:3] == [
+        "1 sequence (drawn from seed 0) in batches of 1", "1 step counted"]  # fmt: skip
+
+
+def test_top_with_every_step_masked_says_there_is_no_place(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((4, 5, 2), np.float32))
+    result = invoke("lstm", "--summary", "--input", str(tmp_path / "x.npy"), "--mask-value",
+                    "0", "--top", "3", "--unit", "0")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "0 steps counted, 20 masked (mask_value=0) left out" in result.stdout
+    assert result.stdout.splitlines()[-1] == "h_t of unit 0: no step counted, so no place to rank"
+
+
+def test_top_above_ten_thousand_places_exits_2_before_the_run():
+    # every place is kept and merged at each batch: K = 10^9 grew to gigabytes
+    result = invoke("lstm", "--summary", "-M", "3", "--top", "10001", "--unit", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--top': 10001 is not in the range 1<=x<=10000." in result.stderr
+    assert result.stdout == ""
