@@ -228,6 +228,20 @@ def test_top_with_every_step_masked_says_there_is_no_place(tmp_path):
     assert result.stdout.splitlines()[-1] == "h_t of unit 0: no step counted, so no place to rank"
 
 
+def test_a_batch_too_large_for_memory_names_batch_size(tmp_path, monkeypatch):
+    from rnnstate import budget
+
+    np.save(tmp_path / "x.npy", np.zeros((2000, 50, 8), np.float32))
+    monkeypatch.setattr(budget, "available_bytes", lambda: 60_000_000)
+    args = ["lstm", "--summary", "--input", str(tmp_path / "x.npy"), "-M", "64"]
+    result = invoke(*args, "--batch-size", "2000")
+    assert result.exit_code == 2
+    assert "Invalid value for '--batch-size': -T 50 -D 8 -M 64 -N 2000 needs about" in result.stderr
+    assert "; --summary holds one batch of sequences at a time (-N above): give a smaller " \
+           "--batch-size" in result.stderr  # fmt: skip
+    assert invoke(*args, "--batch-size", "64").exit_code == 0
+
+
 def test_top_above_ten_thousand_places_exits_2_before_the_run():
     # every place is kept and merged at each batch: K = 10^9 grew to gigabytes
     result = invoke("lstm", "--summary", "-M", "3", "--top", "10001", "--unit", "0")
