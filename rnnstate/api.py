@@ -25,7 +25,7 @@ from rnnstate.errors import NumericError, SpecError, shown_name
 from rnnstate.interruptible import call_interruptibly
 from rnnstate.render.notebook import show_in_notebooks, summary_in_notebooks
 from rnnstate.result import Result, compare_engines
-from rnnstate.spec import Cell, Engine, Sources, Spec, torch_installed
+from rnnstate.spec import MAX_TOP, Cell, Engine, Sources, Spec, torch_installed
 from rnnstate.summary import Summary
 from rnnstate.weights import BidirectionalWeights, LayerWeights, initial_weights
 
@@ -682,6 +682,8 @@ def summarize(
         for name, value in counts.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(name, f"{name} must be a positive integer, got {value!r}")
+        if top is not None and top > MAX_TOP:
+            raise SpecError("top", f"top is at most {MAX_TOP:,} places, got {top}")
         for name, value in (("left_below", left_below), ("right_above", right_above)):
             if not np.isfinite(value):
                 raise SpecError(name, f"{name} must be a finite number, got {value}")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from rnnstate.activations import NAMES as ACTIVATION_NAMES
-from rnnstate.spec import MAX_SEED
+from rnnstate.spec import MAX_SEED, MAX_TOP
 
 SIZES = "Sizes and seed"
 LAYER = "The layer"
@@ -613,8 +613,9 @@ Top = Annotated[
         "--top",
         metavar="K",
         min=1,
+        max=MAX_TOP,
         help="With --summary and --unit U: the K places (sequence, step) where unit U's h_t "
-        "(or --gate's) is largest, each with the steps around it.",
+        f"(or --gate's) is largest, each with the steps around it; K at most {MAX_TOP:,}.",
         rich_help_panel=SHOW,
     ),
 ]

@@ -204,6 +204,9 @@ class TopPlaces:
             unit, counted = unit[:, ::-1], counted[:, ::-1]  # input order
         T = unit.shape[1]
         sequences, steps = np.nonzero(counted)  # in order: sequence, then step
+        if len(self.places) == self.count:  # these later sequences must beat the last kept
+            beats = unit[sequences, steps] > self.places[-1].value
+            sequences, steps = sequences[beats], steps[beats]
         order = np.lexsort((steps, sequences, -unit[sequences, steps]))[: self.count]
         found = [
             Place(float(unit[s, t]), first + int(s), int(t), {
@@ -274,7 +277,14 @@ def summarize(
             raise SpecError("--unit", f"unit {unit} is not in the layer: M={spec.units}")
     engine = "exact" if spec.engine == "exact" else "numpy"
     spec = replace(spec, engine=engine, gates=True, return_sequences=False, check=False)
-    ensure_fits(replace(spec, batch=min(batch_size, spec.batch)))  # one batch at a time
+    size = min(batch_size, spec.batch)
+    try:
+        ensure_fits(replace(spec, batch=size))  # one batch at a time
+    except SpecError as error:
+        if size == 1:
+            raise
+        raise SpecError("--batch-size", f"{error}; --summary holds one batch of sequences at a "
+                                        "time (-N above): give a smaller --batch-size") from None
     accumulators: dict[str, Accumulator] = {}
     places = None if top is None else TopPlaces(top_name, top[1], top[0])
     rows = None if across is None else UnitRows(across_names, across[0], across[1])

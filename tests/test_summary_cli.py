@@ -114,6 +114,17 @@ def test_a_relu_rnn_shows_its_dead_units(tmp_path):
     assert flags == ["dead", "", "dead"]
 
 
+def test_figure_title_shows_a_file_name_with_dollar_signs_as_it_is(files, tmp_path, monkeypatch):
+    x, _, weights = files
+    monkeypatch.chdir(tmp_path)
+    np.save("a$x^2$b.npy", x)  # mathtext would set "x^2" as a formula
+    result = invoke("gru", "--summary", "--input", "a$x^2$b.npy", "--weights", weights, "--plot",
+                    "units.svg")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    svg = (tmp_path / "units.svg").read_text()
+    assert ">37 sequences (input a$x^2$b.npy) in batches of 37</text>" in svg  # a text, whole
+
+
 def test_an_npz_input_streams_like_an_npy(files, tmp_path):
     x, input_path, weights = files
     np.savez_compressed(tmp_path / "x.npz", x=x)
@@ -233,3 +244,41 @@ def test_on_a_terminal_a_progress_bar_counts_the_sequences_with_an_eta():
     assert "sequences" in text
     assert re.search(r"\d+%", text)  # the share done
     assert re.search(r"\d:\d\d:\d\d", text)  # the estimated time left
+
+
+def test_one_sequence_of_one_step_is_said_in_the_singular():
+    result = invoke("lstm", "--summary", "-N", "1", "-T", "1", "-M", "2", "--seed", "0")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1:3] == [
+        "1 sequence (drawn from seed 0) in batches of 1", "1 step counted"]  # fmt: skip
+
+
+def test_top_with_every_step_masked_says_there_is_no_place(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((4, 5, 2), np.float32))
+    result = invoke("lstm", "--summary", "--input", str(tmp_path / "x.npy"), "--mask-value",
+                    "0", "--top", "3", "--unit", "0")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "0 steps counted, 20 masked (mask_value=0) left out" in result.stdout
+    assert result.stdout.splitlines()[-1] == "h_t of unit 0: no step counted, so no place to rank"
+
+
+def test_a_batch_too_large_for_memory_names_batch_size(tmp_path, monkeypatch):
+    from rnnstate import budget
+
+    np.save(tmp_path / "x.npy", np.zeros((2000, 50, 8), np.float32))
+    monkeypatch.setattr(budget, "available_bytes", lambda: 60_000_000)
+    args = ["lstm", "--summary", "--input", str(tmp_path / "x.npy"), "-M", "64"]
+    result = invoke(*args, "--batch-size", "2000")
+    assert result.exit_code == 2
+    assert "Invalid value for '--batch-size': -T 50 -D 8 -M 64 -N 2000 needs about" in result.stderr
+    assert "; --summary holds one batch of sequences at a time (-N above): give a smaller " \
+           "--batch-size" in result.stderr  # fmt: skip
+    assert invoke(*args, "--batch-size", "64").exit_code == 0
+
+
+def test_top_above_ten_thousand_places_exits_2_before_the_run():
+    # every place is kept and merged at each batch: K = 10^9 grew to gigabytes
+    result = invoke("lstm", "--summary", "-M", "3", "--top", "10001", "--unit", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--top': 10001 is not in the range 1<=x<=10000." in result.stderr
+    assert result.stdout == ""

@@ -206,6 +206,7 @@ def test_summarize_gives_the_statistics_the_command_line_prints():
         ({"left_below": 0.95}, "left_below", "left_below 0.95 is above right_above 0.9"),
         ({"engine": "torch"}, "engine", "the summary runs the numpy engine's equations"),
         ({"unit": 0, "top": 0}, "top", "top must be a positive integer, got 0"),
+        ({"unit": 0, "top": 10_001}, "top", "top is at most 10,000 places, got 10001"),
     ],
 )  # fmt: skip
 def test_summarize_refuses_bad_settings_naming_the_parameter(keywords, parameter, message):

@@ -75,10 +75,24 @@ def test_figure_ticks_are_steps_with_their_tokens(tmp_path):
         assert f">{t} {WORDS[i]}<" in svg
 
 
+def test_figure_shows_dollar_signs_of_tokens_as_they_are(tmp_path):
+    # matplotlib's mathtext would set "b$a$d" as b, an italic a, d and raise on "$\\frac{$"
+    words = ["<pad>", "$\\frac{$", "b$a$d", *WORDS[3:]]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    for n, ids in ((0, [1, 5, 1]), (1, [2, 7, 3, 2])):
+        svg_path = tmp_path / f"run{n}.svg"
+        result = invoke("model", MODEL, "--layer", "lstm", "--input", REVIEWS, "--vocab",
+                        tmp_path / "vocab.txt", "--only", n, "--plot", svg_path)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        svg = svg_path.read_text()
+        for t, i in enumerate(ids):
+            assert f">{t} {words[i]}<" in svg
+
+
 def test_top_places_show_the_tokens_under_their_values():
     out = labelled("--summary", "--top", "2", "--unit", "3")
     top = out.split("h_t of unit 3: the 2 largest", 1)[1].splitlines()
-    # sequence 1 is "bad the actors bad" (ids 2 7 3 2): unit 3 is largest after its last "bad"
+    # sequence 1 is "bad actors the bad" (ids 2 7 3 2): unit 3 is largest after its last "bad"
     assert re.search(r"│ +1 │ +1 │ 3 │", top[4])  # top[0]: the title line's end
     assert [cell.strip() for cell in top[5].split("│")[4:9]] == [
         "actors", "the", "bad", "<pad>", "<pad>"]  # fmt: skip

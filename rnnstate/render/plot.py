@@ -43,7 +43,11 @@ MAX_ROWS = 100  # a heatmap is 100 dots high: more units than this are binned
 EVERY_STEP_TICKS = 60  # with --vocab, runs this short label every step by its token
 TOKEN_CHARACTER = 0.055  # inches a character of a vertical tick label takes, at its font size
 TITLE_WIDTH = 125  # characters per line of the figure's title at its font size
+# A "$" in a file's name or a token is a dollar sign: matplotlib's mathtext would typeset "a$x$b"
+# as a formula and raise on "$\frac{$".
+PLAIN_TEXT = {"text.parse_math": False}
 SAVE_SETTINGS = {
+    **PLAIN_TEXT,  # the tick labels matplotlib makes only when it draws
     "svg.hashsalt": "rnnstate",  # fixed ids in SVG, not random ones
     "svg.fonttype": "none",  # text stays text in SVG: searchable, editable
     "pdf.fonttype": 42,  # TrueType in PDF: text stays text there too
@@ -127,6 +131,20 @@ def figure_class():
     return RunFigure
 
 
+def plain_text(build):
+    """`build` (a function making a figure) with mathtext off for every text it makes."""
+
+    @functools.wraps(build)
+    def built(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(PLAIN_TEXT):
+            return build(*args, **kwargs)
+
+    return built
+
+
+@plain_text
 def figure(
     result: Result,
     n: int | None = None,

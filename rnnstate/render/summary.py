@@ -35,8 +35,9 @@ def header(summary: Summary) -> Text:
     if spec.model is not None:
         lines.append(f"layer {shown_name(spec.model.layer)} of {shown_name(spec.model.path)}; "
                      f"input: {shown_name(spec.model.input_from)}")  # fmt: skip
-    lines.append(f"{summary.sequences} sequences ({source}) in batches of {summary.batch_size}")
-    counted = f"{summary.steps} steps counted"
+    lines.append(f"{counts(summary.sequences, 'sequence')} ({source}) in batches of "
+                 f"{summary.batch_size}")  # fmt: skip
+    counted = f"{counts(summary.steps, 'step')} counted"
     if spec.mask_value is not None:
         counted += f", {summary.masked} masked (mask_value={spec.mask_value:g}) left out"
     elif spec.model is not None and spec.model.mask_from is not None:
@@ -46,6 +47,11 @@ def header(summary: Summary) -> Text:
         low, high = summary.thresholds.low, summary.thresholds.high
         lines.append(f"a gate is left-saturated below {low:g}, right-saturated above {high:g}")
     return Text("\n".join(lines))
+
+
+def counts(count: int, noun: str) -> str:
+    """"1 step", "2 steps"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def percent(fraction: float) -> str:
@@ -102,11 +108,14 @@ def quantity_table(stats: UnitStats, sort: str) -> Table:
     return table
 
 
-def top_table(top: TopPlaces, tokens: StepTokens | None = None) -> Table:
+def top_table(top: TopPlaces, tokens: StepTokens | None = None) -> Table | Text:
     """The K places where the unit is largest, largest first: the sequence, the input step t,
     the value, and the values at the counted steps around it (t-2 to t+2; blank where the
     sequence ends or the step is masked). With `tokens` (--vocab), a dim row under each place
-    gives the token of each of those steps, under its value."""
+    gives the token of each of those steps, under its value. With no step counted (every step
+    masked), a line that says so."""
+    if not top.places:
+        return Text(f"{top.name} of unit {top.unit}: no step counted, so no place to rank")
     table = Table(title=f"{top.name} of unit {top.unit}: the {len(top.places)} largest",
                   title_justify="left")  # fmt: skip
     offsets = range(-top.AROUND, top.AROUND + 1)

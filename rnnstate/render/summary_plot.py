@@ -27,6 +27,7 @@ from rnnstate.render.plot import (
     X_LABEL,
     colour_bar,
     figure_class,
+    plain_text,
     round_ticks,
 )
 from rnnstate.render.summary import header
@@ -60,6 +61,7 @@ def title_text(summary: Summary) -> str:
     return "\n".join(w for line in lines for w in textwrap.wrap(line, TITLE_WIDTH) or [""])
 
 
+@plain_text
 def figure(summary: Summary):
     """The summary's figure, FIGURE_WIDTH inches wide: the scatter panels, a row per direction, then
     the across maps. Raises SpecError ("--plot") when there is nothing to draw: no gate and no
