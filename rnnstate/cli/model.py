@@ -31,6 +31,7 @@ from rnnstate.options import (
     LayerName,
     Layout,
     LayoutName,
+    MemoryOption,
     ModelPath,
     ModelSeed,
     Only,
@@ -56,6 +57,7 @@ RUN_OPTIONS = {  # options that need --layer, by parameter name
     "heatmap": "--heatmap",
     "only": "--only",
     "sequences": "--sequences/--no-sequences",
+    "memory": "--memory",
 }
 
 
@@ -67,6 +69,8 @@ RUN_OPTIONS = {  # options that need --layer, by parameter name
         "rnnstate model docs/example/sentiment.keras --layer lstm --input docs/example/reviews.npy",
         "rnnstate model docs/example/sentiment.keras --layer 0 --input docs/example/reviews.npy "
         "--only 1 --gates --engine numpy",
+        "rnnstate model docs/example/sentiment.keras --layer lstm --input docs/example/reviews.npy "
+        "--memory --only 2         # which tokens h and c depend on",
     ),
 )
 def model_command(
@@ -94,6 +98,7 @@ def model_command(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    memory: MemoryOption = False,
     json: Json = False,
 ) -> None:
     """A recurrent layer of a saved Keras model: list them, or run one on your data."""
