@@ -93,8 +93,10 @@ def render(
     ]
     if embedding is not None:
         name, dimensions = embedding
-        parts.append(Text(f"x_t: the vector the Embedding {name!r} gives the token at position "
-                          f"t; its influence is the norm over its {dimensions} dimensions"))  # fmt: skip
+        parts.append(
+            Text(f"x_t: the vector the Embedding {name!r} gives the token at position t; its "
+                 f"influence is the norm over its {dimensions} dimensions")
+        )  # fmt: skip
     for name, values in memory.influence.items():
         reads_back = read_backwards(name, backwards, bidirectional)
         row_mask = None if mask is None else mask[n]
