@@ -70,7 +70,7 @@ RUN_OPTIONS = {  # options that need --layer, by parameter name
         "rnnstate model docs/example/sentiment.keras --layer 0 --input docs/example/reviews.npy "
         "--only 1 --gates --engine numpy",
         "rnnstate model docs/example/sentiment.keras --layer lstm --input docs/example/reviews.npy "
-        "--memory --only 2         # which tokens h and c depend on",
+        "--memory --only 2  # which tokens h and c depend on",
     ),
 )
 def model_command(
