@@ -64,7 +64,8 @@ CASES = {  # name -> settings, and why torch cannot run it (None: it runs)
     "gru_bidirectional": (dict(cell="gru", bidirectional=True), None),
     "lstm_masked": (dict(cell="lstm", masked=True), "no step masks"),
     "gru_before_backwards_masked": (
-        dict(cell="gru", reset_after=False, backwards=True, masked=True), "reset_after"
+        dict(cell="gru", reset_after=False, backwards=True, masked=True),
+        "reset_after",
     ),
     "lstm_initial_states": (dict(cell="lstm", initial=True), None),
     "gru_bidirectional_initial_states": (dict(cell="gru", bidirectional=True, initial=True), None),
@@ -134,7 +135,7 @@ def test_unit_norm_is_that_rows_norm():
 
 
 def test_a_wrong_influence_is_named_with_where_it_differs():
-    spec, x, weights, states, mask = case("gru")
+    spec, x, weights, _, _ = case("gru")
     found = memory.memory(spec, x, weights)
     wrong = found.influence["h"].copy()
     wrong[2, 3] *= 1.001
@@ -168,7 +169,10 @@ def test_cli_check_shows_the_three_ways_and_json_holds_them():
     args = ("lstm", "--memory", "--check", "-T", "5", "-M", "3", "-N", "2", "--seed", "3")
     text = " ".join(invoke(*args).stdout.split())
     assert "the influence checked against the exact backpropagation (float64)" in text
-    assert "keras: tf.GradientTape batch Jacobian of keras.layers.LSTM built with dtype float64" in text
+    assert (
+        "keras: tf.GradientTape batch Jacobian of keras.layers.LSTM built with dtype float64"
+        in text
+    )
     assert "torch: torch autograd on torch.nn.LSTM in float64" in text
     assert ("✓ the exact backpropagation, Keras's GradientTape and torch autograd agree on the "
             "influence within 1e-06 (relative)") in text  # fmt: skip
@@ -195,7 +199,9 @@ def test_cli_check_that_finds_the_ways_apart_exits_3(monkeypatch):
     result = invoke("gru", "--memory", "--check", "--reset-before", "-T", "4", "--seed", "0")
     assert result.exit_code == 3
     text = " ".join(result.stdout.split())
-    assert "✗ the influence differs from the exact backpropagation: Keras's GradientTape on h" in text
+    assert (
+        "✗ the influence differs from the exact backpropagation: Keras's GradientTape on h" in text
+    )
     document = json.loads(invoke("gru", "--memory", "--check", "--reset-before", "-T", "4",
                                  "--seed", "0", "--json").stdout)  # fmt: skip
     assert document["cross_check"]["memory"]["differ"] == ["keras"]
