@@ -13,6 +13,7 @@ STEP_SECONDS and MAC_SECONDS and the probe's median, to paste into rnnstate/budg
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -69,11 +70,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repetition")
     parser.add_argument("--reps", type=int, default=2, help="runs per size (default 2)")
+    parser.add_argument("--record", metavar="FILE", help="write the measured runs to FILE "
+                        "(JSON; tests/test_time_estimate.py reads benchmarks/estimate_runs.json)")
     args = parser.parse_args()
     grid, reps = (QUICK, 1) if args.quick else (GRID, args.reps)
     print("| engine | path | cell | T | M | N | load | measured (s) | estimated (s) | ratio | 2x |")
     print(f"|{'---|' * 11}")
-    rows, probes, ratios = [], [], []
+    rows, probes, ratios, runs = [], [], [], []
     for engine, compiled, cell, T, M, N in grid:
         os.environ["RNNSTATE_COMPILED"] = compiled
         contention = budget.contention()
@@ -90,10 +93,17 @@ def main() -> None:
         ratio = measured / estimated
         ratios.append(ratio)
         rows.append((path, spec, measured / probe / contention))
+        runs.append({"engine": engine, "compiled": compiled, "cell": cell, "T": T, "M": M, "N": N,
+                     "path": path, "measured": measured, "load_contention": contention,
+                     "probe": probe})  # fmt: skip
         met = "yes" if 0.5 <= ratio <= 2 else "NO"
         print(f"| {engine} | {path} | {cell} | {T:,} | {M} | {N} | {contention:.1f} | "
               f"{measured:.2f} | {estimated:.2f} | {ratio:.2f} | {met} |", flush=True)  # fmt: skip
     probe = statistics.median(probes)
+    if args.record:
+        with open(args.record, "w") as file:
+            json.dump({"machine": f"{os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d"),
+                       "probe_median": probe, "runs": runs}, file, indent=1)  # fmt: skip
     print(f"\nprobe: median {probe * 1e3:.2f} ms (PROBE_SECONDS = {budget.PROBE_SECONDS * 1e3} ms)")
     fitted = {}
     for path in dict.fromkeys(row[0] for row in rows):

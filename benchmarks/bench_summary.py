@@ -1,25 +1,31 @@
-"""What --summary costs on top of the bare numpy engine, and its peak memory as N grows.
+"""What --summary costs on top of the bare engine run, and its peak memory as N grows.
 
     python benchmarks/bench_summary.py            # N=100,000 T=50 D=8 M=64 (a few minutes)
     python benchmarks/bench_summary.py --quick    # tiny sizes: checks the script runs
     python benchmarks/bench_summary.py --sizes 1000000,50,8,64 --memory-only
 
 The input is written once as an .npy in a temporary folder and read memory-mapped, batch by
-batch, by every way of running:
-  bare     the numpy engine over each batch, no trace (the floor);
-  traced   the same with the trace on (what the statistics need);
-  summary  rnnstate.summary.summarize: the traced run plus the float64 statistics.
-Prints sequences per second of each and its ratio to the floor measured in the same run, then the
-peak resident memory of the whole command `rnnstate lstm --summary --input FILE` (a process of
-its own, its maximum RSS from the kernel).
+batch (BATCH sequences), by every way of running:
+  numpy bare     the numpy engine over each batch, no trace, nothing kept (the floor);
+  numpy traced   the same with the trace recorded (what the statistics needed before they
+                 were streamed; for comparison);
+  numpy summary  rnnstate.summary.summarize: the engine's steps with the float64 statistics
+                 added step by step;
+  keras bare     the keras engine (the real Keras layer) over each batch, nothing kept;
+  keras summary  --summary --engine keras: the Keras layer has no trace, so this is the numpy
+                 summary run above, its ratio taken to the keras engine's bare run.
+Prints sequences per second of each, wall and CPU seconds (CPU: every thread of the process,
+BLAS's included), and the ratio of wall time to the bare run of the same engine, measured in
+the same process. Then the peak resident memory of the whole command `rnnstate lstm --summary
+--input FILE` (a process of its own, its maximum RSS from the kernel).
 """
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,28 +52,33 @@ def write_input(folder: Path, N: int, T: int, D: int) -> Path:
     return path
 
 
-def timed(work) -> float:
-    start = time.perf_counter()
+def timed(work) -> tuple[float, float]:
+    """Wall and CPU seconds of work()."""
+    wall, cpu = time.perf_counter(), time.process_time()
     work()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def engine_only(spec: Spec, path: Path, weights, trace: bool) -> None:
-    """The numpy engine over every batch of the file, nothing kept."""
-    from dataclasses import replace
-
+def engine_only(spec: Spec, path: Path, weights, engine: str, trace: bool) -> None:
+    """`engine` over every batch of the file, nothing kept."""
     for x in open_dataset(str(path)).batches(BATCH):
-        run_layer(replace(spec, batch=len(x)), x, weights, "numpy", None, None, trace, None)
+        run_layer(replace(spec, batch=len(x)), x, weights, engine, None, None, trace, None)
+
+
+# Runs the command given as arguments and prints its peak RSS in kB: a small process of its own,
+# so the benchmark's own memory (Keras loaded) is not counted in it through the fork.
+MEASURE = """import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"""
 
 
 def peak_memory(path: Path, M: int) -> int:
     """Peak RSS in bytes of `rnnstate lstm --summary --input path -M M` as a process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     command = [sys.executable, "-m", "rnnstate", "lstm", "--summary", "--input", str(path),
                "-M", str(M), "--seed", "0", "--batch-size", str(BATCH), "--json"]  # fmt: skip
-    subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(before, after) * 1024  # kB on Linux
+    measured = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
+                              text=True, check=True)  # fmt: skip
+    return int(measured.stdout) * 1024  # kB on Linux
 
 
 def main() -> None:
@@ -79,21 +90,28 @@ def main() -> None:
     N, T, D, M = (2000, 10, 4, 8) if options.quick else map(int, options.sizes.split(","))
     with tempfile.TemporaryDirectory() as folder:
         path = write_input(Path(folder), N, T, D)
-        print(f"N={N} T={T} D={D} M={M}, batches of {BATCH}, lstm, numpy engine")
+        print(f"N={N} T={T} D={D} M={M}, batches of {BATCH}, lstm")
         if not options.memory_only:
             spec = Spec("lstm", steps=T, features=D, units=M, batch=N, engine="numpy")
             weights = initial_weights(spec, np.random.default_rng(0))
+            first = next(open_dataset(str(path)).batches(BATCH))  # loads and compiles, untimed
+            summarize(replace(spec, batch=len(first)), [first], weights, BATCH)
+            run_layer(replace(spec, batch=len(first)), first, weights, "keras")
             runs = {
-                "bare": lambda: engine_only(spec, path, weights, False),
-                "traced": lambda: engine_only(spec, path, weights, True),
-                "summary": lambda: summarize(
+                ("numpy", "bare"): lambda: engine_only(spec, path, weights, "numpy", False),
+                ("numpy", "traced"): lambda: engine_only(spec, path, weights, "numpy", True),
+                ("numpy", "summary"): lambda: summarize(
                     spec, open_dataset(str(path)).batches(BATCH), weights, BATCH
                 ),
+                ("keras", "bare"): lambda: engine_only(spec, path, weights, "keras", False),
             }
-            seconds = {name: timed(work) for name, work in runs.items()}
-            for name, taken in seconds.items():
-                print(f"{name:8} {N / taken:10.0f} sequences/s  {taken:8.2f} s  "
-                      f"{taken / seconds['bare']:.2f}x the bare engine")  # fmt: skip
+            seconds = {key: timed(work) for key, work in runs.items()}
+            seconds["keras", "summary"] = seconds["numpy", "summary"]  # the same run
+            print("engine run      sequences/s   wall s    cpu s   wall / bare")
+            for (engine, name), (wall, cpu) in seconds.items():
+                ratio = wall / seconds[engine, "bare"][0]
+                print(f"{engine:6} {name:8} {N / wall:11.0f} {wall:8.2f} {cpu:8.2f} "
+                      f"{ratio:8.2f}x")  # fmt: skip
         size = path.stat().st_size
         peak = peak_memory(path, M)
         print(f"peak RSS of rnnstate lstm --summary: {peak / 1e6:.0f} MB "

@@ -24,6 +24,8 @@ PICTURES = {
     "images/model-layer-gates.png": ["model", "docs/example/sentiment.keras", "--layer", "lstm",
                                      "--input", "docs/example/reviews.npy", "--only", "1",
                                      "--gates"],
+    "images/memory-rnn.png": ["rnn", "--memory", "--sequences", "--seed", "0", "-T", "24", "-M",
+                              "8", "--engine", "numpy"],
 }  # fmt: skip
 
 

@@ -1,8 +1,8 @@
 """rnnstate: run a Keras LSTM, GRU or SimpleRNN and show its outputs and states.
 
-The Python API (docs/api.md): run(...), model_layers(path), run_model_layer(path, layer, ...),
-replay(path), and Result's save, to_json, explain and plot. The names below are imported on
-first use, so `rnnstate --help` does not pay for numpy.
+The Python API (docs/api.md): run(...), summarize(...), model_layers(path),
+run_model_layer(path, layer, ...), replay(path), and Result's save, to_json, explain and plot.
+The names below are imported on first use, so `rnnstate --help` does not pay for numpy.
 """
 
 import importlib
@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "run": "rnnstate.api",
     "run_spec": "rnnstate.api",
+    "summarize": "rnnstate.api",
     "model_layers": "rnnstate.api",
     "run_model_layer": "rnnstate.api",
     "replay": "rnnstate.api",

@@ -23,12 +23,14 @@ from rnnstate.data import (
 from rnnstate.engines import LayerOutputs, Progress, run_layer
 from rnnstate.errors import NumericError, SpecError, shown_name
 from rnnstate.interruptible import call_interruptibly
-from rnnstate.render.notebook import show_in_notebooks
+from rnnstate.render.notebook import show_in_notebooks, summary_in_notebooks
 from rnnstate.result import Result, compare_engines
 from rnnstate.spec import Cell, Engine, Sources, Spec, torch_installed
+from rnnstate.summary import Summary
 from rnnstate.weights import BidirectionalWeights, LayerWeights, initial_weights
 
 show_in_notebooks(Result)  # result.plot() and the tables in Jupyter, from the renderers
+summary_in_notebooks(Summary)  # summary.plot()
 
 DEFAULT_SIZES = {"steps": 8, "features": 2, "units": 3, "batch": 1}
 SIZE_OPTIONS = {"steps": "-T", "features": "-D", "units": "-M", "batch": "-N"}
@@ -623,3 +625,117 @@ def explain_step(
 Result.save = save_result
 Result.to_json = result_json
 Result.explain = explain_step
+
+
+def summarize(
+    cell: Cell,
+    *,
+    steps: int | None = None,
+    features: int | None = None,
+    units: int | None = None,
+    batch: int | None = None,
+    seed: int | None = None,
+    x: ArrayOrPath | None = None,
+    weights: LayerWeights | str | Path | None = None,
+    prefix: str | None = None,
+    torch_layer: int | None = None,
+    initial_state: dict[str, np.ndarray] | str | Path | None = None,
+    reset_after: bool = True,
+    activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
+    unit_forget_bias: bool = True,
+    use_bias: bool = True,
+    backwards: bool = False,
+    bidirectional: bool = False,
+    merge: str = "concat",
+    mask_value: float | None = None,
+    engine: str = "numpy",
+    batch_size: int = 1024,
+    left_below: float = 0.1,
+    right_above: float = 0.9,
+    unit: int | None = None,
+    top: int | None = None,
+    gate: str | None = None,
+    direction: str | None = None,
+    rows: int = 50,
+) -> Summary:
+    """What each unit does over every sequence: the command line's --summary as a
+    rnnstate.summary.Summary (docs/api.md). Per-unit arrays: summary.stats[name].mean, .std,
+    .minimum, .maximum, .zeros, .dead, and for a gate .left, .right, .saturated, each (M,);
+    summary.plot() draws the saturation scatter (and `unit` across sequences).
+
+    x (N, T, D) (an array, or a file's path: an .npy or .npz is read in batches of
+    `batch_size`), the weights and the initial state as `run` takes them; else drawn from
+    `seed` as `run` draws them. `engine`: "numpy" (the default; "keras" runs the numpy engine's
+    equations too) or "exact" (float64). With `unit`: summary.across keeps its h_t (or
+    `gate`'s, on a bidirectional layer both halves or `direction`'s) in the first `rows`
+    sequences; with `top` too, summary.top lists the K places where it is largest (one half:
+    `direction` "fw" or "bw" on a bidirectional layer). Raises SpecError naming the
+    parameter, InputError for a file or array that does not fit.
+    """
+    from rnnstate.data import dataset_of, open_dataset
+    from rnnstate.summary import Thresholds
+    from rnnstate.summary import summarize as summarize_batches
+
+    with python_names():
+        if engine == "torch":
+            raise SpecError("engine", "the summary runs the numpy engine's equations (or the "
+                                      "exact engine's): the torch engine has no trace")  # fmt: skip
+        counts = {"batch_size": batch_size, "rows": rows, "top": 1 if top is None else top}
+        for name, value in counts.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SpecError(name, f"{name} must be a positive integer, got {value!r}")
+        for name, value in (("left_below", left_below), ("right_above", right_above)):
+            if not np.isfinite(value):
+                raise SpecError(name, f"{name} must be a finite number, got {value}")
+        if left_below > right_above:
+            raise SpecError("left_below", f"left_below {left_below:g} is above right_above "
+                                          f"{right_above:g}")  # fmt: skip
+        for name, given in (("top", top), ("gate", gate), ("direction", direction)):
+            if given is not None and unit is None:
+                raise SpecError(name, f"{name} says what unit's views show; give unit too")
+        if direction is not None and direction not in ("fw", "bw"):
+            raise SpecError("direction", f"expected fw or bw, got {direction!r}")
+        if direction is not None and not bidirectional:
+            raise SpecError("direction", "direction picks a half of bidirectional=True")
+        x_path, weights_path, state_path = as_path(x), as_path(weights), as_path(initial_state)
+        _, read_w, read_states, sources = read_files(
+            cell, None, weights_path, state_path, reset_after, bidirectional, prefix, torch_layer
+        )
+        dataset = open_dataset(x_path) if x_path else None
+        if x is not None and x_path is None:
+            x = input_shape("x", numeric_array("x", np.asarray(x), "the input"))
+            dataset = dataset_of("x", x)
+            sources = replace(sources, input="array")
+        if x_path:
+            sources = replace(sources, input=x_path)
+        if weights is not None and weights_path is None:
+            sources = replace(sources, weights="array", layout=layout_of(weights))
+        if initial_state is not None and state_path is None:
+            sources = replace(sources, initial_state="array")
+        weights = read_w if weights_path else weights
+        initial_state = read_states if state_path else initial_state
+        shape_only = None if dataset is None else np.broadcast_to(np.float32(0), dataset.shape)
+        spec = make_spec(
+            cell, steps=steps, features=features, units=units, batch=batch, seed=seed,
+            x=shape_only, weights=weights, initial_state=initial_state,
+            input_name=x_path or "x", weights_name=weights_path or "weights",
+            state_name=state_path or "initial_state", sources=sources,
+            reset_after=reset_after, activation=activation,
+            recurrent_activation=recurrent_activation, unit_forget_bias=unit_forget_bias,
+            use_bias=use_bias, backwards=backwards, bidirectional=bidirectional, merge=merge,
+            mask_value=mask_value, engine="exact" if engine == "exact" else "numpy",
+        )  # fmt: skip
+        weight_stream, input_stream = np.random.SeedSequence(spec.seed).spawn(2)
+        if weights is None:
+            weights = initial_weights(spec, np.random.default_rng(weight_stream))
+        if dataset is None:  # drawn as `run` draws it, so the numbers match one
+            ensure_fits(replace(spec, gates=False))
+            dataset = dataset_of("x", random_input(spec, np.random.default_rng(input_stream)))
+        size = min(batch_size, spec.batch)
+        quantity = (gate or "h_t") + ("" if direction is None else f"_{direction}")
+        return summarize_batches(
+            spec, dataset.batches(size), weights, size, Thresholds(left_below, right_above),
+            initial_state, None, None if top is None else (top, unit), quantity,
+            None if unit is None else (unit, rows),
+        )  # fmt: skip

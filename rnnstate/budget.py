@@ -112,14 +112,62 @@ def probe_seconds() -> float:
     return best
 
 
+@functools.cache
 def contention() -> float:
-    """How many times slower than alone a single-threaded run goes now: the runnable jobs (the
-    1-minute load average, this one included) per core this process may use; at least 1."""
+    """How many times slower than alone a single-threaded run goes now, at least 1: the
+    runnable jobs (the 1-minute load average, this one included) per core this process may use;
+    where that is over 1, at most the CPU share Linux's scheduler gives the runnable threads of
+    other processes, each weighed by its nice value (one at nice 19 takes 1/70 of what one at 0
+    takes), sampled CONTENTION_SAMPLES times: background jobs at a low priority barely slow a
+    run, though they count in the load average."""
+    import time
+
+    cores = len(os.sched_getaffinity(0))
     try:
-        load = os.getloadavg()[0]
+        by_load = max(1.0, (os.getloadavg()[0] + 1) / cores)
     except OSError:
         return 1.0
-    return max(1.0, (load + 1) / len(os.sched_getaffinity(0)))
+    if by_load == 1.0:
+        return 1.0
+    weights = []
+    for _ in range(CONTENTION_SAMPLES):
+        weights.append(runnable_weight())
+        time.sleep(CONTENTION_PAUSE)
+    if None in weights:
+        return by_load
+    return min(by_load, max(1.0, (sum(weights) / len(weights) + 1) / cores))
+
+
+CONTENTION_SAMPLES, CONTENTION_PAUSE = 5, 0.005
+
+
+def runnable_weight() -> float | None:
+    """The runnable threads of other processes, each weighed by its nice value as a share of a
+    nice-0 thread (the kernel's weights: 1.25x less a nice step); None where /proc does not
+    list them (not Linux)."""
+    import glob
+
+    me, total = str(os.getpid()), 0.0
+    if not os.path.isdir("/proc/self/task"):
+        return None
+    for path in glob.glob("/proc/[0-9]*/task/[0-9]*/stat"):
+        if path.split("/")[2] == me:
+            continue
+        try:
+            with open(path, "rb") as file:
+                total += thread_weight(file.read())
+        except OSError:
+            continue  # ended meanwhile
+    return total
+
+
+def thread_weight(stat: bytes) -> float:
+    """A thread's share of a nice-0 thread from its /proc/.../stat line: 1.25^-nice when it is
+    runnable (state R), else 0."""
+    fields = stat.rsplit(b")", 1)[-1].split()  # after the name, which may hold ") "
+    if len(fields) < 17 or fields[0] != b"R":  # the state; nice is field 19, 17th after name
+        return 0.0
+    return 1.25 ** -int(fields[16])
 
 
 def speed() -> float:
@@ -265,14 +313,20 @@ def estimate_bytes(
 
 # Libraries a run imports, resident once imported: a tiny run's peak over the numpy engine's
 # (TensorFlow with Keras 564 MB, PyTorch 196 MB, matplotlib 40 MB), with a margin.
-LIBRARY_BYTES = {"tensorflow": 600 << 20, "torch": 220 << 20, "matplotlib": 50 << 20}
+# numba: its import, LLVM and a kernel loaded: a compiled run without --gates peaked 138 MB
+# over a run that does not import numba (T=200000 M=32, 2026-12-03)
+LIBRARY_BYTES = {"tensorflow": 600 << 20, "torch": 220 << 20, "matplotlib": 50 << 20,
+                 "numba": 150 << 20}  # fmt: skip
 ENGINE_LIBRARIES = {"keras": "tensorflow", "torch": "torch"}
 
 
 def library_bytes(spec: Spec, plot: bool = False) -> int:
     """Bytes of the libraries a run of `spec` (drawing a figure with `plot`) imports that this
     process has not imported yet."""
-    modules = {ENGINE_LIBRARIES[e] for e in engines_used(spec) if e in ENGINE_LIBRARIES}
+    used = engines_used(spec)
+    modules = {ENGINE_LIBRARIES[e] for e in used if e in ENGINE_LIBRARIES}
+    if any(time_path(spec, e) == "compiled" for e in used & {"numpy", "exact"}):
+        modules.add("numba")
     if plot:
         modules.add("matplotlib")
     return sum(LIBRARY_BYTES[module] for module in modules if module not in sys.modules)

@@ -381,6 +381,22 @@ def read_model_input(path: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+def open_model_input(path: str) -> dict[str, np.ndarray]:
+    """A model's input arrays by name for a run over all of them in batches: a .npy
+    memory-mapped (read a batch at a time, never whole), any other format as read_model_input
+    reads it. Raises InputError naming the file."""
+    if path == STDIN or extension(path, INPUT_FORMATS) != ".npy":
+        return read_model_input(path)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except PermissionError:
+        raise InputError(path, "cannot be read: permission denied") from None
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
+        raise InputError(path, f"is not a usable .npy array: {first_line(error)}") from None
+    check_numeric(path, array, "array 'x'")
+    return {"x": array}
+
+
 def only_or_x(path: str, arrays: dict[str, np.ndarray]) -> np.ndarray:
     """The array named x, or the archive's only array."""
     if "x" in arrays:

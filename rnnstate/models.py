@@ -690,3 +690,54 @@ def all_layers(keras, model) -> Iterator:
         yield layer
         if isinstance(layer, keras.Model):
             yield from all_layers(keras, layer)
+
+
+def layer_batches(
+    loaded: LoadedModel,
+    layer: ModelLayer,
+    arrays: dict[str, np.ndarray],
+    path: str,
+    size: int,
+    call: int = 0,
+) -> tuple[int, Iterator[LayerInput]]:
+    """The number of sequences N in the model's input `arrays` (by input name, as read from
+    `path`; a memory-mapped array is read a batch at a time), and what reaches `layer` for each
+    batch of `size` sequences in order (layer_input, batch by batch). A batch's arrays are
+    checked and fitted to the model's inputs as it is read: InputError naming `path`."""
+    expected = len(loaded.model.inputs[0].shape)
+    if all(array.ndim == expected - 1 for array in arrays.values()):
+        arrays = {name: array[None] for name, array in arrays.items()}  # one sequence
+    sizes = {name: len(array) for name, array in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        shown = ", ".join(f"{name!r} {n}" for name, n in sizes.items())
+        raise InputError(
+            path, f"holds inputs with different numbers of sequences ({shown}); the model's "
+            "inputs take the same number N each",
+        )  # fmt: skip
+    N = next(iter(sizes.values()))
+
+    def batches() -> Iterator[LayerInput]:
+        from rnnstate.data import numeric_array
+
+        for start in range(0, N, size):
+            part = {name: np.asarray(array[start : start + size]) for name, array in arrays.items()}
+            for name, values in part.items():
+                if values.dtype.kind == "f" and not np.isfinite(values).all():
+                    numeric_array(path, values, f"array {name!r}")  # raises, naming the value
+            inputs = model_inputs(loaded, part, path)
+            yield layer_input(loaded, layer, inputs, path, None, call)
+
+    return N, batches()
+
+
+def embedding_size(loaded: LoadedModel) -> int | None:
+    """input_dim of the Embedding a one-input model starts with (the ids its input takes), or
+    None when the model does not start with one."""
+    if len(loaded.model.inputs) != 1:
+        return None
+    first = next(
+        (layer for layer in loaded.model.layers if type(layer).__name__ != "InputLayer"), None
+    )
+    if type(first).__name__ != "Embedding":
+        return None
+    return int(first.get_config()["input_dim"])

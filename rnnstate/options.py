@@ -177,6 +177,17 @@ LayerInputPath = Annotated[
         rich_help_panel=DATA,
     ),
 ]
+VocabPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--vocab",
+        metavar="FILE",
+        help="With --input of token ids for a model that starts with an Embedding: label each "
+        "step by its token in tables, heatmaps, figures, --explain and --top. FILE: one token "
+        "per line (line k is id k) or a JSON list of strings.",
+        rich_help_panel=SHOW,
+    ),
+]
 WeightsPath = Annotated[
     Path | None,
     typer.Option(
@@ -416,7 +427,8 @@ MemoryOption = Annotated[
         "--memory",
         help="Also show how far back the final states remember: the influence ‖∂s/∂x_t‖ of "
         "every input step t on every final state s (exact backpropagation in float64) and the "
-        "memory horizon, the fewest most recent steps holding 90% of it (docs/memory.md).",
+        "memory horizon, the fewest most recent steps holding 90% of it; with --sequences also "
+        "the connectivity map ‖∂o_t/∂x_s‖ (docs/memory.md).",
         rich_help_panel=SHOW,
     ),
 ]
@@ -435,8 +447,10 @@ ExplainUnit = Annotated[
     typer.Option(
         "--unit",
         metavar="U",
-        help="With --explain: write unit U's dot products out term by term. With --summary "
-        "--top K: the unit whose largest h_t are listed.",
+        help="With --explain: write unit U's dot products out term by term. With --memory: the "
+        "influence on unit U of each state, ‖∂h[U]/∂x_t‖, instead of the norm over all units. "
+        "With --summary: the unit --top K lists the largest h_t of, and --heatmap and --plot "
+        "draw across the first sequences.",
         rich_help_panel=SHOW,
     ),
 ]
@@ -454,7 +468,8 @@ DirectionOption = Annotated[
     typer.Option(
         "--direction",
         show_default="both",
-        help="With --explain and --bidirectional: explain the forward or the backward half.",
+        help="With --bidirectional: the half --explain explains, or --summary --unit U "
+        "shows (--top needs one; --heatmap and --plot draw both without it).",
         rich_help_panel=SHOW,
     ),
 ]
@@ -463,7 +478,8 @@ PlotPath = Annotated[
     typer.Option(
         "--plot",
         metavar="PATH",
-        help="Draw the run as a figure: .png, .svg or .pdf (x, o, states, gates, units in time).",
+        help="Draw the run as a figure: .png, .svg or .pdf (x, o, states, gates, units in time); "
+        "with --summary, the gates' saturation scatter and --unit U across sequences.",
         rich_help_panel=FILES,
     ),
 ]
@@ -482,7 +498,8 @@ HeatmapOption = Annotated[
     typer.Option(
         "--heatmap",
         help="Draw x, o and (with --gates) the trace as heatmaps in the terminal instead of "
-        "number tables: time along the width, long runs binned to fit.",
+        "number tables: time along the width, long runs binned to fit. With --summary: the "
+        "gates' saturation scatter, and --unit U across sequences.",
         rich_help_panel=SHOW,
     ),
 ]
@@ -492,6 +509,15 @@ ExploreHeatmap = Annotated[
         "--heatmap",
         help="Open on the heatmaps of x, o and the gates instead of the number tables: time "
         "along the width, long runs binned to fit.",
+        rich_help_panel=SHOW,
+    ),
+]
+ExploreMemory = Annotated[
+    bool,
+    typer.Option(
+        "--memory",
+        help="Open on the memory view: the influence ‖∂s/∂x_t‖ of every input step on the final "
+        "states, a bar per step, the step cursor's marked (docs/memory.md).",
         rich_help_panel=SHOW,
     ),
 ]
@@ -570,6 +596,18 @@ RightAbove = Annotated[
         rich_help_panel=SHOW,
     ),
 ]
+GateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--gate",
+        metavar="NAME",
+        show_default="h_t",
+        help="With --summary --unit U: show that gate of unit U instead of its h_t in --top "
+        "(where the gate is most open), --heatmap and --plot: i, f, og (LSTM), z, r (GRU), "
+        "or another traced quantity (c_t, g, h_hat, pre_activation).",
+        rich_help_panel=SHOW,
+    ),
+]
 Top = Annotated[
     int | None,
     typer.Option(
@@ -577,7 +615,7 @@ Top = Annotated[
         metavar="K",
         min=1,
         help="With --summary and --unit U: the K places (sequence, step) where unit U's h_t "
-        "is largest, each with the steps around it.",
+        "(or --gate's) is largest, each with the steps around it.",
         rich_help_panel=SHOW,
     ),
 ]

@@ -25,6 +25,7 @@ import orjson
 
 from rnnstate.errors import InputError, SpecError, shown_name
 from rnnstate.layouts import to_torch
+from rnnstate.memory import Memory
 from rnnstate.render import json as json_render
 from rnnstate.result import Result
 from rnnstate.weights import LayerWeights
@@ -290,12 +291,15 @@ def save_weights(
     write_whole(path, lambda file: file.write(data), files)
 
 
-def result_npz(result: Result) -> bytes:
-    """x, the outputs (o), the states (h, c, ...), the gate trace as gates.NAME, and what
-    replays the run (rnnstate replay): the weights as weights.NAME (Keras's names), the
-    initial states as initial_state.NAME, the skipped steps as masked_steps (N, T), the
-    schema, cell and engine as strings and the config as a JSON string."""
+def result_npz(result: Result, memory: Memory | None = None) -> bytes:
+    """x, the outputs (o), the states (h, c, ...), the gate trace as gates.NAME, --memory's
+    arrays as memory.KIND.NAME (memory_arrays), and what replays the run (rnnstate replay):
+    the weights as weights.NAME (Keras's names), the initial states as initial_state.NAME, the
+    skipped steps as masked_steps (N, T), the schema, cell and engine as strings and the config
+    as a JSON string."""
     arrays = {"x": result.x, **result.outputs, **result.states}
+    if memory is not None:
+        arrays.update(memory_arrays(memory))
     for name, values in (result.gates if result.spec.gates else {}).items():
         arrays[f"gates.{name}"] = values
     for name, values in result.weights.named().items():
@@ -313,21 +317,53 @@ def result_npz(result: Result) -> bytes:
     return buffer.getvalue()
 
 
-def save_result(path: str, result: Result, files: AllOrNothing | None = None) -> None:
-    """Write the result as .json (the --json document) or .npz, chosen by the extension."""
+def memory_arrays(memory: Memory) -> dict[str, np.ndarray]:
+    """--memory's arrays for an .npz: memory.influence.NAME (N, T), memory.horizon.NAME and
+    memory.reach.NAME (N,), memory.connectivity.NAME (N, T, T) with --sequences, and
+    memory.unit (a 0-d integer) with --unit."""
+    arrays = {}
+    groups = {"influence": memory.influence, "horizon": memory.horizon, "reach": memory.reach,
+              "connectivity": memory.connectivity or {}}  # fmt: skip
+    for kind, values in groups.items():
+        arrays.update({f"memory.{kind}.{name}": value for name, value in values.items()})
+    if memory.unit is not None:
+        arrays["memory.unit"] = np.array(memory.unit)
+    return arrays
+
+
+def save_result(
+    path: str, result: Result, files: AllOrNothing | None = None, memory: Memory | None = None
+) -> None:
+    """Write the result as .json (the --json document) or .npz, chosen by the extension; with
+    --memory's influence when given."""
     if output_format(path, "--output", OUTPUT_FORMATS) == ".json":
-        write_whole(path, lambda file: file.writelines(json_render.pieces(result)), files)
+        write_whole(path, lambda file: file.writelines(json_render.pieces(result, memory=memory)),
+                    files)  # fmt: skip
     else:
-        data = result_npz(result)
+        data = result_npz(result, memory)
         write_whole(path, lambda file: file.write(data), files)
 
 
 def save_plot(
-    path: str, result: Result, sequence: int | None, units_shown, files: AllOrNothing | None = None
+    path: str,
+    result: Result,
+    sequence: int | None,
+    units_shown,
+    files: AllOrNothing | None = None,
+    tokens=None,
+    memory: Memory | None = None,
 ) -> None:
-    """Draw the run's figure (render/plot.py) and write it whole as .png, .svg or .pdf."""
+    """Draw the run's figure (render/plot.py; steps labelled by `tokens`, a vocab.StepTokens,
+    if given), or with --memory's influence the memory figure (render/memory_plot.py), and
+    write it whole as .png, .svg or .pdf."""
     from rnnstate.render.plot import figure, image_bytes
 
     suffix = output_format(path, "--plot", PLOT_FORMATS)
-    data = image_bytes(figure(result, sequence, units_shown), suffix)
+    if memory is not None:
+        from rnnstate.render.memory_plot import memory_figure
+
+        drawn = memory_figure(result, memory, sequence)
+    else:
+        drawn = figure(result, sequence, units_shown, tokens)
+    data = image_bytes(drawn, suffix)
     write_whole(path, lambda file: file.write(data), files)

@@ -12,6 +12,7 @@ import orjson
 from rnnstate.data import (
     JSON_LIMIT,
     STATES,
+    check_numeric,
     check_weight_shapes,
     extension,
     npz_arrays,
@@ -31,7 +32,8 @@ class Saved:
     """A saved result: the Spec it was run with, what it ran on, and what it gave.
 
     x (N, T, D); initial_state by name, each (N, M), or None; mask (N, T), True where a step
-    counts, or None; saved: the outputs, states and (with gates) "gates.NAME" traces by name.
+    counts, or None; saved: the outputs, states, (with gates) "gates.NAME" traces and (with
+    --memory) "memory.KIND.NAME" arrays by name; memory_unit: --memory's --unit, if given.
     """
 
     spec: Spec
@@ -40,6 +42,12 @@ class Saved:
     initial_state: dict[str, np.ndarray] | None
     mask: np.ndarray | None
     saved: dict[str, np.ndarray]
+    memory_unit: int | None = None
+
+    @property
+    def memory(self) -> bool:
+        """Whether the run saved --memory's influence (replayed with it)."""
+        return any(name.startswith("memory.") for name in self.saved)
 
 
 def read_saved(path: str) -> Saved:
@@ -78,9 +86,13 @@ def read_saved(path: str) -> Saved:
         initial_states(path, arrays, spec),
         saved_mask(path, arrays, spec),
         {
-            name: floats(path, arrays, name)
-            for name in (*spec.output_names, *spec.state_names, *gate_names(arrays))
+            **{
+                name: floats(path, arrays, name)
+                for name in (*spec.output_names, *spec.state_names, *gate_names(arrays))
+            },
+            **memory_arrays(path, arrays),
         },
+        memory_unit(path, arrays, spec),
     )
 
 
@@ -114,6 +126,16 @@ def json_arrays(path: str, document: dict) -> dict[str, np.ndarray]:
     for name, value in document.items():
         if name in ("x", "masked_steps", "o", "o_fw", "o_bw", *STATES):
             arrays[name] = value
+    memory = document.get("memory") or {}
+    if not isinstance(memory, dict):
+        raise InputError(path, "'memory' is not an object")
+    for kind in MEMORY_KINDS:
+        values = memory.get(kind) or {}
+        if not isinstance(values, dict):
+            raise InputError(path, f"'memory.{kind}' is not an object of arrays")
+        arrays.update({f"memory.{kind}.{name}": value for name, value in values.items()})
+    if memory.get("unit") is not None:
+        arrays["memory.unit"] = memory["unit"]
     try:
         return {name: np.array(value) for name, value in arrays.items()}
     except (ValueError, TypeError):
@@ -125,6 +147,32 @@ def floats(path: str, arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
     if name not in arrays:
         raise InputError(path, f"has no array {name!r}")
     return np.ascontiguousarray(numeric_array(path, arrays[name], f"array {name!r}"))
+
+
+MEMORY_KINDS = ("influence", "horizon", "reach", "connectivity")  # --memory's arrays
+
+
+def memory_arrays(path: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """--memory's saved arrays, memory.KIND.NAME: float64 influence and connectivity, integer
+    horizon and reach, as saved (replay compares them bit for bit)."""
+    found = {}
+    for name, value in arrays.items():
+        kind = name.split(".")[1] if name.startswith("memory.") else None
+        if kind in MEMORY_KINDS:
+            check_numeric(path, value, f"array {name!r}")
+            found[name] = value.astype(np.float64 if kind in ("influence", "connectivity")
+                                       else np.int64)  # fmt: skip
+    return found
+
+
+def memory_unit(path: str, arrays: dict[str, np.ndarray], spec: Spec) -> int | None:
+    """The --unit of a saved --memory, if one was given; InputError if it is not a unit."""
+    if "memory.unit" not in arrays:
+        return None
+    unit = arrays["memory.unit"]
+    if unit.ndim != 0 or unit.dtype.kind not in "iu" or not 0 <= int(unit) < spec.units:
+        raise InputError(path, f"memory.unit is not a unit of the layer (0 to {spec.units - 1})")
+    return int(unit)
 
 
 def gate_names(arrays: dict[str, np.ndarray]) -> list[str]:
@@ -174,12 +222,16 @@ def saved_mask(path: str, arrays: dict[str, np.ndarray], spec: Spec) -> np.ndarr
     return ~skipped
 
 
-def differences(result, saved: Saved) -> list[str]:
-    """The names of the saved arrays the replayed `result` does not reproduce bit for bit."""
+def differences(result, saved: Saved, memory=None) -> list[str]:
+    """The names of the saved arrays the replayed `result` (and its Memory, `memory`) does not
+    reproduce bit for bit."""
+    from rnnstate.save import memory_arrays as replayed_memory
+
     replayed = {
         **result.outputs,
         **result.states,
         **{f"gates.{name}": value for name, value in (result.gates or {}).items()},
+        **(replayed_memory(memory) if memory is not None else {}),
     }
     return [
         name

@@ -1,20 +1,26 @@
 """What each unit does across a whole dataset: per-unit statistics of every traced quantity (the
 states h_t and c_t, the gates), accumulated batch by batch in float64.
 
-Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact")
-with the trace on; the trace's values at every unmasked step of every sequence are added to running
-sums. The sums are taken in one fixed order, sequence by sequence and within a sequence step by
-step, so how the sequences are cut into batches never changes them: the same trace gives the same
-bits at any batch size. Counts (saturated steps, zeros) are integers, exact by construction.
+Each batch runs through the numpy engine (the exact one's float64 equations with engine="exact").
+A large batch is streamed (rnnstate.summary_steps): each step's traced values are added to the
+statistics as the engine computes them, and the trace is never recorded. A small one, one that
+the engine runs compiled, or one with `top`, runs with the trace on and the trace's values are
+added afterwards (Accumulator.add). Either way the values at every unmasked step of every
+sequence are added to running sums in one fixed order, sequence by sequence and within a
+sequence step by step (on the streamed path a bidirectional layer's backward half from its last
+input step, the order it runs in), so how the sequences are cut into batches never changes them.
+Counts (saturated steps, zeros) are integers, exact by construction.
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
+from rnnstate.unit_views import UnitRows
 from rnnstate.weights import LayerWeights
 
 # The gates of each cell: the recurrent activation's outputs, sigmoid-like, read against the
@@ -98,7 +104,8 @@ class Summary:
     batch_size: int
     thresholds: Thresholds
     stats: dict[str, UnitStats]
-    top: "TopPlaces | None" = None  # with top_unit: where that unit's h_t is largest
+    top: "TopPlaces | None" = None  # with top: where that unit's quantity is largest
+    across: UnitRows | None = None  # with across: that unit in the first sequences
 
 
 class Accumulator:
@@ -214,6 +221,16 @@ def is_gate(spec: Spec, name: str) -> bool:
     return name.removesuffix("_fw").removesuffix("_bw") in GATES[spec.cell]
 
 
+def traced_names(spec: Spec) -> list[str]:
+    """The traced quantities of the layer of `spec`, in the trace's order."""
+    from rnnstate.engines.numpy import TRACE_NAMES
+
+    names = TRACE_NAMES[spec.cell]
+    if not spec.bidirectional:
+        return list(names)
+    return [f"{name}_fw" for name in names] + [f"{name}_bw" for name in names]
+
+
 def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
     """(n, T) True where a step counts, in the trace's order: a --backwards layer's trace runs
     from the last input step to the first; a bidirectional one's is in input order."""
@@ -224,53 +241,107 @@ def counted_steps(spec: Spec, mask: np.ndarray | None, n: int) -> np.ndarray:
 
 def summarize(
     spec: Spec,
-    batches: Iterable[np.ndarray],
+    batches: Iterable[np.ndarray | tuple],
     weights: LayerWeights,
     batch_size: int,
     thresholds: Thresholds = Thresholds(),
     initial_state: dict[str, np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
     top: tuple[int, int] | None = None,
+    quantity: str = "h_t",
+    across: tuple[int, int] | None = None,
 ) -> Summary:
     """Run every batch x (n, T, D) of the dataset through the layer of `spec` (spec.batch: the
     number of sequences in all; the numpy engine, or the exact one with engine="exact") with
-    the trace on, and return the per-unit statistics. `initial_state`: states by name, each
+    the trace on, and return the per-unit statistics. A batch may instead be a tuple (x, mask
+    (n, T) or None, states by name or None): what a model sends its layer (its mask's masked
+    steps are left out and counted). `initial_state`: states by name, each
     (spec.batch, M), cut along with the batches. `progress(sequences done)` after each batch.
-    top (K, U): also keep the K places where unit U's h_t is largest (one direction only).
-    Raises SpecError when one batch would not fit in memory, NumericError on overflow.
+    top (K, U): also keep the K places where unit U's `quantity` (a traced name: h_t, a gate;
+    on a bidirectional layer with its half's suffix, h_t_fw) is largest. across (U, K): also
+    keep unit U's `quantity` in the first K sequences (both halves of a bidirectional layer
+    when `quantity` has no suffix). Raises SpecError for a unit or quantity the layer has not,
+    or when one batch would not fit in memory; NumericError on overflow.
     """
-    from rnnstate.api import run_engines, step_mask
+    from rnnstate.api import ensure_finite, run_engines, step_mask
     from rnnstate.budget import ensure_fits
+    from rnnstate.summary_steps import run_batch, streams
 
-    if top is not None and spec.bidirectional:
-        raise SpecError("--top", "--top takes one direction's h_t: not yet on --bidirectional")
-    if top is not None and not 0 <= top[1] < spec.units:
-        raise SpecError("--unit", f"unit {top[1]} is not in the layer: M={spec.units}")
+    top_name, across_names = followed(spec, quantity, top is not None)
+    units = ([] if top is None else [top[1]]) + ([] if across is None else [across[0]])
+    for unit in units:
+        if not 0 <= unit < spec.units:
+            raise SpecError("--unit", f"unit {unit} is not in the layer: M={spec.units}")
     engine = "exact" if spec.engine == "exact" else "numpy"
     spec = replace(spec, engine=engine, gates=True, return_sequences=False, check=False)
     ensure_fits(replace(spec, batch=min(batch_size, spec.batch)))  # one batch at a time
     accumulators: dict[str, Accumulator] = {}
-    places = None if top is None else TopPlaces("h_t", top[1], top[0])
+    places = None if top is None else TopPlaces(top_name, top[1], top[0])
+    rows = None if across is None else UnitRows(across_names, across[0], across[1])
     done = masked = 0
-    for x in batches:
-        n = x.shape[0]
-        states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-        mask = step_mask(x, spec.mask_value)
-        result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
-        counted = counted_steps(spec, mask, n)
-        masked += int(counted.size - counted.sum())
-        for name, values in result.gates.items():
-            if name not in accumulators:
-                accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
-            accumulators[name].add(values, counted, thresholds)
-        if places is not None:
-            places.add(result.gates["h_t"], counted, done, spec.backwards)
-        done += n
-        if progress:
-            progress(done)
+    # The thread that adds the statistics on the streamed path, while the engine runs on.
+    with ThreadPoolExecutor(1, "rnnstate-summary") as worker:
+        for batch in batches:
+            x = batch[0] if isinstance(batch, tuple) else batch
+            n = x.shape[0]
+            if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+                _, mask, states = batch
+            else:
+                mask = step_mask(x, spec.mask_value)
+                states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
+            counted = counted_steps(spec, mask, n)
+            masked += int(counted.size - counted.sum())
+            kept = places is not None or rows is not None  # they need the trace itself
+            if not kept and streams(spec, n, n * spec.steps * spec.units):
+                for name in traced_names(spec):
+                    if name not in accumulators:
+                        accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
+                run = run_batch(replace(spec, batch=n), x, weights, states, mask, accumulators,
+                                thresholds, worker)  # fmt: skip
+                ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
+            else:
+                result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
+                for name, values in result.gates.items():
+                    if name not in accumulators:
+                        accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
+                    accumulators[name].add(values, counted, thresholds)
+                if places is not None:
+                    places.add(result.gates[top_name], counted, done, spec.backwards)
+                if rows is not None:
+                    rows.add(result.gates, counted, spec.backwards)
+            done += n
+            if progress:
+                progress(done)
     steps = done * spec.steps - masked
     stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
-    return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places)
+    return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places, rows)
+
+
+def followed(spec: Spec, quantity: str, ranked: bool) -> tuple[str, tuple[str, ...]]:
+    """The traced name --top ranks and the names the across-sequences view keeps, for
+    `quantity` (h_t, a gate, ...; on a bidirectional layer maybe suffixed _fw or _bw).
+    Raises SpecError for a name the cell does not trace, and for --top on a bidirectional
+    layer without the half."""
+    from rnnstate.engines.numpy import TRACE_NAMES
+
+    base = quantity.removesuffix("_fw").removesuffix("_bw")
+    half = quantity[len(base) :]
+    if half and not spec.bidirectional:
+        raise SpecError("--direction", "--direction picks a half of a bidirectional layer; "
+                                       "this one is not")  # fmt: skip
+    if base not in TRACE_NAMES[spec.cell]:
+        gates = GATES[spec.cell]
+        others = ", ".join(n for n in TRACE_NAMES[spec.cell] if n not in gates)
+        expected = f"a gate ({', '.join(gates)}) or {others}" if gates else \
+            f"{others} (a {spec.keras_layer} has no gates)"  # fmt: skip
+        raise SpecError("--gate", f"{spec.cell} traces no {quantity!r}; expected {expected}")
+    if not spec.bidirectional:
+        return base, (base,)
+    if ranked and not half:
+        raise SpecError("--direction", "--top on --bidirectional ranks one half: "
+                                       "give --direction fw or bw")  # fmt: skip
+    names = (quantity,) if half else (f"{base}_fw", f"{base}_bw")
+    return names[0], names
 
 
 def in_batches(x: np.ndarray, size: int) -> Iterator[np.ndarray]:

@@ -33,3 +33,15 @@ def test_benchmark_script_runs_on_tiny_sizes():
     assert any(line.startswith("| keras (s) |") for line in lines)
     assert any(line.startswith("| numpy (s) |") for line in lines)
     assert any(line.startswith("peak RSS of the T=100 --json run:") for line in lines)
+
+
+def test_memory_benchmark_runs_on_tiny_sizes():
+    lines = quick("bench_memory.py")
+    tables = "\n".join(lines).split("\n\n")
+    assert [table.splitlines()[0].split(" | ")[1] for table in tables] == [
+        "T", "T", "T", "seconds"
+    ]  # fmt: skip
+    assert [line.split(" | ")[0] for line in tables[0].splitlines()[2:]] == [
+        "| lstm", "| gru", "| rnn", "| lstm (OPENBLAS_NUM_THREADS=1)"
+    ]  # fmt: skip
+    assert tables[3].splitlines()[2].startswith("| lstm -T 2000 -M 4 --memory |")

@@ -202,7 +202,7 @@ def test_json_holds_every_term_by_name():
     [
         (["--explain", "8"], "'--explain': step 8 is not in the input: T=8 (0 to 7)"),
         (["--explain", "1", "--unit", "3"], "'--unit': unit 3 is not in the layer: M=3 (0 to 2)"),
-        (["--unit", "0"], "'--unit': --unit refines --explain STEP; give both"),
+        (["--unit", "0"], "'--unit': --unit refines --explain STEP or --memory; give one of them"),
         (["--explain", "1", "--direction", "fw"], "'--direction': --direction picks a half"),
     ],
 )

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,11 @@ from rnnstate import models
 from rnnstate.cli import app as cli_app
 from rnnstate.cli import explore as explore_command
 from rnnstate.cli.model import model_layer_data
-from rnnstate.explore import terminal
+from rnnstate.engines import exact
+from rnnstate.explore import memory_view, terminal
 from rnnstate.explore.app import Explorer
 from rnnstate.explore.settings import Settings
-from rnnstate.explore.views import View
+from rnnstate.explore.views import View, prerender
 
 SIZE = (140, 50)
 
@@ -123,6 +125,60 @@ def test_step_cursor_moves_the_explanation_and_the_heatmap_mark():
     run_app(Settings(seed=0, engine="numpy"), script)
 
 
+def influence_by_finite_differences(settings: Settings, step: int, state: str) -> float:
+    """‖∂s/∂x_step‖ of sequence 0's final state `state`, by central differences of the exact
+    engine (float64) on the run of `settings`."""
+    result = rnnstate.run(settings.cell, steps=settings.steps, features=settings.features,
+                          units=settings.units, seed=settings.seed)  # fmt: skip
+    spec = dataclasses.replace(result.spec, engine="exact")
+    x = np.asarray(result.x, np.float64)
+    columns = []
+    for d in range(x.shape[2]):
+        moved = []
+        for sign in (1, -1):
+            shifted = x.copy()
+            shifted[0, step, d] += sign * 1e-6
+            moved.append(exact.run(spec, shifted, result.weights).states[state][0])
+        columns.append((moved[0] - moved[1]) / 2e-6)
+    return float(np.linalg.norm(np.stack(columns)))
+
+
+def test_memory_view_follows_the_step_cursor():
+    settings = Settings(seed=0, steps=6, engine="numpy")
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press("v", "v", "v", "right", "right")  # the memory view, step 2
+        await settle(pilot, lambda: app.drawn_look == ("memory", 2, 0))
+        view = shown(app.query_one("#view"))
+        for state in ("h", "c"):
+            expected = influence_by_finite_differences(settings, 2, state)
+            assert f"step t=2 on {state}: {expected:.4g}," in view
+        assert "│ ▶ 2 │" in view and "horizon of h: the last" in view
+        assert shown(app.query_one("#command")).rstrip().endswith("--engine numpy --memory")
+        await pilot.press("left")
+        await settle(pilot, lambda: "step t=1 on h" in shown(app.query_one("#view")))
+
+    run_app(settings, script)
+
+
+def test_memory_view_of_a_long_run_shows_the_steps_around_the_cursor():
+    result = rnnstate.run("rnn", steps=60, units=4, seed=3)
+    text = prerender(memory_view.render(result, 30, 0), 120).text()
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+            for line in text.splitlines() if line.startswith("│")]  # fmt: skip
+    assert [row[0] for row in rows] == ["0..17", *map(str, range(18, 30)), "▶ 30",
+                                        *map(str, range(31, 43)), "43..59"]  # fmt: skip
+    for row, count in ((rows[0], 18), (rows[-1], 17)):
+        assert (row[1], row[-1]) == (f"{count} steps", "not shown: move the cursor (←/→)")
+
+
+def test_memory_view_says_why_an_activation_has_no_influence():
+    result = rnnstate.run("rnn", steps=4, units=3, seed=0, activation="gelu")
+    text = prerender(memory_view.render(result, 0, 0), 120).text()
+    assert "The influence cannot be computed: cannot differentiate the activation 'gelu'" in text
+
+
 def test_a_value_that_is_not_a_setting_waits_and_says_why():
     async def script(app, pilot):
         await settle(pilot, lambda: app.result is not None)
@@ -210,14 +266,15 @@ def test_explore_in_a_pipe_is_a_usage_error():
         "stdout are not one: a pipe or a file)\n"  # fmt: skip
 
 
-@pytest.mark.parametrize("view", ["tables", "heatmap", "explain"])
+@pytest.mark.parametrize("view", ["tables", "heatmap", "explain", "memory"])
 def test_the_command_line_shown_prints_what_the_view_shows(view):
     settings = Settings(seed=5, steps=4, engine="numpy")
     command = settings.command(view, 2)
     result = CliRunner().invoke(cli_app, command.split()[1:])
     assert result.exit_code == 0, result.stderr
     assert {"tables": "h  final hidden state", "heatmap": "rows: units", "explain":
-            "Step t=2 explained"}[view] in result.stdout  # fmt: skip
+            "Step t=2 explained", "memory": "influence on h: ‖∂h/∂x_t‖"}[view] in \
+        result.stdout  # fmt: skip
 
 
 def test_keras_alone_runs_what_numpy_cannot():
@@ -276,6 +333,8 @@ def test_explore_opens_the_view_and_settings_its_options_say(monkeypatch):
     assert (app.settings.cell, app.settings.use_bias, app.settings.batch) == ("gru", False, 3)
     both = CliRunner().invoke(cli_app, ["explore", "--heatmap", "--explain", "1"])
     assert both.exit_code == 2 and "--heatmap or --explain, not both" in both.stderr
+    memory = CliRunner().invoke(cli_app, ["explore", "--memory", "--explain", "1"])
+    assert memory.exit_code == 2 and "--explain or --memory, not both" in memory.stderr
     beyond = CliRunner().invoke(cli_app, ["explore", "-N", "2", "--only", "2"])
     assert beyond.exit_code == 2 and "2 is not a sequence: N=2 (0 to 1)" in beyond.stderr
     piped = CliRunner().invoke(cli_app, ["explore", "--input", "-"])
@@ -297,6 +356,10 @@ def test_the_command_line_shown_opens_the_same_screen_in_explore(monkeypatch):
     assert result.exit_code == 0, result.stderr
     (app,) = opened
     assert app.settings == settings and (app.view_name, app.step) == ("explain", 4)
+    again = CliRunner().invoke(cli_app, ["explore", "--cell", *settings.command("memory", 4)
+                                         .split()[1:]])  # fmt: skip
+    assert again.exit_code == 0, again.stderr
+    assert opened[1].settings == settings and opened[1].view_name == "memory"
 
 
 # ------------------------------------------------------------------ a saved model's layer
@@ -444,6 +507,8 @@ SCREENS = {  # name: (settings, keys pressed on the output, whether it is the ex
     "rnn_bidirectional_explain_t2": (
         Settings(cell="rnn", seed=2, steps=5, direction="bidirectional", engine="numpy"),
         ("right", "right", "v", "v"), False),
+    "lstm_memory_t2": (Settings(seed=0, steps=6, engine="numpy"),
+                       ("right", "right", "v", "v", "v"), False),
     "model_lstm_sequence_1": (None, (), True),
 }  # fmt: skip
 
@@ -482,3 +547,21 @@ if __name__ == "__main__":  # write the snapshots again (look at their diff befo
     SNAPSHOTS.mkdir(exist_ok=True)
     for screen in SCREENS:
         (SNAPSHOTS / f"explore_{screen}.txt").write_text(screen_text(screen))
+
+
+@pytest.mark.parametrize(
+    "name, word",
+    [
+        ("plain.npy", "plain.npy"),
+        ("a b.npy", "'a b.npy'"),
+        ("x\x1b[31m.npy", "$'x\\x1b[31m.npy'"),
+        ("it's\n.npy", "$'it\\'s\\n.npy'"),
+        ("\u200b.npy", "$'\\U0000200b.npy'"),
+    ],
+)
+def test_a_file_name_is_quoted_so_bash_reads_it_back(name, word):
+    from rnnstate.explore.settings import shell_word
+
+    assert shell_word(name) == word
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
+    assert echoed.stdout.decode() == name

@@ -174,7 +174,7 @@ def test_a_layer_named_with_markup_and_control_characters_is_shown_as_text(tmp_p
         label = shown(app.query_one("#model"))
         assert f"{escaped(name)} of x[red]y.keras" in " ".join(label.split())
         command = " ".join(shown(app.query_one("#command")).split())
-        assert f"'{path}' --layer '{escaped(name)}'" in command
+        assert f"'{path}' --layer $'l[red]x\\x1b[2Jy'" in command  # pasted, bash reads the name
         assert "\x1b" not in view_text(app) and escaped(name) in view_text(app)
 
     app = run_app(settings, script, data=data)

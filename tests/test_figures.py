@@ -118,6 +118,18 @@ def test_every_colour_bar_is_labelled_and_h_and_c_have_their_own_scales():
     assert states["h"].vmax != pytest.approx(states["c"].vmax)
 
 
+def test_a_bidirectional_layers_lines_show_and_name_units_of_both_halves():
+    result = rnnstate.run("lstm", seed=0, steps=6, units=4, engine="numpy", bidirectional=True,
+                          return_sequences=True)  # fmt: skip
+    fig = result.plot()
+    axis = next(a for a in fig.axes if a.get_title(loc="left").startswith("o through time"))
+    assert axis.get_title(loc="left") == ("o through time, units fw u0, fw u1, bw u0, bw u1  "
+                                          "(fw: o[:, :M], bw: o[:, M:])")  # fmt: skip
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == ["fw u0", "fw u1", "bw u0",
+                                                                     "bw u1"]  # fmt: skip
+    np.testing.assert_array_equal(axis.lines[2].get_ydata(), result.o[0][:, 4])  # bw unit 0
+
+
 def test_a_models_figure_names_the_model_and_layer_and_no_seed(monkeypatch, tmp_path):
     fig = drawn_figure(monkeypatch, tmp_path, MODEL)
     title = fig.get_suptitle()

@@ -106,6 +106,9 @@ def test_estimate_covers_the_measured_peak(engine, args, spec, as_json, tmp_path
     extra = peak_rss([*args, "--engine", engine, "--seed", "0"], tmp_path) - BASES[tuple(base)]
     assert extra > 100 << 20  # the run really allocated: the measurement sees it
     plot = "--plot" in args
-    estimate = budget.estimate_bytes(dataclasses.replace(spec, engine=engine), as_json, None, plot)
+    spec = dataclasses.replace(spec, engine=engine)
+    estimate = budget.estimate_bytes(spec, as_json, None, plot)
+    if budget.time_path(spec, engine) == "compiled":  # numba is imported (its kernel cached)
+        estimate += budget.LIBRARY_BYTES["numba"]
     assert estimate >= extra, (estimate, extra)
     assert estimate <= 2 * extra + INTERPRETER_SLACK, (estimate, extra)

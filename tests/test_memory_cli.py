@@ -119,10 +119,9 @@ def test_long_sequences_show_the_steps_read_last():
     "args, option",
     [
         (["--explain", "1"], "--explain"),
-        (["--heatmap"], "--heatmap"),
-        (["--plot", "x.png"], "--plot"),
-        (["--output", "x.npz"], "--output"),
         (["--activation", "gelu"], "--memory"),
+        (["--unit", "3"], "--unit"),
+        (["--plot", "x.png", "--unit", "-1"], "--unit"),
     ],
 )
 def test_refused_combinations_are_usage_errors(args, option, tmp_path: Path, monkeypatch):

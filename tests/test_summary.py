@@ -216,3 +216,78 @@ def test_top_places_do_not_depend_on_the_batches_ties_going_to_the_earlier_place
     assert whole.places == cut.places
     order = [(-p.value, p.sequence, p.step) for p in whole.places]
     assert order == sorted(order)
+
+
+def streamed(monkeypatch) -> list[int]:
+    """Make summarize take the streamed path (rnnstate.summary_steps) on small batches of more
+    than 64 sequences (where the engine runs its numpy loop); returns the sizes it ran."""
+    import rnnstate.summary
+    import rnnstate.summary_steps
+
+    monkeypatch.delenv("RNNSTATE_COMPILED", raising=False)
+    monkeypatch.setattr(rnnstate.summary, "COMPILED_MIN_VALUES", 0)
+    ran: list[int] = []
+    run_batch = rnnstate.summary_steps.run_batch
+
+    def counting(spec, x, *args):
+        ran.append(len(x))
+        return run_batch(spec, x, *args)
+
+    monkeypatch.setattr(rnnstate.summary_steps, "run_batch", counting)
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("cell", "settings"),
+    [("lstm", {}), ("gru", {"reset_after": False}), ("rnn", {"activation": "relu"}),
+     ("lstm", {"backwards": True}), ("gru", {"bidirectional": True}),
+     ("lstm", {"engine": "exact"})],
+)  # fmt: skip
+def test_the_streamed_path_gives_the_statistics_of_the_full_arrays(monkeypatch, cell, settings):
+    engine = settings.pop("engine", "numpy")
+    spec, weights, x = layer(cell, N=150, mask_value=0.0, **settings)
+    spec = replace(spec, engine=engine)
+    full = run_engines(replace(spec, gates=True), x, weights)
+    mask = step_mask(x, 0.0)
+    ran = streamed(monkeypatch)
+    summary = summarize(spec, in_batches(x, 75), weights, 75)
+    assert ran == [75, 75]  # every batch streamed, no trace kept
+    assert summary.steps == 150 * 9 - 50 * 2 and summary.masked == 50 * 2
+    assert list(summary.stats) == list(full.gates)
+    for name, values in full.gates.items():
+        expected = reference(values, mask[:, ::-1] if spec.backwards else mask)
+        stats = summary.stats[name]
+        np.testing.assert_allclose(stats.mean, expected["mean"], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(stats.std, expected["std"], rtol=1e-9, atol=1e-12)
+        for field in ("minimum", "maximum", "zeros"):
+            np.testing.assert_array_equal(getattr(stats, field), expected[field])
+        if stats.gate:
+            np.testing.assert_array_equal(stats.left, expected["left"])
+            np.testing.assert_array_equal(stats.right, expected["right"])
+        else:
+            assert stats.left is None
+
+
+@pytest.mark.parametrize("settings", [{}, {"backwards": True}, {"bidirectional": True}])
+def test_the_streamed_path_shows_the_digits_of_the_traced_one(monkeypatch, settings):
+    from rich.console import Console
+
+    from rnnstate.render.summary import quantity_table
+
+    spec, weights, x = layer("lstm", N=140, mask_value=0.0, **settings)
+    traced = summarize(spec, in_batches(x, 140), weights, 140)  # the full trace of one batch
+    ran = streamed(monkeypatch)
+    cut = summarize(spec, in_batches(x, 70), weights, 70)
+    assert ran == [70, 70]
+
+    def shown(summary, name):
+        console = Console(width=200, record=True, file=None)
+        with console.capture():
+            console.print(quantity_table(summary.stats[name], "unit"))
+        return console.export_text()
+
+    for name, stats in traced.stats.items():
+        assert shown(cut, name) == shown(traced, name)
+        if not spec.bidirectional:  # summed in the same order: the same bits
+            assert cut.stats[name].mean.tobytes() == stats.mean.tobytes()
+            assert cut.stats[name].std.tobytes() == stats.std.tobytes()

@@ -137,7 +137,7 @@ def test_drawn_input_matches_a_run_of_the_same_seed():
     [
         (["--summary", "--check"], "'--check'"),
         (["--summary", "--sequences"], "'--sequences'"),
-        (["--summary", "--plot", "a.png"], "'--plot'"),
+        (["--summary", "--output", "a.npz"], "'--output'"),
         (["--summary", "--engine", "torch"], "'--engine'"),
         (["--summary", "--sort", "colour"], "'--sort'"),
         (["--summary", "--left-below", "0.95"], "'--left-below'"),
@@ -163,10 +163,14 @@ def test_nan_in_a_later_batch_exits_1_and_writes_nothing(tmp_path):
     assert "NaN or infinite values (first at [8, 1, 0])" in result.stderr
 
 
-def test_ctrl_c_stops_the_run_with_130_and_no_output():
+@pytest.mark.parametrize(
+    "sizes",
+    [["rnn", "-N", "400000", "-T", "20", "-M", "8", "--batch-size", "1000"],  # traced batches
+     ["lstm", "-N", "100000", "-T", "50", "-M", "64"]],  # streamed, with the worker thread
+)  # fmt: skip
+def test_ctrl_c_stops_the_run_with_130_and_no_output(sizes):
     process = subprocess.Popen(
-        [sys.executable, "-m", "rnnstate", "rnn", "--summary", "-N", "400000", "-T", "20",
-         "-M", "8", "--seed", "0", "--batch-size", "1000", "--json"],
+        [sys.executable, "-m", "rnnstate", *sizes, "--summary", "--seed", "0", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     time.sleep(3)  # started, and in its batches
@@ -193,9 +197,39 @@ def test_top_lists_the_places_in_json_and_a_table(files):
     ("args", "option"),
     [(["--top", "3"], "'--top'"), (["--unit", "1"], "'--unit'"),
      (["--top", "3", "--unit", "9"], "'--unit'"),
-     (["--top", "3", "--unit", "0", "--bidirectional"], "'--top'")],
+     (["--top", "3", "--unit", "0", "--bidirectional"], "'--direction'")],
 )  # fmt: skip
 def test_top_needs_a_unit_of_the_layer(args, option):
     result = invoke("lstm", "--summary", "-M", "3", *args)
     assert result.exit_code == 2
     assert option in result.stderr
+
+
+def test_on_a_terminal_a_progress_bar_counts_the_sequences_with_an_eta():
+    import os
+    import re
+
+    master, slave = os.openpty()  # stderr is a terminal; stdout a pipe
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnstate", "rnn", "--summary", "-N", "60000", "-T", "20",
+         "-M", "8", "--seed", "0", "--batch-size", "500", "--json"],
+        stdout=subprocess.PIPE, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    stdout, _ = process.communicate(timeout=60)
+    os.close(master)
+    assert process.returncode == 0
+    assert json.loads(stdout)["summary"]["sequences"] == 60000  # the bar is not in stdout
+    text = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", shown).decode()
+    assert "sequences" in text
+    assert re.search(r"\d+%", text)  # the share done
+    assert re.search(r"\d:\d\d:\d\d", text)  # the estimated time left

@@ -78,4 +78,42 @@ def test_the_issue_s_run_is_no_longer_announced_as_minutes(monkeypatch):
 
 
 def test_contention_is_at_least_one():
-    assert budget.contention() >= 1.0
+    assert budget.contention.__wrapped__() >= 1.0
+
+
+@pytest.mark.parametrize(
+    "load, weights, expected",
+    [
+        (0.5, [9.0], 1.0),  # a quiet load average: /proc is not read
+        (3.0, [3.0, 3.0, 3.0, 3.0, 3.0], 2.0),  # three jobs at nice 0 besides this one: (3+1)/2
+        (3.0, [0.04, 0.06, 0.05, 0.05, 0.05], 1.0),  # three at nice 19: barely any share
+        (1.4, [9.0] * 5, 1.2),  # a snapshot busier than the minute's load: the load decides
+        (3.0, [None] * 5, 2.0),  # no /proc: the load average
+    ],
+)
+def test_contention_weighs_jobs_by_their_priority(monkeypatch, load, weights, expected):
+    sampled = iter(weights)
+    monkeypatch.setattr(budget.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(budget.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(budget, "runnable_weight", lambda: next(sampled))
+    monkeypatch.setattr(budget, "CONTENTION_PAUSE", 0.0)
+    assert budget.contention.__wrapped__() == pytest.approx(expected)
+
+
+def test_a_busy_thread_weighs_as_its_nice_value_says():
+    import subprocess
+    import sys
+    import time
+
+    busy = "import time\nend = time.time() + 10\nwhile time.time() < end: pass"
+    process = subprocess.Popen(["nice", "-n", "5", sys.executable, "-c", busy])
+    try:
+        time.sleep(0.3)
+        with open(f"/proc/{process.pid}/stat", "rb") as file:
+            assert budget.thread_weight(file.read()) == pytest.approx(1.25**-5)
+    finally:
+        process.kill()
+        process.wait()
+    assert budget.thread_weight(b"12 (a) b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 0 1") == 0.0
+    assert budget.thread_weight(b"12 (a) b) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -5 1") == \
+        pytest.approx(1.25**5)  # fmt: skip

@@ -4,7 +4,8 @@ A toy sentiment task: reviews are sequences of word ids, padded with 0 at the en
 "good", word 2 "bad", words 3-9 are neutral. A review is positive when it says "good" more
 often than "bad". The model: Embedding(mask_zero=True) -> LSTM(8) -> Dense(1, sigmoid).
 Training is deterministic (fixed seeds, deterministic ops), so running this script again
-writes the same model. Also writes reviews.npy: four padded reviews to inspect it on.
+writes the same model. Also writes reviews.npy: four padded reviews to inspect it on, and
+vocab.txt: the word of each id, one a line (rnnstate model ... --vocab docs/example/vocab.txt).
 
     python docs/example/train.py
 """
@@ -21,6 +22,8 @@ import tensorflow as tf
 
 HERE = Path(__file__).parent
 VOCABULARY, LENGTH = 10, 12
+# The words the ids stand for (vocab.txt, for rnnstate's --vocab): 0 pads, 1 and 2 decide.
+WORDS = ["<pad>", "good", "bad", "the", "movie", "was", "plot", "actors", "scenes", "ending"]
 
 
 def reviews(rng: np.random.Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +66,7 @@ def main() -> None:
         dtype=np.int32,
     )
     np.save(HERE / "reviews.npy", shown)
+    (HERE / "vocab.txt").write_text("\n".join(WORDS) + "\n")
     print(model.predict(shown, verbose=0).ravel())
 
 

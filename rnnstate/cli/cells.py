@@ -22,6 +22,7 @@ from rnnstate.options import (
     ExplainUnit,
     Features,
     Full,
+    GateOption,
     Gates,
     HeatmapOption,
     InitialState,
@@ -74,7 +75,7 @@ def inspect(cell: str, options: dict) -> None:
         for option, value in (("--prefix", prefix), ("--torch-layer", torch_layer)):
             if value is not None and weights_path is None:
                 raise SpecError(option, f"{option} says where in --weights the layer is; give both")
-        if (request := take_summary(options)) is not None:
+        if (request := take_summary(options, direction)) is not None:
             files = {"input_path": input_path, "weights_path": weights_path,
                      "state_path": state_path, "prefix": prefix, "torch_layer": torch_layer,
                      "merge": (merge or MergeMode.concat).value}  # fmt: skip
@@ -157,6 +158,7 @@ def lstm(
     left_below: LeftBelow = None,
     right_above: RightAbove = None,
     top: Top = None,
+    gate: GateOption = None,
     json: Json = False,
 ) -> None:
     """Keras LSTM: output o, final hidden state h and final cell state c."""
@@ -213,6 +215,7 @@ def gru(
     left_below: LeftBelow = None,
     right_above: RightAbove = None,
     top: Top = None,
+    gate: GateOption = None,
     json: Json = False,
 ) -> None:
     """Keras GRU: output o and final hidden state h."""
@@ -267,6 +270,7 @@ def rnn(
     left_below: LeftBelow = None,
     right_above: RightAbove = None,
     top: Top = None,
+    gate: GateOption = None,
     json: Json = False,
 ) -> None:
     """Keras SimpleRNN: output o and final hidden state h."""

@@ -25,6 +25,7 @@ from rnnstate.options import (
     ExplainStep,
     ExploreHeatmap,
     ExploreLayer,
+    ExploreMemory,
     Features,
     InitialState,
     InputPath,
@@ -85,6 +86,7 @@ def explore(
     layer: ExploreLayer = None,
     layer_input: LayerInputPath = None,
     heatmap: ExploreHeatmap = False,
+    memory: ExploreMemory = False,
     explain: ExplainStep = None,
     only: Only = None,
 ) -> None:
@@ -147,9 +149,12 @@ def open_explorer(settings, data, view: tuple[str, int]) -> None:
 
 
 def explore_view(options: dict) -> tuple[str, int]:
-    """The view explore opens on and its step cursor: --heatmap, --explain T, or the tables."""
+    """The view explore opens on and its step cursor: --heatmap, --explain T, --memory, or the
+    tables."""
     if options["explain"] is not None:
         return "explain", options["explain"]
+    if options["memory"]:
+        return "memory", 0
     return ("heatmap" if options["heatmap"] else "tables"), 0
 
 
@@ -188,8 +193,11 @@ def check_explore_options(options: dict) -> None:
         raise SpecError("--engine", "explore runs the numpy or the keras engine")
     if options["backwards"] and options["bidirectional"]:
         raise SpecError("--backwards", "--backwards and --bidirectional do not combine")
-    if options["heatmap"] and options["explain"] is not None:
-        raise SpecError("--explain", "explore opens one view: --heatmap or --explain, not both")
+    given = {"--heatmap": options["heatmap"], "--explain": options["explain"] is not None,
+             "--memory": options["memory"]}  # fmt: skip
+    views = [option for option, asked in given.items() if asked]
+    if len(views) > 1:
+        raise SpecError(views[-1], f"explore opens one view: {views[0]} or {views[1]}, not both")
     for name, option in (("input_path", "--input"), ("layer_input", "--layer-input")):
         if str(options[name]) == "-":
             raise SpecError(option, "explore reads its keys from stdin: give a file, not -")

@@ -1,5 +1,7 @@
 """rnnstate replay: a saved result run again from what it holds, compared with what it saved."""
 
+from dataclasses import replace
+
 import typer
 
 from rnnstate.cli.app import GroupedHelp, app, examples
@@ -43,7 +45,8 @@ def replay(
 ) -> None:
     """Run a saved result again (--output .npz or .json, or --json) from the input, weights,
     initial states and mask it holds, show it as the run did, and say on stderr whether o, h,
-    c and the gates came out the same to the last digit (exit 3 if not)."""
+    c, the gates and --memory's influence came out the same to the last digit (exit 3 if
+    not)."""
     from rnnstate.saved_result import differences, read_saved
 
     options = locals()
@@ -53,9 +56,11 @@ def replay(
         saved = read_saved(path)
         spec = saved.spec
         shown = take_shown(options, spec.cell, spec.reset_after)
+        if saved.memory:  # the run's --memory (and --unit), shown and compared again
+            shown = replace(shown, memory=True, unit=saved.memory_unit)
 
-        def compare(result) -> None:
-            unequal.extend(differences(result, saved))
+        def compare(result, memory) -> None:
+            unequal.extend(differences(result, saved, memory))
             verdict = (
                 f"differ from the saved ones: {', '.join(unequal)}"
                 if unequal

@@ -7,7 +7,8 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +17,9 @@ from rnnstate.cli.streams import write_stdout
 from rnnstate.engines import Progress
 from rnnstate.errors import SpecError, one_line, shown_name
 from rnnstate.spec import Spec
+
+if TYPE_CHECKING:
+    from rnnstate.vocab import StepTokens
 
 LONG_RUN_SECONDS = 2.0  # runs expected to take longer show a progress bar on a terminal
 ANNOUNCED_SECONDS = 60.0  # runs expected to take longer say so first, on stderr
@@ -108,6 +112,8 @@ class Shown:
     heatmap: bool
     full: bool = False  # tables show every unit and every step
     memory: bool = False  # --memory: the influence of every step on the final states
+    unit: int | None = None  # --memory --unit U: the influence on unit U of each state
+    tokens: "StepTokens | None" = None  # --vocab: each step named by its token
 
 
 def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
@@ -130,8 +136,13 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
         options.pop("full"),
         options.pop("memory", False),
     )
+    if options.get("unit") is not None and options.get("explain") is None and not shown.memory:
+        raise SpecError("--unit", "--unit refines --explain STEP or --memory; give one of them")
     if shown.memory:
         refuse_with_memory(options, shown)
+        if "unit" in options:  # --unit refines --memory, not a setting of the run
+            shown = replace(shown, unit=options["unit"])
+            options["unit"] = None
     if shown.save_weights:
         output_format(shown.save_weights, "--save-weights", WEIGHT_FORMATS)
     if shown.layout == "torch" and not shown.save_weights:
@@ -149,20 +160,12 @@ def take_shown(options: dict, cell: str, reset_after: bool) -> Shown:
 
 
 def refuse_with_memory(options: dict, shown: Shown) -> None:
-    """SpecError for what --memory cannot go with yet: the other views and the files that would
-    not hold the influence."""
-    refused = {
-        "--explain": options.get("explain") is not None,
-        "--heatmap": shown.heatmap,
-        "--plot": shown.plot is not None,
-        "--output": shown.output is not None,
-    }
-    for option, given in refused.items():
-        if given:
-            raise SpecError(
-                option, f"cannot be given with --memory yet ({option} would not show or save "
-                "the influence; --json holds it)",
-            )  # fmt: skip
+    """SpecError for what --memory cannot go with: --explain, the other view of a step."""
+    if options.get("explain") is not None:
+        raise SpecError(
+            "--explain", "cannot be given with --memory (--explain works out one step; run "
+            "them apart)",
+        )  # fmt: skip
 
 
 def check_paths(shown: Shown, read: dict[str, str | None]) -> None:
@@ -219,43 +222,51 @@ def run_and_show(
 
         if memory.problem(spec) is not None:
             raise SpecError("--memory", memory.problem(spec))
+        memory.check_unit(spec, shown.unit)
         memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output)
-                           + gradient_check_bytes(spec))  # fmt: skip
+                           + gradient_check_bytes(spec), shown.unit, spec.return_sequences,
+                           shown.output is not None)  # fmt: skip
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
+    influence = memory_of(result, shown.unit) if shown.memory else None
+    gradients = gradient_check(result, influence, shown.unit) if influence is not None else None
     if ran is not None:
-        ran(result)
+        ran(result, influence)
     with warnings.catch_warnings(record=True) as caught, AllOrNothing() as files:
         warnings.simplefilter("always")  # a library's warning is said in one line, below
         if shown.save_weights:
             save_weights(shown.save_weights, result.weights, shown.layout, spec.cell,
                          spec.reset_after, files)  # fmt: skip
         if shown.output:
-            save_result(shown.output, result, files)
+            save_result(shown.output, result, files, influence)
         if shown.plot:
-            save_plot(shown.plot, result, only, units_shown, files)
+            save_plot(shown.plot, result, only, units_shown, files, shown.tokens, influence)
     for message in dict.fromkeys(str(warning.message).splitlines()[0] for warning in caught):
         typer.echo(f"rnnstate: note: while writing the files: {one_line(message)}", err=True)
     for path in (shown.save_weights, shown.output, shown.plot):
         if path:
             typer.echo(f"wrote {shown_name(path)}", err=True)  # on stderr: stdout is the output
     explanations = explain(result, only or 0) if spec.explain is not None else None
-    influence = memory_of(result) if shown.memory else None
-    gradients = gradient_check(result, influence) if influence is not None else None
     if shown.as_json:
         write_stdout(json_render.pieces(result, explanations, influence, gradients))
     elif shown.heatmap:
         from rnnstate.render import heatmap
 
-        Console(highlight=False).print(heatmap.render(result, only))
+        Console(highlight=False).print(heatmap.render(result, only, tokens=shown.tokens))
+        if influence is not None:
+            from rnnstate.render import memory_heatmap
+
+            Console(highlight=False).print(memory_heatmap.render(influence, spec, result.mask,
+                                                                 only or 0))  # fmt: skip
     elif explanations is not None:
         Console(highlight=False).print(
-            table_render.header(result), explain_render.render(explanations)
+            table_render.header(result), explain_render.render(explanations, shown.tokens)
         )
     else:
         Console(highlight=False).print(  # --full: wider tables than the terminal, uncropped
-            table_render.render(result, only, shown.full), crop=not shown.full
+            table_render.render(result, only, shown.full, tokens=shown.tokens),
+            crop=not shown.full,
         )
         if influence is not None:
             from rnnstate.render import memory as memory_render
@@ -274,22 +285,24 @@ def run_and_show(
     return agreed and (gradients is None or gradients.agree)
 
 
-def memory_of(result):
-    """--memory: the influence of every input step of the run on its final states (Memory)."""
+def memory_of(result, unit: int | None = None):
+    """--memory: the influence of every input step of the run on its final states (on `unit`
+    of each), and with return_sequences the connectivity map (Memory)."""
     from rnnstate.memory import memory
 
-    return memory(result.spec, result.x, result.weights, result.initial_state, result.mask)
+    return memory(result.spec, result.x, result.weights, result.initial_state, result.mask,
+                  unit, result.spec.return_sequences)  # fmt: skip
 
 
-def gradient_check(result, influence):
-    """--memory with --check: the influence against Keras's gradients and torch autograd's
-    (memory_check.GradientCheck); None without --check."""
+def gradient_check(result, influence, unit: int | None = None):
+    """--memory with --check: the influence (on `unit` of each state) against Keras's gradients
+    and torch autograd's (memory_check.GradientCheck); None without --check."""
     if not result.spec.check:
         return None
     from rnnstate.memory_check import check
 
     return check(result.spec, result.x, result.weights, result.initial_state, result.mask,
-                 influence)  # fmt: skip
+                 influence, unit)  # fmt: skip
 
 
 def gradient_check_bytes(spec: Spec) -> int:

@@ -36,6 +36,7 @@ from rnnstate.result import Result
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 # The keys that are letters: typed into a text field when one has focus, so not offered then.
+TRACED_VIEWS = ("heatmap", "explain")  # the views drawn from the numpy engine's gate trace
 LETTER_ACTIONS = {"quit", "next_view", "save", "save_json", "picture", "copy"}
 
 
@@ -68,7 +69,7 @@ class Explorer(App):
         Binding("s", "save", "save .npz"),
         Binding("j", "save_json", ".json"),
         Binding("p", "picture", ".png"),
-        Binding("c", "copy", "copy command"),
+        Binding("c", "copy", "copy cmd"),
         Binding("escape", "focus_view", "to the output", show=False),
     ]
 
@@ -168,9 +169,10 @@ class Explorer(App):
 
     def recompute(self, settings: Settings | None = None) -> None:
         """Run `settings`, else what the controls say (the runner: numpy, and Keras when
-        chosen); the trace only for the views that show it."""
+        chosen); the trace only for the views that show it (the memory view runs the exact
+        engine with its own)."""
         self.changed_at = time.perf_counter()
-        self.runner.run(settings or self.settings, traced=self.view_name != "tables")
+        self.runner.run(settings or self.settings, traced=self.view_name in TRACED_VIEWS)
 
     def answered(self, generation: int, settings: Settings, result: Result, engine: str) -> None:
         """A run's answer, in the runner's thread: its view drawn here, then shown."""
@@ -302,7 +304,8 @@ class Explorer(App):
 
     def action_next_view(self) -> None:
         self.view_name = VIEWS[(VIEWS.index(self.view_name) + 1) % len(VIEWS)]
-        if self.view_name != "tables" and self.result is not None and self.result.gates is None:
+        traced = self.view_name in TRACED_VIEWS
+        if traced and self.result is not None and self.result.gates is None:
             # the heatmap and the explanation need the trace: of the run shown, if the
             # controls' settings were refused
             self.recompute(self.shown if self.refusal else None)

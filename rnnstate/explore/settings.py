@@ -121,7 +121,9 @@ class Settings:
             words.append("--heatmap")
         if view == "explain":
             words += ["--explain", str(step)]
-        return shlex.join(words)
+        if view == "memory":
+            words.append("--memory")
+        return " ".join(map(shell_word, words))
 
     def model_words(self) -> list[str]:
         """rnnstate model PATH --layer NAME with the input and what the controls change."""
@@ -175,3 +177,17 @@ class Settings:
         if self.model_path:
             return f"rnnstate-{self.layer.replace('/', '-')}-T{self.steps}{suffix}"
         return f"rnnstate-{self.cell}-T{self.steps}-M{self.units}-seed{self.seed}{suffix}"
+
+
+def shell_word(word: str) -> str:
+    """`word` quoted for a POSIX shell as shlex.quote does, or as $'...' (bash, zsh) where it
+    holds a character a terminal would not show as itself (a control character): pasted back,
+    the command names the same file."""
+    if word.isprintable():
+        return shlex.quote(word)
+    escaped = "".join(
+        {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(c)
+        or (c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 128 else f"\\U{ord(c):08x}")
+        for c in word
+    )
+    return f"$'{escaped}'"

@@ -1,6 +1,6 @@
-"""explore's output: the three views of a result (tables, heatmaps, one step explained), each
-with the step cursor shown, rendered by rich into lines beforehand (in a thread), and the
-widget that puts those lines on screen."""
+"""explore's output: the four views of a result (tables, heatmaps, one step explained, the
+memory: memory_view.py), each with the step cursor shown, rendered by rich into lines
+beforehand (in a thread), and the widget that puts those lines on screen."""
 
 import dataclasses
 import io
@@ -22,7 +22,7 @@ from rnnstate.render import heatmap as heatmap_render
 from rnnstate.render import table as table_render
 from rnnstate.result import Result
 
-VIEWS = ("tables", "heatmap", "explain")
+VIEWS = ("tables", "heatmap", "explain", "memory")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -53,7 +53,11 @@ def explained(result: Result, step: int, sequence: int):
 def renderable(result: Result, view_name: str, step: int, sequence: int):
     """The rich renderable of a view of sequence `sequence` of `result`, the step cursor at
     `step`: the row of step t marked in the tables, the column of step t in the heatmaps, step
-    t explained."""
+    t explained, step t marked in the memory view."""
+    if view_name == "memory":  # imported when first shown: explore starts without it
+        from rnnstate.explore import memory_view
+
+        return memory_view.render(result, step, sequence)
     if view_name == "heatmap":  # with the gates' maps, from the trace
         shown = result if result.gates is None else with_spec(result, gates=True)
         return heatmap_render.render(shown, sequence, step)
@@ -85,14 +89,15 @@ def prerender(renderable, width: int) -> Prerendered:
 
 
 class View(Widget, can_focus=True):
-    """The output: tables, heatmaps or one step explained, drawn line by line from lines
+    """The output: tables, heatmaps, one step explained or the memory, drawn line by line from lines
     rendered beforehand (Textual renders nothing again); ←/→ move the step cursor."""
 
-    BINDINGS: ClassVar = [
-        Binding("left", "app.step(-1)", "step"),
-        Binding("right", "app.step(1)", "step"),
-        Binding("left_square_bracket", "app.sequence(-1)", "sequence"),
-        Binding("right_square_bracket", "app.sequence(1)", "sequence"),
+    STEP, SEQUENCE = Binding.Group("step", compact=True), Binding.Group("sequence", compact=True)
+    BINDINGS: ClassVar = [  # each pair shown once in the footer ("←→ step"), so 80 columns hold all
+        Binding("left", "app.step(-1)", "step", group=STEP),
+        Binding("right", "app.step(1)", "step", group=STEP),
+        Binding("left_square_bracket", "app.sequence(-1)", "sequence", group=SEQUENCE),
+        Binding("right_square_bracket", "app.sequence(1)", "sequence", group=SEQUENCE),
     ]
     DEFAULT_CSS = "View { height: auto; width: auto; }"
 

@@ -10,6 +10,7 @@ from rich.text import Text
 from rnnstate.explain import Comparison, DotProduct, Explanation, Gate, Term
 from rnnstate.render.table import format_value
 from rnnstate.result import ENGINE_TOLERANCE
+from rnnstate.vocab import StepTokens
 
 SHOWN_PRODUCTS = 8  # a longer dot product shows its largest terms and sums up the rest
 
@@ -26,14 +27,15 @@ def vector(values: np.ndarray) -> str:
     return "[" + " ".join(format_value(float(v)) for v in values) + " ]"
 
 
-def heading(explanation: Explanation) -> Text:
-    """Which step, of which sequence and direction, and where it falls in the layer's reading."""
+def heading(explanation: Explanation, tokens: StepTokens | None = None) -> Text:
+    """Which step (and its token, with `tokens`), of which sequence and direction, and where it
+    falls in the layer's reading."""
     e = explanation
     side = {"": "", "fw": ", forward half", "bw": ", backward half"}[e.direction]
     order = "it reads the input from its last step, so " if e.reads_backwards else ""
-    text = Text(
-        f"\nStep t={e.step} explained: sequence n={e.sequence}{side}", style="bold underline"
-    )
+    token = "" if tokens is None else f" (token {tokens.token(e.sequence, e.step)!r})"
+    text = Text(f"\nStep t={e.step}{token} explained: sequence n={e.sequence}{side}",
+                style="bold underline")  # fmt: skip
     text.append(f"\n{order}t={e.step} is the {ordinal(e.position + 1)} step it read", style="none")
     return text
 
@@ -99,11 +101,12 @@ def comparison_line(comparison: Comparison, h_t: np.ndarray) -> Text:
     return line
 
 
-def render(explanations: list[Explanation]) -> Group:
-    """Every explanation of the step, one direction after the other."""
+def render(explanations: list[Explanation], tokens: StepTokens | None = None) -> Group:
+    """Every explanation of the step, one direction after the other; the step named by its
+    token with `tokens` (--vocab)."""
     parts: list = []
     for e in explanations:
-        parts += [heading(e), inputs(e)]
+        parts += [heading(e, tokens), inputs(e)]
         if e.masked:
             carried = "h_t = h_{t-1}" + (" and c_t = c_{t-1}" if e.c_prev is not None else "")
             parts.append(

@@ -27,6 +27,7 @@ from rnnstate.render.table import (
     verdict_line,
 )
 from rnnstate.result import Result, StateCheck
+from rnnstate.vocab import StepTokens
 
 MAX_ROWS = 24  # more units than this are binned
 CELL_WIDTH = 3  # characters per step when the run is short enough
@@ -88,10 +89,11 @@ class Heatmap:
         self.marks = marks or {}
         self.masked = set(masked)
         self.cursor = cursor
+        self.step_names: dict[int, str] = {}  # input step -> its token (--vocab)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width - LABEL_WIDTH
-        centre = scale_centre(self.sequential)
+        centre = self.bin_centre()
         binned, per_column = extreme_bins(self.values, width, 1, centre)
         binned, per_row = extreme_bins(binned, MAX_ROWS, 0, centre)
         cell = max(1, min(CELL_WIDTH, width // binned.shape[1]))  # short runs: wider cells
@@ -100,8 +102,9 @@ class Heatmap:
         yield Text(self.title, style="bold")
         yield Text(self.describe(per_column, per_row, limit, plain), style="dim")
         yield self.axis(binned.shape[1], per_column, cell)
+        yield from self.token_lines(binned.shape[1], per_column, cell)
         for r, row in enumerate(binned):  # as segments: a Text of a span per cell renders slowly
-            yield Segment(f"{self.row_prefix}{r * per_row}".ljust(LABEL_WIDTH))
+            yield Segment(self.row_label(r, per_row).ljust(LABEL_WIDTH))
             if plain:
                 yield Segment(
                     "".join(shade(v, limit, self.sequential) * cell for v in row.tolist())
@@ -111,6 +114,14 @@ class Heatmap:
                     yield Segment(" " * cell, background(rgb))
             yield Segment.line()
         yield from self.under(binned.shape[1], per_column, cell)
+
+    def bin_centre(self) -> float:
+        """The value a bin's shown value is furthest from (rnnstate.bins)."""
+        return scale_centre(self.sequential)
+
+    def row_label(self, r: int, per_row: int) -> str:
+        """The label of binned row r: 'u12' for the first unit (feature) in it."""
+        return f"{self.row_prefix}{r * per_row}"
 
     def describe(self, per_column: int, per_row: int, limit: float, plain: bool) -> str:
         """What the rows, columns and shades mean, and the binning."""
@@ -141,6 +152,29 @@ class Heatmap:
                 break  # a label that does not fit whole is left out, never cut to another number
             line[c * cell : c * cell + len(label)] = label
         return Text("t".ljust(LABEL_WIDTH) + "".join(line), style="dim")
+
+    def token_lines(self, columns: int, per_column: int, cell: int) -> list[Text]:
+        """With --vocab and one step per column: each step's token under the step labels,
+        starting at its column, on the first of two lines where it fits whole beside the one
+        before (else cut with "…" at the map's edge); a token with no room on either is left
+        out. Nothing when columns hold several steps."""
+        if not self.step_names or per_column > 1:
+            return []
+        width = columns * cell
+        lines, free = [[" "] * width, [" "] * width], [0, 0]
+        for c in range(columns):
+            name, start = self.step_names.get(self.steps[c]), c * cell
+            for k, line in enumerate(lines):
+                if name is None or start < free[k]:
+                    continue
+                if start + len(name) > width:
+                    name = name[: width - start - 1] + "…" if width - start > 1 else ""
+                line[start : start + len(name)] = name
+                free[k] = start + len(name) + 1
+                break
+        labels = ["token".ljust(LABEL_WIDTH), " " * LABEL_WIDTH]
+        return [Text(label + "".join(line), style="dim") for label, line in
+                zip(labels, lines, strict=True) if line.count(" ") < width]  # fmt: skip
 
     def under(self, columns: int, per_column: int, cell: int) -> RenderResult:
         """The masked columns and the marked ones, each on a line of its own."""
@@ -223,9 +257,15 @@ def states_text(result: Result, n: int, sequence_checks: list[StateCheck]) -> Te
     return Text("\n".join(lines))
 
 
-def render(result: Result, only: int | None = None, cursor: int | None = None) -> Group:
+def render(
+    result: Result,
+    only: int | None = None,
+    cursor: int | None = None,
+    tokens: StepTokens | None = None,
+) -> Group:
     """Everything --heatmap shows: the header, per sequence its maps and states, the verdicts;
-    input step `cursor` pointed at in every map (rnnstate explore)."""
+    input step `cursor` pointed at in every map (rnnstate explore); `tokens` (--vocab): each
+    step's token under the step labels."""
     parts: list = [header(result)]
     N = result.spec.batch
     checks = result.checks()  # measured once, for the marks and the lines
@@ -234,7 +274,10 @@ def render(result: Result, only: int | None = None, cursor: int | None = None) -
         if N > 1:
             parts.append(Text(f"\nsequence n={n} of N={N}", style="bold underline"))
         mine = [check for check in checks if check.sequence == n]
-        parts.extend(maps(result, n, mine, cursor))
+        found = maps(result, n, mine, cursor)
+        for heatmap in found if tokens is not None else ():
+            heatmap.step_names = tokens.of_sequence(n)
+        parts.extend(found)
         parts.append(Text("final states", style="bold"))
         parts.append(states_text(result, n, mine))
         if each:

@@ -241,14 +241,20 @@ def pieces(
 
 def memory_document(memory: Memory) -> dict:
     """--memory under "memory": the definition, the share, and per state the influence (N, T)
-    by input step (float64), the horizon (N,) and the earliest input step in it (N,)."""
-    return {
+    by input step (float64), the horizon (N,) and the earliest input step in it (N,); "unit"
+    with --unit, and with --sequences the connectivity map per output (N, T, T)."""
+    document = {
         "definition": DEFINITION,
         "share": HORIZON_SHARE,
         "influence": dict(memory.influence),
         "horizon": {name: [int(k) for k in v] for name, v in memory.horizon.items()},
         "reach": {name: [int(t) for t in v] for name, v in memory.reach.items()},
     }
+    if memory.unit is not None:
+        document["unit"] = memory.unit
+    if memory.connectivity is not None:
+        document["connectivity"] = dict(memory.connectivity)
+    return document
 
 
 def gradient_check_document(check: GradientCheck) -> dict:

@@ -1,5 +1,6 @@
 """--memory's view: per final state, a table of the influence of every input step t (with a bar
-scaled to the largest), and the memory horizon line; for one sequence.
+scaled to the largest), and the memory horizon line; for one sequence. With --unit, on that unit
+of each state; with --sequences, a line saying where the connectivity map is shown.
 
 Rows are input steps t in input order; a long sequence shows its most recently read steps (those
 the horizon counts from) unless --full, and says what the steps not shown hold.
@@ -26,6 +27,16 @@ def bar(value: float, largest: float) -> str:
     return "█" * whole + PARTIAL_BLOCKS[rest]
 
 
+def state_label(name: str, unit: int | None) -> str:
+    """'h', or 'h[3]' for unit 3 of h."""
+    return name if unit is None else f"{name}[{unit}]"
+
+
+def connectivity_formula(output: str, unit: int | None) -> str:
+    """'‖∂o_t/∂x_s‖', or '‖∂o_t[3]/∂x_s‖' for unit 3."""
+    return f"‖∂{output}_t{'' if unit is None else f'[{unit}]'}/∂x_s‖"
+
+
 def read_backwards(name: str, backwards: bool, bidirectional: bool) -> bool:
     """Whether the state's layer (half) read the steps last to first."""
     return name.endswith("_bw") or (backwards and not bidirectional)
@@ -33,21 +44,23 @@ def read_backwards(name: str, backwards: bool, bidirectional: bool) -> bool:
 
 def horizon_line(name: str, memory: Memory, n: int, backwards: bool) -> Text:
     """'horizon of h: the last 6 steps read (t=14..19) hold 90% of it' (masked steps not
-    counted)."""
+    counted; 'of h[3]' with a unit)."""
     steps, reach = int(memory.horizon[name][n]), int(memory.reach[name][n])
+    label = state_label(name, memory.unit)
     if steps == 0:
-        return Text(f"horizon of {name}: 0 steps: no step has any influence on it")
+        return Text(f"horizon of {label}: 0 steps: no step has any influence on it")
     T = memory.influence[name].shape[1]
     span = f"t={reach}..{T - 1}" if not backwards else f"t=0..{reach}"
     plural = "step" if steps == 1 else "steps"
     share = f"{HORIZON_SHARE:.0%}"
-    return Text(f"horizon of {name}: the last {steps} {plural} read ({span}) hold {share} of it")
+    return Text(f"horizon of {label}: the last {steps} {plural} read ({span}) hold {share} of it")
 
 
 def state_table(
     name: str, values: np.ndarray, mask: np.ndarray | None, backwards: bool, full: bool
 ):
-    """The table of one state's influence for one sequence: values (T,), mask (T,) or None."""
+    """The table of one state's influence for one sequence: values (T,), mask (T,) or None;
+    name: the state's label (h, or h[3] for a unit)."""
     T = len(values)
     order = list(range(T - 1, -1, -1)) if backwards else list(range(T))  # reading order
     shown = order if full or T <= SHOWN_STEPS else order[-SHOWN_STEPS:]
@@ -100,6 +113,11 @@ def render(
     for name, values in memory.influence.items():
         reads_back = read_backwards(name, backwards, bidirectional)
         row_mask = None if mask is None else mask[n]
-        parts.append(state_table(name, values[n], row_mask, reads_back, full))
+        label = state_label(name, memory.unit)
+        parts.append(state_table(label, values[n], row_mask, reads_back, full))
         parts.append(horizon_line(name, memory, n, reads_back))
+    if memory.connectivity is not None:
+        formula = connectivity_formula(", ".join(memory.connectivity), memory.unit)
+        parts.append(Text(f"connectivity map {formula}: --heatmap, --plot and --json show it",
+                          style="dim"))  # fmt: skip
     return Group(*parts)

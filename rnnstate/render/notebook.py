@@ -1,10 +1,12 @@
 """A Result in Python and in notebooks: `result.plot()` (the figure --plot saves) and the tables
-as HTML at the end of a Jupyter cell. rnnstate.api attaches both to Result (show_in_notebooks),
-so the result module knows no renderer and the layers read one way."""
+as HTML at the end of a Jupyter cell; a Summary's `plot()` (the figure --summary --plot saves).
+rnnstate.api attaches them (show_in_notebooks, summary_in_notebooks), so the result and summary
+modules know no renderer and the layers read one way."""
 
 import io
 
 from rnnstate.result import Result
+from rnnstate.summary import Summary
 
 
 def plot(self: Result, sequence: int | None = None, units_shown: list[int] | None = None):
@@ -38,3 +40,17 @@ def show_in_notebooks(result_class: type[Result]) -> None:
     """Give `result_class` its plot() and its HTML display (_repr_html_)."""
     result_class.plot = plot
     result_class._repr_html_ = html
+
+
+def plot_summary(self: Summary):
+    """The summary as one matplotlib Figure, the one --summary --plot saves: the saturation
+    scatter of every gate and, with a unit, that unit across the first sequences. Raises
+    SpecError for a SimpleRNN summarized without a unit (nothing to draw)."""
+    from rnnstate.render.summary_plot import figure
+
+    return figure(self)
+
+
+def summary_in_notebooks(summary_class: type[Summary]) -> None:
+    """Give `summary_class` its plot()."""
+    summary_class.plot = plot_summary

@@ -19,6 +19,7 @@ import numpy as np
 from rnnstate.bins import extreme_bins, scale_centre, unit_scale
 from rnnstate.render.table import header, trace_legend
 from rnnstate.result import Result, StateCheck
+from rnnstate.vocab import StepTokens
 
 LINES_SHOWN = 4  # units drawn through time unless units_shown says which
 LEGEND_BESIDE = 6  # the legend of this many lines fits beside them; of more, over them
@@ -39,6 +40,8 @@ STATES_HEIGHT, STATE_ROW_HEIGHT = 0.25, 0.2  # the final states of a kind: + a r
 LINES_HEIGHT = 1.1  # the lines through time
 MAX_COLUMNS = 500  # a heatmap is 820 dots wide: with a bin per column every bin is seen
 MAX_ROWS = 100  # a heatmap is 100 dots high: more units than this are binned
+EVERY_STEP_TICKS = 60  # with --vocab, runs this short label every step by its token
+TOKEN_CHARACTER = 0.055  # inches a character of a vertical tick label takes, at its font size
 TITLE_WIDTH = 125  # characters per line of the figure's title at its font size
 SAVE_SETTINGS = {
     "svg.hashsalt": "rnnstate",  # fixed ids in SVG, not random ones
@@ -62,6 +65,7 @@ class Panel:
     row_label: str = "unit"
     marked: tuple[str, ...] = ()
     masked: list[int] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)  # input step -> its token (--vocab)
 
 
 def panels(result: Result, n: int) -> list[Panel]:
@@ -123,12 +127,21 @@ def figure_class():
     return RunFigure
 
 
-def figure(result: Result, n: int | None = None, units_shown: list[int] | None = None):
+def figure(
+    result: Result,
+    n: int | None = None,
+    units_shown: list[int] | None = None,
+    tokens: StepTokens | None = None,
+):
     """The figure of sequence n (--only; the first by default, said in the title for a
-    batch): a matplotlib Figure FIGURE_WIDTH inches wide, as high as its panels need."""
+    batch): a matplotlib Figure FIGURE_WIDTH inches wide, as high as its panels need. With
+    `tokens` (--vocab) the heatmaps' steps are labelled "t token", upright."""
     spec = result.spec
     n = 0 if n is None else n
     maps = panels(result, n)
+    if tokens is not None:
+        for panel in maps:
+            panel.names = tokens.of_sequence(n)
     lines = line_values(result, n)
     kinds = [kind for kind in STATE_KINDS if any(name[0] == kind for name in result.states)]
     rows = {kind: sum(name[0] == kind for name in result.states) for kind in kinds}
@@ -138,7 +151,9 @@ def figure(result: Result, n: int | None = None, units_shown: list[int] | None =
     labelled = len(heights) - 1 if lines is not None else len(maps) - 1  # has the x label
     title = title_text(result, n, maps)
     title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
-    room = [ABOVE + h + BELOW + (X_LABEL if k == labelled else 0) for k, h in enumerate(heights)]
+    below = [BELOW + token_room(panel) for panel in maps] + [BELOW] * (len(heights) - len(maps))
+    room = [ABOVE + h + below[k] + (X_LABEL if k == labelled else 0)
+            for k, h in enumerate(heights)]  # fmt: skip
     fig = figure_class()(figsize=(FIGURE_WIDTH, title_height + sum(room) + BOTTOM), dpi=DPI)
     width, height = fig.get_size_inches()
     fig.suptitle(title, x=0.1 / width, y=1 - TOP / height, ha="left", va="top", fontsize=9,
@@ -217,6 +232,24 @@ def round_ticks(labels: list[int]) -> tuple[list[int], list[str]]:
     return [column[v] for v in values], [str(v) for v in values]
 
 
+def token_ticks(panel: Panel) -> tuple[list[int], list[str]]:
+    """--vocab: ticks "t token" at every column of a short run (EVERY_STEP_TICKS steps or
+    fewer), else at round_ticks' round steps: (positions, texts)."""
+    if len(panel.steps) <= EVERY_STEP_TICKS:
+        positions = list(range(len(panel.steps)))
+    else:
+        positions, _ = round_ticks(panel.steps)
+    return positions, [f"{panel.steps[c]} {panel.names[panel.steps[c]]}" for c in positions]
+
+
+def token_room(panel: Panel) -> float:
+    """The inches a heatmap's upright "t token" tick labels need beyond a row of numbers."""
+    if not panel.names:
+        return 0.0
+    longest = max(len(text) for text in token_ticks(panel)[1])
+    return max(0.0, longest * TOKEN_CHARACTER - BELOW + 0.1)
+
+
 def draw_heatmap(fig, axis, panel: Panel, checks: list[StateCheck]) -> None:
     """One (rows, T) heatmap with its own labelled colour bar: a 0..1 scale for gates in
     [0, 1], else a scale symmetric around 0. Long runs are binned (rnnstate.bins); the columns
@@ -247,7 +280,11 @@ def draw_heatmap(fig, axis, panel: Panel, checks: list[StateCheck]) -> None:
     axis.set_ylabel(panel.row_label, fontsize=8)
     axis.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, steps=[1, 2, 5, 10]))
     positions, texts = round_ticks(panel.steps)
-    axis.set_xticks(positions, texts)
+    if panel.names:
+        positions, texts = token_ticks(panel)
+        axis.set_xticks(positions, texts, rotation=90)
+    else:
+        axis.set_xticks(positions, texts)
     axis.tick_params(labelsize=7)
     shade_masked(axis, panel.masked)
     colour_bar(fig, axis, image, f"{panel.name}{' (0 to 1)' if panel.sequential else ''}")
@@ -282,23 +319,35 @@ def draw_states(fig, axis, result: Result, n: int, kind: str, checks: list[State
     colour_bar(fig, axis, image, kind, ticks=2)
 
 
-def line_values(result: Result, n: int) -> tuple[str, np.ndarray] | None:
-    """What the lines through time show: o with return_sequences, else the traced h_t; None
-    when neither was kept (o holds only the last step, and no trace)."""
-    if result.spec.return_sequences and "o" in result.outputs:
-        return "o", result.o[n]
+def line_values(result: Result, n: int) -> tuple[str, np.ndarray, int | None] | None:
+    """What the lines through time show: o with return_sequences, else the traced h_t, with
+    the units of its forward half (M) where its columns hold both halves of a Bidirectional
+    layer (merge_mode concat), else None; None when neither was kept (o holds only the last
+    step, and no trace)."""
+    spec = result.spec
+    if spec.return_sequences and "o" in result.outputs:
+        halves = spec.units if spec.bidirectional and spec.merge == "concat" else None
+        return "o", result.o[n], halves
     if result.gates is not None and "h_t" in result.gates:
-        return "h_t", result.gates["h_t"][n]
+        return "h_t", result.gates["h_t"][n], None
     return None
 
 
-def draw_lines(axis, lines: tuple[str, np.ndarray], units_shown: list[int] | None) -> None:
-    """A few units of o (or of the traced h_t) through time, (T, M) values."""
-    name, values = lines
-    units = units_shown or list(range(min(LINES_SHOWN, values.shape[1])))
-    for unit in units:
-        axis.plot(range(values.shape[0]), values[:, unit], lw=1, label=f"u{unit}")
-    axis.set_title(f"{name} through time, units {', '.join(f'u{u}' for u in units)}",
+def draw_lines(axis, lines: tuple[str, np.ndarray, int | None], units_shown: list[int] | None):
+    """A few units of o (or of the traced h_t) through time, (T, M) values; of a Bidirectional
+    layer's o (concat), as many of each half, each labelled fw or bw."""
+    name, values, forward_units = lines
+    if forward_units is None:
+        units = units_shown or list(range(min(LINES_SHOWN, values.shape[1])))
+        labels = [f"u{u}" for u in units]
+    else:
+        each = list(range(min(LINES_SHOWN // 2, forward_units)))
+        units = units_shown or [*each, *(forward_units + u for u in each)]
+        labels = [f"fw u{u}" if u < forward_units else f"bw u{u - forward_units}" for u in units]
+    for unit, label in zip(units, labels, strict=True):
+        axis.plot(range(values.shape[0]), values[:, unit], lw=1, label=label)
+    halves = "" if forward_units is None else "  (fw: o[:, :M], bw: o[:, M:])"
+    axis.set_title(f"{name} through time, units {', '.join(labels)}{halves}",
                    loc="left", fontsize=9)  # fmt: skip
     if len(units) <= LEGEND_BESIDE:  # beside the lines, where a heatmap has its colour bar
         axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)

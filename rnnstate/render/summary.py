@@ -12,6 +12,7 @@ from rich.text import Text
 from rnnstate.errors import shown_name
 from rnnstate.render.table import format_value
 from rnnstate.summary import Summary, TopPlaces, UnitStats
+from rnnstate.vocab import StepTokens
 
 # What each traced name is, for the table titles.
 MEANINGS = {
@@ -19,6 +20,7 @@ MEANINGS = {
     "g": "candidate", "og": "output gate", "z": "update gate", "r": "reset gate",
     "h_hat": "candidate", "pre_activation": "before the activation",
 }  # fmt: skip
+TOP_TOKEN_WIDTH = 8  # a token under a value in the --top table: as wide as the value
 
 
 def header(summary: Summary) -> Text:
@@ -30,10 +32,15 @@ def header(summary: Summary) -> Text:
              f"M={spec.units} N={summary.sequences}"]  # fmt: skip
     given = spec.sources.input
     source = f"input {shown_name(given)}" if given else f"drawn from seed {spec.seed}"
+    if spec.model is not None:
+        lines.append(f"layer {shown_name(spec.model.layer)} of {shown_name(spec.model.path)}; "
+                     f"input: {shown_name(spec.model.input_from)}")  # fmt: skip
     lines.append(f"{summary.sequences} sequences ({source}) in batches of {summary.batch_size}")
     counted = f"{summary.steps} steps counted"
     if spec.mask_value is not None:
         counted += f", {summary.masked} masked (mask_value={spec.mask_value:g}) left out"
+    elif spec.model is not None and spec.model.mask_from is not None:
+        counted += f", {summary.masked} masked by {shown_name(spec.model.mask_from)} left out"
     lines.append(counted)
     if any(stats.gate for stats in summary.stats.values()):
         low, high = summary.thresholds.low, summary.thresholds.high
@@ -95,10 +102,11 @@ def quantity_table(stats: UnitStats, sort: str) -> Table:
     return table
 
 
-def top_table(top: TopPlaces) -> Table:
+def top_table(top: TopPlaces, tokens: StepTokens | None = None) -> Table:
     """The K places where the unit is largest, largest first: the sequence, the input step t,
     the value, and the values at the counted steps around it (t-2 to t+2; blank where the
-    sequence ends or the step is masked)."""
+    sequence ends or the step is masked). With `tokens` (--vocab), a dim row under each place
+    gives the token of each of those steps, under its value."""
     table = Table(title=f"{top.name} of unit {top.unit}: the {len(top.places)} largest",
                   title_justify="left")  # fmt: skip
     offsets = range(-top.AROUND, top.AROUND + 1)
@@ -108,20 +116,26 @@ def top_table(top: TopPlaces) -> Table:
         around = [place.around.get(place.step + o) for o in offsets]
         table.add_row(str(rank), str(place.sequence), str(place.step),
                       *("" if v is None else format_value(v) for v in around))  # fmt: skip
+        if tokens is not None:
+            T = tokens.ids.shape[1]
+            words = [tokens.token(place.sequence, place.step + o, TOP_TOKEN_WIDTH)
+                     if 0 <= place.step + o < T else "" for o in offsets]  # fmt: skip
+            table.add_row("", "", "", *(Text(w) for w in words), style="dim")
     return table
 
 
-def render(summary: Summary, sort: str = "unit") -> Group:
-    """The header, a table per traced quantity in the trace's order, then the top places."""
+def render(summary: Summary, sort: str = "unit", tokens: StepTokens | None = None) -> Group:
+    """The header, a table per traced quantity in the trace's order, then the top places (their
+    steps labelled by `tokens`, --vocab, if given)."""
     tables = [quantity_table(s, sort) for s in summary.stats.values()]
     if summary.top is not None:
-        tables.append(top_table(summary.top))
+        tables.append(top_table(summary.top, tokens))
     return Group(header(summary), *tables)
 
 
-def summary_document(summary: Summary) -> dict:
+def summary_document(summary: Summary, tokens: StepTokens | None = None) -> dict:
     """The "summary" object of the --json document (docs/json.md): float64 statistics per
-    quantity, each a list over the M units."""
+    quantity, each a list over the M units; with `tokens` (--vocab) each top place's tokens."""
     quantities = {}
     for name, stats in summary.stats.items():
         entry = {
@@ -147,11 +161,22 @@ def summary_document(summary: Summary) -> dict:
         document["top"] = {"quantity": top.name, "unit": top.unit, "places": [
             {"sequence": p.sequence, "step": p.step, "value": p.value,
              "around": {str(t): v for t, v in p.around.items()}} for p in top.places]}  # fmt: skip
+        if tokens is not None:
+            for place, entry in zip(top.places, document["top"]["places"], strict=True):
+                entry["tokens"] = place_tokens(tokens, place, top.AROUND)
     return document
 
 
-def document(summary: Summary) -> dict:
-    """The whole --json document of a --summary run."""
+def place_tokens(tokens: StepTokens, place, around: int) -> dict[str, str]:
+    """The tokens, whole, of the steps from t-around to t+around of a top place's sequence
+    (the sequence's steps only), keyed by step number as a string."""
+    T = tokens.ids.shape[1]
+    steps = range(max(0, place.step - around), min(T, place.step + around + 1))
+    return {str(t): tokens.tokens[int(tokens.ids[place.sequence, t])] for t in steps}
+
+
+def document(summary: Summary, tokens: StepTokens | None = None) -> dict:
+    """The whole --json document of a --summary run (the top places' tokens with `tokens`)."""
     from rnnstate.render.json import SCHEMA, versions
 
     spec = summary.spec
@@ -161,11 +186,12 @@ def document(summary: Summary) -> dict:
         "engine": spec.engine,
         "config": spec.config(),
         "versions": versions(spec.engine),
-        "summary": summary_document(summary),
+        "summary": summary_document(summary, tokens),
     }
 
 
-def pieces(summary: Summary) -> Iterator[bytes]:
-    """The --json document as bytes, with a final newline (NaN, for no step counted: null)."""
+def pieces(summary: Summary, tokens: StepTokens | None = None) -> Iterator[bytes]:
+    """The --json document as bytes, with a final newline (NaN, for no step counted: null);
+    the top places' tokens with `tokens` (--vocab)."""
     options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
-    yield orjson.dumps(document(summary), option=options)
+    yield orjson.dumps(document(summary, tokens), option=options)

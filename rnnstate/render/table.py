@@ -17,6 +17,7 @@ from rich.text import Text
 from rnnstate.activations import SATURATION, UNBOUNDED, Saturation
 from rnnstate.errors import shown_name
 from rnnstate.result import ENGINE_ORDER, ENGINE_TOLERANCE, REACH_SAFETY, Result, StateCheck
+from rnnstate.vocab import StepTokens
 
 MATCH_STYLE = "bold black on bright_yellow"
 CURSOR_MARK, CURSOR_STYLE = "▶", "bold reverse"  # rnnstate explore's step cursor, on t
@@ -83,6 +84,7 @@ class ArrayTable:
         self.saturation = saturation  # which values are marked saturated
         self.notes = notes or {}  # row -> a dim note, without the highlight (masked steps)
         self.cursor: int | None = None  # the step label explore's step cursor is at
+        self.step_names: dict[int, str] = {}  # input step -> its token (--vocab), in its label
 
     def shown_columns(self, width: int) -> list[int | None]:
         """Columns that fit in `width` cells beside the t and mark columns; None is the ellipsis."""
@@ -92,7 +94,10 @@ class ArrayTable:
         widest = max(len(format_value(v)) for v in (self.rows.min(), self.rows.max()))
         cell = 3 + widest + (len(SATURATED_MARK) if self.saturation else 0)
         marks = max((len(self.note(r)) + 3 for r in {*self.marks, *self.notes}), default=0)
-        available = width - len(str(self.steps[-1])) - 4 - marks - 2 * (self.cursor is not None)
+        label = len(str(self.steps[-1]))
+        if self.step_names:  # "3 not": the widest token and its space
+            label += 1 + max(cell_len(name) for name in self.step_names.values())
+        available = width - label - 4 - marks - 2 * (self.cursor is not None)
         if count * cell <= available:
             return list(range(count))
         return shown_indices(count, head=max(1, (available - 4) // (2 * cell)))
@@ -143,12 +148,15 @@ class ArrayTable:
         return [*rows[:gap], *before, *near, *after, *rows[gap + 1 :]]
 
     def step_label(self, row: int) -> str | Text:
-        """The t of a row: the step label, marked when the cursor is on it."""
+        """The t of a row: the step label ("3 not" with --vocab), marked when the cursor is on
+        it. A Text: a token is never read as rich markup."""
+        step = self.steps[row]
+        label = f"{step} {self.step_names[step]}" if step in self.step_names else str(step)
         if self.cursor is None:
-            return str(self.steps[row])
-        if self.steps[row] == self.cursor and len(self.steps) > 1:
-            return Text(f"{CURSOR_MARK} {self.steps[row]}", style=CURSOR_STYLE)
-        return f"  {self.steps[row]}"
+            return Text(label)
+        if step == self.cursor and len(self.steps) > 1:
+            return Text(f"{CURSOR_MARK} {label}", style=CURSOR_STYLE)
+        return Text(f"  {label}")
 
     def hidden_words(self, width: int) -> str | None:
         """What the table hides at `width`, in words ("24 of 32 units, 84 of 100 steps"), or
@@ -705,12 +713,17 @@ FULL_HINT = "--full shows all"
 
 
 def render(
-    result: Result, only: int | None = None, full: bool = False, cursor: int | None = None
+    result: Result,
+    only: int | None = None,
+    full: bool = False,
+    cursor: int | None = None,
+    tokens: StepTokens | None = None,
 ) -> Group:
     """Everything the terminal shows for a Result, as one rich renderable; `only` shows one
     sequence of the batch; `full` every unit and step of its tables (else a line under a table
     that hides some says how to see them); `cursor`: rnnstate explore's step cursor, marked on
-    the row of that input step in every table of steps."""
+    the row of that input step in every table of steps; `tokens` (--vocab): each step labelled
+    by its token."""
     parts: list = [header(result)]
     checks = result.checks()  # measured once, for the marks and the lines under the tables
     N = result.spec.batch
@@ -728,6 +741,7 @@ def render(
             tables += traces
         for table in tables:
             table.full, table.hint = full, FULL_HINT
+            table.step_names = {} if tokens is None else tokens.of_sequence(n)
         if each:
             parts.extend(verdict_line(check, label=N > 1) for check in mine)
     parts.extend(more_sequences(N, only))

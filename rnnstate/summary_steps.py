@@ -1,0 +1,165 @@
+"""rnnstate.summary's streamed path: the numpy engine's steps over one batch, each step's traced
+values added to the statistics as soon as they are computed (rnnstate.summary_kernel), so the
+trace (n, T, gates x M) is never recorded, transposed or read again.
+
+The steps are the numpy engine's own (rnnstate.engines.numpy.make_step, BLAS products for the
+batch); around them this module does what the engine's run_direction does (a masked step carries
+the states over; --backwards and bidirectional run the steps in their order), keeping only the
+last output. The statistics are added by a worker thread, CHUNK_STEPS steps at a time, while the
+engine computes the next steps: on a second core they cost the run little time. The sums run as
+rnnstate.summary's: per sequence, step after step in the order the direction runs them, then
+sequence after sequence onto the totals; so the batch size never changes them.
+"""
+
+import numpy as np
+
+from rnnstate.engines import LayerOutputs
+from rnnstate.engines import numpy as engine
+from rnnstate.spec import Spec
+from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
+
+
+def streams(spec: Spec, n: int, values: int) -> bool:
+    """Whether a batch of n sequences with `values` traced values per quantity takes this path:
+    where the engine runs its numpy loop (not its compiled kernels, which keep their own trace)
+    and the statistics' compiled pass pays (rnnstate.summary.compiled_pays)."""
+    from rnnstate.engines import compiled
+    from rnnstate.summary import compiled_pays
+
+    dtype = "float64" if spec.engine == "exact" else "float32"
+    return not compiled.pays(spec, spec.steps, n, dtype) and compiled_pays(values)
+
+
+CHUNK_STEPS = 8  # steps handed to the worker thread at a time
+
+
+class BatchSums:
+    """The statistics of one batch's steps in one direction, added onto rnnstate.summary
+    Accumulators (their arrays updated in place) by a worker thread while the engine runs the
+    next steps: each step's values are copied into one of two buffers of CHUNK_STEPS steps, and
+    a full buffer goes to the worker (one thread: chunks are added in order, so the sums are
+    those of adding step after step)."""
+
+    def __init__(self, accumulators, n: int, dtype, low: float, high: float, worker) -> None:
+        K, M = len(accumulators), len(accumulators[0].total)
+        self.accumulators, self.low, self.high, self.worker = accumulators, low, high, worker
+        self.sequence_sums = np.zeros((K, 2, n, M))  # each sequence's sum and sum of squares
+        self.values = [np.empty((CHUNK_STEPS, K, n, M), dtype) for _ in range(2)]
+        self.counted = [np.empty((CHUNK_STEPS, n), dtype=bool) for _ in range(2)]
+        self.pending: list = [None, None]  # the worker's job on each buffer
+        self.current = self.filled = 0
+
+    def add(self, values: list[np.ndarray], counted: np.ndarray) -> None:
+        """Add one step: values (n, M) of each quantity, where counted (n,) is True."""
+        for k, quantity in enumerate(values):
+            self.values[self.current][self.filled, k] = quantity
+        self.counted[self.current][self.filled] = counted
+        self.filled += 1
+        if self.filled == CHUNK_STEPS:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """The current buffer to the worker; then wait until the other one is free."""
+        if self.filled:
+            job = self.worker.submit(self.accumulate, self.current, self.filled)
+            self.pending[self.current] = job
+            self.current, self.filled = 1 - self.current, 0
+        if self.pending[self.current] is not None:
+            self.pending[self.current].result()  # raises what the worker raised
+            self.pending[self.current] = None
+
+    def accumulate(self, buffer: int, steps: int) -> None:
+        """The worker's job: add the first `steps` steps of a buffer, step after step."""
+        from rnnstate.summary_kernel import accumulate_step
+
+        values, counted = self.values[buffer], self.counted[buffer]
+        for t in range(steps):
+            for k, a in enumerate(self.accumulators):
+                accumulate_step(values[t, k], counted[t], self.sequence_sums[k, 0],
+                                self.sequence_sums[k, 1], a.minimum, a.maximum, a.zeros,
+                                a.left, a.right, self.low, self.high)  # fmt: skip
+
+    def finish(self, counted: int) -> None:
+        """End the batch: the last steps added, its sequences' sums onto the totals; `counted`
+        steps in all."""
+        from rnnstate.summary_kernel import add_sequences
+
+        self.hand_over()
+        for job in self.pending:  # both buffers done
+            if job is not None:
+                job.result()
+        self.pending = [None, None]
+        for k, a in enumerate(self.accumulators):
+            add_sequences(self.sequence_sums[k, 0], self.sequence_sums[k, 1], a.total, a.squares)
+            a.count += counted
+            if not a.gate:  # counted all the same, shown for gates only
+                a.left[:] = a.right[:] = 0
+
+
+def run_direction(spec, x, w: Weights, states, mask, sums: BatchSums) -> np.ndarray:
+    """The steps of x (n, T, D) in the order given from `states` (updated in place), each step's
+    trace added to `sums`; mask (n, T) or None. Returns the last output (n, M)."""
+    n, T, _ = x.shape
+    step = engine.make_step(spec, x, w, states)
+    everywhere = np.ones(n, dtype=bool)
+    output = states[0]
+    if mask is not None:
+        masked = ~mask.T[:, :, None]  # (T, n, 1), True where the step is skipped
+        output = np.zeros_like(states[0])  # Keras: zeros before the first output
+    for t in range(T):
+        if mask is None:
+            step(t)
+        else:
+            before = [state.copy() for state in states]
+            step(t)
+            for state, kept in zip(states, before, strict=True):
+                np.copyto(state, kept, where=masked[t])  # masked: the states carry over
+            output = np.where(masked[t], output, states[0])  # masked: the output repeats
+        sums.add(list(step.trace().values()), everywhere if mask is None else mask[:, t])
+    sums.finish(n * T if mask is None else int(mask.sum()))
+    return output.copy()
+
+
+def run_batch(
+    spec: Spec,
+    x: np.ndarray,
+    weights: LayerWeights,
+    initial_state: dict[str, np.ndarray] | None,
+    mask: np.ndarray | None,
+    accumulators: dict,
+    thresholds,
+    worker,
+) -> LayerOutputs:
+    """Run x (n, T, D) through the layer of `spec` (its engine numpy, or exact in float64,
+    return_sequences off) with every step's trace added to `accumulators` (rnnstate.summary
+    Accumulators by traced name, suffixed _fw and _bw when bidirectional) by `worker` (a
+    one-thread concurrent.futures executor). mask (n, T): True where a step counts.
+    thresholds: rnnstate.summary.Thresholds. Returns the last outputs and the final states,
+    as the engine would (no gates)."""
+    dtype = np.float64 if spec.engine == "exact" else np.float32
+    n = x.shape[0]
+
+    def sums(suffix: str) -> BatchSums:
+        chosen = [accumulators[name + suffix] for name in engine.TRACE_NAMES[spec.cell]]
+        return BatchSums(chosen, n, dtype, thresholds.low, thresholds.high, worker)
+
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the caller
+        x = np.asarray(x, dtype=dtype)
+        weights = engine.weights_in(weights, dtype)
+        if mask is not None:
+            x = x * mask[:, :, None]  # as Keras's Masking layer passes it on
+        if not isinstance(weights, BidirectionalWeights):
+            xs, ms = (x[:, ::-1], None if mask is None else mask[:, ::-1]) if spec.backwards \
+                else (x, mask)  # fmt: skip
+            states = engine.initial_states(spec, n, weights.units, initial_state, "", dtype)
+            o = run_direction(spec, xs, weights, states, ms, sums(""))
+            return LayerOutputs({"o": o}, dict(zip(spec.state_names, states, strict=True)))
+        M = weights.units
+        forward = engine.initial_states(spec, n, M, initial_state, "_fw", dtype)
+        backward = engine.initial_states(spec, n, M, initial_state, "_bw", dtype)
+        reversed_mask = None if mask is None else mask[:, ::-1]
+        o_fw = run_direction(spec, x, weights.forward, forward, mask, sums("_fw"))
+        o_bw = run_direction(spec, x[:, ::-1], weights.backward, backward, reversed_mask,
+                             sums("_bw"))  # fmt: skip
+        states = dict(zip(spec.state_names, [*forward, *backward], strict=True))
+        return LayerOutputs(engine.merge(spec.merge, o_fw, o_bw), states)
