@@ -315,3 +315,14 @@ def test_embedding_is_found_through_dropout_but_not_through_another_layer(tmp_pa
     found = {layer.path: models.embedding_before(loaded, layer) for layer in
              models.recurrent_layers(loaded)}  # fmt: skip
     assert found == {"first": "words", "second": None}
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_three_ways_agree_on_one_unit(cell):
+    spec, x, weights, states, mask = case(cell, masked=cell == "gru", initial=True)
+    found = memory.memory(spec, x, weights, states, mask, unit=2)
+    checked = memory_check.check(spec, x, weights, states, mask, found, unit=2)
+    assert checked.agree
+    assert max(diff.max_rel_diff for diff in checked.diffs) < 1e-12
+    whole = memory_check.check(spec, x, weights, states, mask, found)  # the norm over all units
+    assert not whole.agree
