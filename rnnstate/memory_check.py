@@ -49,6 +49,7 @@ class GradientCheck:
     methods: dict[str, str]  # way -> how it computed the gradients, in words
     skipped: dict[str, str]  # way -> why it did not run
     tolerance: float = TOLERANCE
+    unit: int | None = None  # the influence on this unit of each state only
 
     @property
     def ways(self) -> list[str]:
@@ -211,7 +212,7 @@ def check(
     for way, jacobians in found.items():
         for state, values in norms(jacobians, unit).items():
             diffs.append(relative_diff(way, state, memory.influence[state], values))
-    return GradientCheck(tuple(diffs), methods, skipped)
+    return GradientCheck(tuple(diffs), methods, skipped, unit=unit)
 
 
 def needed_bytes(spec: Spec) -> int:

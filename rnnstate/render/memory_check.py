@@ -39,7 +39,8 @@ def render(check: GradientCheck) -> Group:
     for diff in check.diffs:
         ok = diff.max_rel_diff <= check.tolerance
         n, t = diff.where
-        table.add_row(diff.way, diff.state, f"{diff.max_rel_diff:.3g}", f"n={n}, t={t}",
+        state = diff.state if check.unit is None else f"{diff.state}[{check.unit}]"
+        table.add_row(diff.way, state, f"{diff.max_rel_diff:.3g}", f"n={n}, t={t}",
                       Text("yes" if ok else "NO", style="green" if ok else "bold red"))  # fmt: skip
     lines = [f"{way}: {method}" for way, method in check.methods.items()]
     lines += [f"{way}: not run: {why}" for way, why in check.skipped.items()]
