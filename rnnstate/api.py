@@ -448,7 +448,7 @@ def model_layer_data(
         raise SpecError("--call", f"layer {shown_name(chosen.path)} is called {chosen.calls} "
                         f"time{'s' if chosen.calls > 1 else ''} by the model: --call 0 to "
                         f"{chosen.calls - 1}")  # fmt: skip
-    mask = states = mask_from = None
+    mask = states = mask_from = embedding = None
     input_name = ""
     if x is not None:
         input_name = as_path(x) or "x"
@@ -462,6 +462,7 @@ def model_layer_data(
             received = models.layer_input(loaded, chosen, inputs, input_name, tick, call or 0)
         x, mask, states = received.x, received.mask, received.initial_state
         mask_from = received.mask_from
+        embedding = models.embedding_before(loaded, chosen, call or 0)
         input_from = f"{input_name}, through the model's layers before it"
         if chosen.calls > 1:
             input_from += (
@@ -484,7 +485,9 @@ def model_layer_data(
     if initial_state is not None:
         state_name = as_path(initial_state) or "initial_state"
         states = read_initial_state(state_name) if as_path(initial_state) else initial_state
-    source = ModelSource(loaded.path, chosen.path, input_from, mask_from, chosen.unused, x is None)
+    source = ModelSource(
+        loaded.path, chosen.path, input_from, mask_from, chosen.unused, x is None, embedding
+    )
     return models.LayerData(
         chosen, models.layer_weights(chosen), x, mask, states, source, input_name, state_name
     )

@@ -368,6 +368,33 @@ def input_tensor(layer):
     return arguments.args[0] if arguments.args else arguments.kwargs.get("sequences")
 
 
+# Layers that pass their input on unchanged at inference: an Embedding's vectors cross them
+PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
+
+
+def embedding_before(loaded: LoadedModel, layer: ModelLayer, call: int = 0) -> str | None:
+    """The name of the Embedding whose vectors are what the model's `layer` reads at its call
+    `call` (directly, or through layers that pass them on unchanged at inference), or None."""
+    outermost, target = layer.chain[0], layer.chain[-1]
+    if len(layer.chain) == 1:
+        nodes = model_calls(loaded.model, outermost)
+        arguments = nodes[call].arguments if call < len(nodes) else None
+        tensor = None
+        if arguments is not None:
+            tensor = arguments.args[0] if arguments.args else arguments.kwargs.get("sequences")
+    else:  # inside a nested model: what the layer reads in that model's own graph
+        tensor = input_tensor(target)
+    while tensor is not None and hasattr(tensor, "_keras_history"):
+        operation = tensor._keras_history.operation
+        kind = type(operation).__name__
+        if kind == "Embedding":
+            return operation.name
+        if kind not in PASS_THROUGH:
+            return None
+        tensor = input_tensor(operation)
+    return None
+
+
 def find_layer(layers: list[ModelLayer], name: str, path: str) -> ModelLayer:
     """The layer `name` (its path, or its index in the listing); SpecError listing the
     recurrent layers there are."""

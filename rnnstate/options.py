@@ -416,7 +416,8 @@ Check = Annotated[
         help="Run every engine that can run the layer (keras, numpy, torch when installed) on "
         "the same weights and input and measure o, h and c against the exact answer (float64); "
         "exit 3, naming the engine, if one is farther than float32 can reach on this layer "
-        "and input (1e-5 on most layers).",
+        "and input (1e-5 on most layers). With --memory, also the influence against Keras's "
+        "GradientTape and torch autograd in float64 (exit 3 beyond 1e-6, relative).",
         rich_help_panel=SHOW,
     ),
 ]

@@ -46,6 +46,7 @@ class ModelSource:
     mask_from: str | None = None  # the layer that sent the step mask (Embedding, Masking), if any
     unused: tuple[str, ...] = ()  # settings of the layer that do nothing here, each in words
     seeded: bool = False  # x is drawn from the seed (otherwise the seed draws nothing)
+    embedding: str | None = None  # the Embedding whose vectors are the layer's input, if any
 
 
 @dataclass(frozen=True)

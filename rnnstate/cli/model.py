@@ -43,6 +43,7 @@ from rnnstate.options import (
     Layout,
     LayoutName,
     LeftBelow,
+    MemoryOption,
     ModelPath,
     ModelSeed,
     Only,
@@ -75,6 +76,7 @@ RUN_OPTIONS = {  # options that need --layer, by parameter name
     "sequences": "--sequences/--no-sequences",
     "summary": "--summary",
     "vocab": "--vocab",
+    "memory": "--memory",
 }
 # What --summary runs on: every sequence of the data, so the options that size or draw one run
 # or start it from given states do not apply.
@@ -92,6 +94,8 @@ NOT_WITH_MODEL_SUMMARY = {"steps": "-T", "batch": "-N", "seed": "--seed",
         "--only 1 --gates --engine numpy",
         "rnnstate model docs/example/sentiment.keras --layer lstm --input docs/example/reviews.npy "
         "--vocab docs/example/vocab.txt --summary --top 5 --unit 3",
+        "rnnstate model docs/example/sentiment.keras --layer lstm --input docs/example/reviews.npy "
+        "--memory --only 2  # which tokens h and c depend on",
     ),
 )
 def model_command(
@@ -119,6 +123,7 @@ def model_command(
     only: Only = None,
     heatmap: HeatmapOption = False,
     full: Full = False,
+    memory: MemoryOption = False,
     vocab: VocabPath = None,
     summary: SummaryOption = False,
     batch_size: BatchSize = None,

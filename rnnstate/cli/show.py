@@ -223,12 +223,14 @@ def run_and_show(
         if memory.problem(spec) is not None:
             raise SpecError("--memory", memory.problem(spec))
         memory.check_unit(spec, shown.unit)
-        memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output), shown.unit,
-                           spec.return_sequences, shown.output is not None)  # fmt: skip
+        memory.ensure_fits(spec, estimate_bytes(spec, shown.as_json, shown.output)
+                           + gradient_check_bytes(spec), shown.unit, spec.return_sequences,
+                           shown.output is not None)  # fmt: skip
     announce_long_run(spec)
     with progress_bar(spec) as progress:
         result = run_spec(spec, x, weights, states, progress, mask)
     influence = memory_of(result, shown.unit) if shown.memory else None
+    gradients = gradient_check(result, influence, shown.unit) if influence is not None else None
     if ran is not None:
         ran(result, influence)
     with warnings.catch_warnings(record=True) as caught, AllOrNothing() as files:
@@ -247,7 +249,7 @@ def run_and_show(
             typer.echo(f"wrote {shown_name(path)}", err=True)  # on stderr: stdout is the output
     explanations = explain(result, only or 0) if spec.explain is not None else None
     if shown.as_json:
-        write_stdout(json_render.pieces(result, explanations, influence))
+        write_stdout(json_render.pieces(result, explanations, influence, gradients))
     elif shown.heatmap:
         from rnnstate.render import heatmap
 
@@ -271,10 +273,16 @@ def run_and_show(
 
             Console(highlight=False).print(
                 memory_render.render(influence, result.mask, only or 0, spec.backwards,
-                                     spec.bidirectional, shown.full)
+                                     spec.bidirectional, shown.full, embedded_input(spec))
             )  # fmt: skip
         sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
-    return not spec.check or result.cross_check.agree
+    if gradients is not None and not shown.as_json:
+        from rnnstate.render import memory_check as memory_check_render
+
+        Console(highlight=False).print(memory_check_render.render(gradients))
+        sys.stdout.flush()
+    agreed = not spec.check or result.cross_check.agree
+    return agreed and (gradients is None or gradients.agree)
 
 
 def memory_of(result, unit: int | None = None):
@@ -284,6 +292,33 @@ def memory_of(result, unit: int | None = None):
 
     return memory(result.spec, result.x, result.weights, result.initial_state, result.mask,
                   unit, result.spec.return_sequences)  # fmt: skip
+
+
+def gradient_check(result, influence, unit: int | None = None):
+    """--memory with --check: the influence (on `unit` of each state) against Keras's gradients
+    and torch autograd's (memory_check.GradientCheck); None without --check."""
+    if not result.spec.check:
+        return None
+    from rnnstate.memory_check import check
+
+    return check(result.spec, result.x, result.weights, result.initial_state, result.mask,
+                 influence, unit)  # fmt: skip
+
+
+def gradient_check_bytes(spec: Spec) -> int:
+    """Bytes --check adds to --memory (memory_check.needed_bytes), 0 without --check."""
+    if not spec.check:
+        return 0
+    from rnnstate.memory_check import needed_bytes
+
+    return needed_bytes(spec)
+
+
+def embedded_input(spec: Spec) -> tuple[str, int] | None:
+    """For a model's layer that reads an Embedding's vectors: its name and dimensions (D)."""
+    if spec.model is None or spec.model.embedding is None:
+        return None
+    return spec.model.embedding, spec.features
 
 
 def check_only(only: int | None, batch: int) -> None:

@@ -48,10 +48,12 @@ def _import_keras():
     return tf, keras
 
 
-def new_layer(keras, spec: Spec, units: int, features: int, use_bias: bool):
+def new_layer(keras, spec: Spec, units: int, features: int, use_bias: bool, dtype=None):
     """The Keras layer for `spec` with return_state=True (in Bidirectional when asked), built
-    for `features` inputs, its weights Keras's own until set."""
+    for `features` inputs, its weights Keras's own until set; computing in `dtype` ("float64")
+    when given, else Keras's float32."""
     options = {
+        "dtype": dtype,
         "return_sequences": spec.return_sequences,
         "return_state": True,
         "use_bias": use_bias,
@@ -67,7 +69,7 @@ def new_layer(keras, spec: Spec, units: int, features: int, use_bias: bool):
     layer = getattr(keras.layers, spec.keras_layer)(units, **options)
     if spec.bidirectional:
         merge_mode = None if spec.merge == "none" else spec.merge
-        layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode)
+        layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode, dtype=dtype)
     layer.build((None, None, features))
     return layer
 

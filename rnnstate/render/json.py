@@ -12,6 +12,7 @@ import orjson
 
 from rnnstate.explain import Explanation
 from rnnstate.memory import DEFINITION, HORIZON_SHARE, Memory
+from rnnstate.memory_check import RELATIVE, GradientCheck
 from rnnstate.result import REACH_SAFETY, CrossCheck, Result
 
 SCHEMA = "rnnstate/3"
@@ -222,13 +223,18 @@ def value_pieces(value) -> Iterator[bytes]:
 
 
 def pieces(
-    result: Result, explanations: list[Explanation] | None = None, memory: Memory | None = None
+    result: Result,
+    explanations: list[Explanation] | None = None,
+    memory: Memory | None = None,
+    gradients: GradientCheck | None = None,
 ) -> Iterator[bytes]:
     """The whole document as UTF-8 JSON text in pieces, ending in a newline (with --memory's
-    influence under "memory" when given)."""
+    influence under "memory" when given, and its check under "cross_check" "memory")."""
     whole = document(result, explanations)
     if memory is not None:
         whole["memory"] = memory_document(memory)
+    if gradients is not None:
+        whole["cross_check"]["memory"] = gradient_check_document(gradients)
     yield from value_pieces(whole)
     yield b"\n"
 
@@ -249,6 +255,31 @@ def memory_document(memory: Memory) -> dict:
     if memory.connectivity is not None:
         document["connectivity"] = dict(memory.connectivity)
     return document
+
+
+def gradient_check_document(check: GradientCheck) -> dict:
+    """--memory --check under cross_check "memory": per way, how it computed the gradients and
+    per state its largest relative difference from the exact influence and where (n, t); the
+    ways not run and why; the tolerance and the verdict."""
+    return {
+        "reference": "exact",
+        "tolerance": check.tolerance,
+        "relative": RELATIVE,
+        "agree": check.agree,
+        "differ": check.differing,
+        "ways": [
+            {
+                "way": way,
+                "method": check.methods[way],
+                "agree": check.within(way),
+                "max_rel_diff": {d.state: d.max_rel_diff for d in diffs},
+                "where": {d.state: list(d.where) for d in diffs},
+            }
+            for way in check.ways
+            for diffs in [[d for d in check.diffs if d.way == way]]
+        ],
+        "skipped": dict(check.skipped),
+    }
 
 
 def render(result: Result) -> bytes:

@@ -93,14 +93,23 @@ def render(
     backwards: bool,
     bidirectional: bool,
     full: bool,
+    embedding: tuple[str, int] | None = None,
 ) -> Group:
-    """Every state's influence table and horizon line for sequence n; mask (N, T) or None."""
+    """Every state's influence table and horizon line for sequence n; mask (N, T) or None;
+    `embedding`: the name and dimensions of the Embedding whose vectors the layer reads."""
+    what = "input step" if embedding is None else "token"
     parts: list = [
         Text(
-            f"memory of sequence {n}: influence of each input step (exact, float64)",
+            f"memory of sequence {n}: influence of each {what} (exact, float64)",
             style="bold",
         )
     ]
+    if embedding is not None:
+        name, dimensions = embedding
+        parts.append(
+            Text(f"x_t: the vector the Embedding {name!r} gives the token at position t; its "
+                 f"influence is the norm over its {dimensions} dimensions")
+        )  # fmt: skip
     for name, values in memory.influence.items():
         reads_back = read_backwards(name, backwards, bidirectional)
         row_mask = None if mask is None else mask[n]
