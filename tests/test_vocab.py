@@ -178,3 +178,19 @@ def test_vocab_is_refused_for_a_model_without_an_embedding(tmp_path):
                     tmp_path / "x.npy", "--vocab", VOCAB)  # fmt: skip
     assert result.exit_code == 2
     assert "does not" in result.stderr and "Embedding" in result.stderr
+
+
+def test_memory_tables_and_heatmap_name_each_step_by_its_token():
+    common = ("model", MODEL, "--layer", "lstm", "--input", REVIEWS, "--only", "1", "--memory",
+              "--vocab", VOCAB, "--engine", "numpy")  # fmt: skip
+    tables = invoke(*common)
+    assert tables.exit_code == 0, tables.stderr
+    h_table = tables.stdout.split("influence on h:", 1)[1].split("horizon of h", 1)[0]
+    rows = [line.split("│")[1].strip() for line in h_table.splitlines() if line.startswith("│")]
+    assert rows[:5] == ["0 bad", "1 actors", "2 the", "3 bad", "4 <pad>"]
+    # review 1 is 4 tokens, then padding: the horizon's span ends at the last token read
+    assert "horizon of h: the last 3 steps read (t=1..3) hold 90% of it" in tables.stdout
+    heatmap = invoke(*common, "--heatmap")
+    assert heatmap.exit_code == 0, heatmap.stderr
+    token_line = next(line for line in heatmap.stdout.splitlines() if line.startswith("token"))
+    assert token_line.split()[:4] == ["token", "bad", "the", "<pad>"]  # every other step

@@ -257,8 +257,8 @@ def run_and_show(
         if influence is not None:
             from rnnstate.render import memory_heatmap
 
-            Console(highlight=False).print(memory_heatmap.render(influence, spec, result.mask,
-                                                                 only or 0))  # fmt: skip
+            maps = memory_heatmap.render(influence, spec, result.mask, only or 0, shown.tokens)
+            Console(highlight=False).print(maps)
     elif explanations is not None:
         Console(highlight=False).print(
             table_render.header(result), explain_render.render(explanations, shown.tokens)
@@ -273,7 +273,8 @@ def run_and_show(
 
             Console(highlight=False).print(
                 memory_render.render(influence, result.mask, only or 0, spec.backwards,
-                                     spec.bidirectional, shown.full, embedded_input(spec))
+                                     spec.bidirectional, shown.full, embedded_input(spec),
+                                     shown.tokens)
             )  # fmt: skip
         sys.stdout.flush()  # a reader that stopped early is seen here, inside user_errors
     if gradients is not None and not shown.as_json:

@@ -73,7 +73,7 @@ def render(result: Result, step: int, sequence: int):
         parts.append(at_cursor(name, values[sequence], found, sequence, step, mask, backwards))
         parts.append(state_table(name, values[sequence], mask, step, found.reach[name][sequence],
                                  backwards))  # fmt: skip
-        parts.append(horizon_line(name, found, sequence, backwards))
+        parts.append(horizon_line(name, found, sequence, backwards, mask))
     return Group(*parts)
 
 

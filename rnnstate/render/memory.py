@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnstate.memory import HORIZON_SHARE, Memory
+from rnnstate.vocab import StepTokens
 
 BAR_WIDTH = 24
 PARTIAL_BLOCKS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")  # 0 to 7 eighths
@@ -42,25 +43,40 @@ def read_backwards(name: str, backwards: bool, bidirectional: bool) -> bool:
     return name.endswith("_bw") or (backwards and not bidirectional)
 
 
-def horizon_line(name: str, memory: Memory, n: int, backwards: bool) -> Text:
+def horizon_line(
+    name: str, memory: Memory, n: int, backwards: bool, mask: np.ndarray | None = None
+) -> Text:
     """'horizon of h: the last 6 steps read (t=14..19) hold 90% of it' (masked steps not
-    counted; 'of h[3]' with a unit)."""
+    counted, and the span ends at the last step read that counts: mask (T,) or None; 'of h[3]'
+    with a unit)."""
     steps, reach = int(memory.horizon[name][n]), int(memory.reach[name][n])
     label = state_label(name, memory.unit)
     if steps == 0:
         return Text(f"horizon of {label}: 0 steps: no step has any influence on it")
-    T = memory.influence[name].shape[1]
-    span = f"t={reach}..{T - 1}" if not backwards else f"t=0..{reach}"
+    counted = np.flatnonzero(np.ones(memory.influence[name].shape[1], bool) if mask is None
+                             else mask)  # fmt: skip
+    span = f"t={reach}..{counted[-1]}" if not backwards else f"t={counted[0]}..{reach}"
     plural = "step" if steps == 1 else "steps"
     share = f"{HORIZON_SHARE:.0%}"
     return Text(f"horizon of {label}: the last {steps} {plural} read ({span}) hold {share} of it")
 
 
 def state_table(
-    name: str, values: np.ndarray, mask: np.ndarray | None, backwards: bool, full: bool
+    name: str,
+    values: np.ndarray,
+    mask: np.ndarray | None,
+    backwards: bool,
+    full: bool,
+    step_names: dict[int, str] | None = None,
 ):
     """The table of one state's influence for one sequence: values (T,), mask (T,) or None;
-    name: the state's label (h, or h[3] for a unit)."""
+    name: the state's label (h, or h[3] for a unit); step_names (--vocab): input step -> its
+    token, shown after the step ("3 not")."""
+    names = step_names or {}
+
+    def step(t: int) -> str:
+        return f"{t} {names[t]}" if t in names else str(t)
+
     T = len(values)
     order = list(range(T - 1, -1, -1)) if backwards else list(range(T))  # reading order
     shown = order if full or T <= SHOWN_STEPS else order[-SHOWN_STEPS:]
@@ -79,10 +95,10 @@ def state_table(
         table.add_row(span, f"{len(hidden)} steps", share, "read earlier; --full shows each")
     for t in sorted(shown):
         if mask is not None and not mask[t]:
-            table.add_row(str(t), "0", "-", "masked: skipped, no influence")
+            table.add_row(step(t), "0", "-", "masked: skipped, no influence")
             continue
         share = f"{values[t] / total:.1%}" if total > 0 else "-"
-        table.add_row(str(t), f"{values[t]:.4g}", share, bar(values[t], largest))
+        table.add_row(step(t), f"{values[t]:.4g}", share, bar(values[t], largest))
     return table
 
 
@@ -94,9 +110,11 @@ def render(
     bidirectional: bool,
     full: bool,
     embedding: tuple[str, int] | None = None,
+    tokens: StepTokens | None = None,
 ) -> Group:
     """Every state's influence table and horizon line for sequence n; mask (N, T) or None;
-    `embedding`: the name and dimensions of the Embedding whose vectors the layer reads."""
+    `embedding`: the name and dimensions of the Embedding whose vectors the layer reads;
+    `tokens` (--vocab): each step named by its token."""
     what = "input step" if embedding is None else "token"
     parts: list = [
         Text(
@@ -114,8 +132,9 @@ def render(
         reads_back = read_backwards(name, backwards, bidirectional)
         row_mask = None if mask is None else mask[n]
         label = state_label(name, memory.unit)
-        parts.append(state_table(label, values[n], row_mask, reads_back, full))
-        parts.append(horizon_line(name, memory, n, reads_back))
+        names = None if tokens is None else tokens.of_sequence(n)
+        parts.append(state_table(label, values[n], row_mask, reads_back, full, names))
+        parts.append(horizon_line(name, memory, n, reads_back, row_mask))
     if memory.connectivity is not None:
         formula = connectivity_formula(", ".join(memory.connectivity), memory.unit)
         parts.append(Text(f"connectivity map {formula}: --heatmap, --plot and --json show it",

@@ -22,6 +22,7 @@ from rnnstate.render.memory import (
     state_label,
 )
 from rnnstate.spec import Spec
+from rnnstate.vocab import StepTokens
 
 DECADES = 6  # the colour scale's depth below the largest value
 
@@ -83,22 +84,26 @@ class LogHeatmap(Heatmap):
         return f"rows: {self.rows}; columns: input steps {self.column}, {cells}; {scale}"
 
 
-def render(memory: Memory, spec: Spec, mask: np.ndarray | None, n: int) -> Group:
-    """Sequence n's influence map, horizon lines and connectivity maps; mask (N, T) or None."""
+def render(memory: Memory, spec: Spec, mask: np.ndarray | None, n: int,
+           tokens: StepTokens | None = None) -> Group:  # fmt: skip
+    """Sequence n's influence map, horizon lines and connectivity maps; mask (N, T) or None;
+    `tokens` (--vocab): each step's token under the step labels of the influence map."""
     masked = [] if mask is None else [int(t) for t in np.flatnonzero(~mask[n])]
     names = list(memory.influence)
     formula = f"‖∂s{'' if memory.unit is None else f'[{memory.unit}]'}/∂x_t‖"
     rows = "final states" if memory.unit is None else f"unit {memory.unit} of each final state"
     influence = np.stack([memory.influence[name][n] for name in names])
+    states = LogHeatmap(f"influence {formula} on each final state s", influence, names, rows,
+                        masked=masked)  # fmt: skip
+    states.step_names = {} if tokens is None else tokens.of_sequence(n)
     parts: list = [
         Text(f"memory of sequence {n}: influence of each input step (exact, float64)",
              style="bold"),
-        LogHeatmap(f"influence {formula} on each final state s", influence, names, rows,
-                   masked=masked),
+        states,
     ]  # fmt: skip
     for name in names:
         backwards = read_backwards(name, spec.backwards, spec.bidirectional)
-        parts.append(horizon_line(name, memory, n, backwards))
+        parts.append(horizon_line(name, memory, n, backwards, None if mask is None else mask[n]))
     for output, values in (memory.connectivity or {}).items():
         label = state_label(output, memory.unit)
         parts.append(LogHeatmap(
