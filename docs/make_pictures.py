@@ -26,6 +26,8 @@ PICTURES = {
                                      "--gates"],
     "images/memory-rnn.png": ["rnn", "--memory", "--sequences", "--seed", "0", "-T", "24", "-M",
                               "8", "--engine", "numpy"],
+    "images/memory-lstm-keeps.png": ["lstm", "--memory", "--seed", "0", "-T", "24", "--weights",
+                                     "docs/example/lstm_keeps.npz", "--engine", "numpy"],
 }  # fmt: skip
 
 

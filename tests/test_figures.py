@@ -221,3 +221,22 @@ def test_binning_units_keeps_the_extreme_unit_too():
     binned, size = extreme_bins(values, 10, 0, 0.5)
     assert size == 5 and binned[7].tolist() == [0.7, 0.7, 0.0001, 0.7]
     assert np.all(np.delete(binned, 7, axis=0) == 0.7)
+
+
+def test_log_axes_label_their_powers_of_ten_as_plain_text():
+    # the figure's text is not mathtext ($ in a token or a file name is a $): log ticks must
+    # not be matplotlib's mathtext "$\mathdefault{10^{-1}}$"
+    from rnnstate.memory import memory
+    from rnnstate.render.memory_plot import memory_figure
+
+    result = rnnstate.run("rnn", seed=0, steps=24, units=8, engine="numpy", return_sequences=True)
+    found = memory(result.spec, result.x, result.weights, connectivity=True)
+    fig = memory_figure(result, found)
+    fig.canvas.draw()
+    curve, bar = fig.axes[0], fig.axes[-1]
+    low, high = curve.get_ylim()
+    shown = [label.get_text() for tick, label in zip(curve.get_yticks(), curve.get_yticklabels(),
+                                                     strict=True) if low <= tick <= high]  # fmt: skip
+    assert shown == ["1e\u221205", "1e\u221203", "1e\u221201", "10"]  # matplotlib's minus sign
+    labels = [t.get_text() for t in bar.get_yticklabels()]
+    assert labels and all("$" not in text and text for text in labels)

@@ -107,7 +107,7 @@ def decades(low: float, high: float) -> tuple[float, float]:
 def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked: list[int]):
     """One state's influence by input step on a log axis, its horizon shaded (dashed at its
     first step), masked steps hatched."""
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import LogFormatter, NullFormatter
 
     values = memory.influence[name][n]
     T = len(values)
@@ -124,7 +124,9 @@ def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked:
     if np.isfinite(shown).any():
         axis.set_yscale("log")
         axis.set_ylim(*decades(np.nanmin(shown), np.nanmax(shown)))
-        axis.yaxis.set_minor_formatter(NullFormatter())  # labels at powers of 10 only
+        # labels at powers of 10 only, as plain text ("1e-05"): the figure's text is not mathtext
+        axis.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))
+        axis.yaxis.set_minor_formatter(NullFormatter())
     words = horizon_words(memory, name, n, backwards)
     axis.set_title(f"{label}  ‖∂{label}/∂x_t‖ by input step t;  {words}", loc="left",
                    fontsize=9)  # fmt: skip
@@ -142,7 +144,7 @@ def draw_map(fig, axis, memory: Memory, output: str, n: int) -> None:
     on a log colour scale with its colour bar; binned to MAX_COLUMNS per axis."""
     from matplotlib import colormaps
     from matplotlib.colors import LogNorm
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import LogFormatter, NullFormatter
 
     values = memory.connectivity[output][n]
     T = values.shape[0]
@@ -169,4 +171,5 @@ def draw_map(fig, axis, memory: Memory, output: str, n: int) -> None:
     axis.set_ylabel("t (output step)", fontsize=8)
     axis.tick_params(labelsize=7)
     bar = colour_bar(fig, axis, image, "log scale")
+    bar.ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))  # plain text, as above
     bar.ax.yaxis.set_minor_formatter(NullFormatter())
