@@ -18,15 +18,16 @@ JSON_BUFFER_BYTES = 96 << 20
 # Time. A run takes START_SECONDS (imports, weights), INPUT_SECONDS a drawn input value, and per
 # step of each direction STEP_SECONDS plus MAC_SECONDS per multiply-add of the step's products
 # (N kM (D + M)), each per way the layer runs: "numpy" (the numpy engine's Python loop),
-# "compiled" (its numba kernels, with numba's import in the start), "keras", "torch". Set from
-# whole runs on this project's 2-core machine alone (issue #30's figures) and, for "compiled",
-# its speed against the loop measured in one process (20x at M=16, 2.5x at M=256); the machine
-# was too loaded on 2026-12-02 for benchmarks/bench_estimate.py's fit (docs/performance.md).
-# PROBE_SECONDS is what the probe took there: the estimate scales by the contention now and by
-# how long the probe takes now.
-START_SECONDS = {"numpy": 0.2, "compiled": 0.8, "keras": 3.0, "torch": 1.5}
-STEP_SECONDS = {"numpy": 6e-6, "compiled": 3e-7, "keras": 1e-5, "torch": 2e-6}
-MAC_SECONDS = {"numpy": 8e-11, "compiled": 4e-11, "keras": 5e-11, "torch": 4e-11}
+# "compiled" (its numba kernels, with numba's import and a cached kernel's load in the start),
+# "keras", "torch". Fitted by benchmarks/bench_estimate.py (least squares over its grid of whole
+# runs) on this project's 2-core machine alone, 2026-12-03; "compiled" from its two benchmark
+# sizes (T=10^6 M=16: 1.57 s, T=10^5 M=256: 3.09 s) with its start measured as a T=10^4 run
+# (0.8 s). PROBE_SECONDS is what the probe took there: the estimate scales by the contention now
+# and by how long the probe takes now. tests/test_time_estimate.py checks these constants
+# against every run benchmarks/estimate_runs.json records.
+START_SECONDS = {"numpy": 0.45, "compiled": 0.8, "keras": 4.5, "torch": 1.8}
+STEP_SECONDS = {"numpy": 1.0e-5, "compiled": 4.8e-7, "keras": 1.85e-5, "torch": 6.2e-7}
+MAC_SECONDS = {"numpy": 1.8e-10, "compiled": 8.2e-11, "keras": 2.1e-10, "torch": 1.1e-10}
 INPUT_SECONDS = 2e-8
 # Seconds numba takes to compile a cell's kernel (its callees with it) where it is not in its
 # cache yet: the CPU time of a first run on an empty NUMBA_CACHE_DIR on this machine (loaded, so
@@ -34,7 +35,7 @@ INPUT_SECONDS = 2e-8
 # compiled only where the loop would take longer than COMPILE_MARGIN times that.
 COMPILE_SECONDS = {"lstm": 8.0, "gru": 8.0, "rnn": 6.0}
 COMPILE_MARGIN = 2.0
-PROBE_SECONDS = 7e-4
+PROBE_SECONDS = 6.5e-4
 PROBE_FROM = 1.0  # seconds: shorter estimates are not worth the probe's time
 
 
@@ -123,10 +124,7 @@ def contention() -> float:
     import time
 
     cores = len(os.sched_getaffinity(0))
-    try:
-        by_load = max(1.0, (os.getloadavg()[0] + 1) / cores)
-    except OSError:
-        return 1.0
+    by_load = load_contention()
     if by_load == 1.0:
         return 1.0
     weights = []
@@ -139,6 +137,15 @@ def contention() -> float:
 
 
 CONTENTION_SAMPLES, CONTENTION_PAUSE = 5, 0.005
+
+
+def load_contention() -> float:
+    """The runnable jobs (the 1-minute load average, this one included) per core this process
+    may use, at least 1: contention as the load average tells it, at no cost."""
+    try:
+        return max(1.0, (os.getloadavg()[0] + 1) / len(os.sched_getaffinity(0)))
+    except OSError:
+        return 1.0
 
 
 def runnable_weight() -> float | None:
@@ -179,7 +186,10 @@ def speed() -> float:
 def expected_seconds(spec: Spec) -> float:
     """About how long a run of `spec` takes on this machine now: nominal_seconds, times the
     contention, times the probe's speed (taken only for runs long enough that it matters)."""
-    seconds = nominal_seconds(spec) * contention()
+    seconds = nominal_seconds(spec)
+    if seconds * load_contention() < PROBE_FROM:  # short even on this load: no closer look
+        return seconds * load_contention()
+    seconds *= contention()
     return seconds if seconds < PROBE_FROM else seconds * speed()
 
 

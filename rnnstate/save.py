@@ -362,7 +362,7 @@ def save_plot(
     if memory is not None:
         from rnnstate.render.memory_plot import memory_figure
 
-        drawn = memory_figure(result, memory, sequence)
+        drawn = memory_figure(result, memory, sequence, tokens)
     else:
         drawn = figure(result, sequence, units_shown, tokens)
     data = image_bytes(drawn, suffix)

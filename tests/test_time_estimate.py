@@ -18,6 +18,7 @@ def simple_constants(monkeypatch):
     monkeypatch.setattr(budget, "MAC_SECONDS", dict.fromkeys(PATHS, 1e-9))
     monkeypatch.setattr(budget, "INPUT_SECONDS", 1e-8)
     monkeypatch.setattr(budget, "contention", lambda: 1.0)
+    monkeypatch.setattr(budget, "load_contention", lambda: 1.0)
     monkeypatch.setattr(budget, "probe_seconds", lambda: budget.PROBE_SECONDS)
     monkeypatch.delenv("RNNSTATE_COMPILED", raising=False)
 
@@ -54,15 +55,17 @@ def test_both_directions_count_and_check_runs_every_engine(simple_constants):
 def test_the_estimate_scales_by_load_and_probe_only_when_long(simple_constants, monkeypatch):
     long_run = Spec("lstm", steps=1_000_000, units=16, engine="torch")
     monkeypatch.setattr(budget, "contention", lambda: 3.0)
+    monkeypatch.setattr(budget, "load_contention", lambda: 3.0)
     monkeypatch.setattr(budget, "probe_seconds", lambda: 2 * budget.PROBE_SECONDS)
     assert budget.expected_seconds(long_run) == pytest.approx(
         budget.nominal_seconds(long_run) * 3 * 2
     )
 
     def no_probe():
-        raise AssertionError("a short run must not take the probe")
+        raise AssertionError("a short run must not take the probe or read /proc")
 
     monkeypatch.setattr(budget, "probe_seconds", no_probe)
+    monkeypatch.setattr(budget, "contention", no_probe)
     short_run = Spec("lstm", steps=8, engine="numpy")
     monkeypatch.setattr(budget, "START_SECONDS", dict.fromkeys(PATHS, 0.1))
     assert budget.expected_seconds(short_run) == pytest.approx(
@@ -117,3 +120,31 @@ def test_a_busy_thread_weighs_as_its_nice_value_says():
     assert budget.thread_weight(b"12 (a) b) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 0 1") == 0.0
     assert budget.thread_weight(b"12 (a) b) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 -5 1") == \
         pytest.approx(1.25**5)  # fmt: skip
+
+
+def recorded_runs() -> list[dict]:
+    """The whole runs benchmarks/bench_estimate.py timed on this project's machine and recorded
+    (--record), each with the load and the probe it was timed under."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "benchmarks" / "estimate_runs.json"
+    return json.loads(path.read_text())["runs"]
+
+
+@pytest.mark.parametrize("run", recorded_runs(), ids=lambda r: f"{r['engine']}-{r['compiled']}-"
+                         f"{r['cell']}-T{r['T']}-M{r['M']}-N{r['N']}")  # fmt: skip
+def test_the_estimate_is_within_2x_of_each_recorded_run(run, monkeypatch):
+    # budget.py's constants against the grid of whole runs (every engine, both ways of the
+    # numpy engine, the benchmark's sizes among them); the kernels were in numba's cache
+    from rnnstate.engines import compiled
+
+    monkeypatch.setenv("RNNSTATE_COMPILED", run["compiled"])
+    monkeypatch.setattr(compiled, "kernel_cached", lambda cell, dtype="float32": True)
+    monkeypatch.setattr(budget, "contention", lambda: run["load_contention"])
+    monkeypatch.setattr(budget, "load_contention", lambda: run["load_contention"])
+    monkeypatch.setattr(budget, "probe_seconds", lambda: run["probe"])
+    spec = Spec(run["cell"], steps=run["T"], features=8, units=run["M"], batch=run["N"],
+                return_sequences=True, engine=run["engine"])  # fmt: skip
+    assert budget.time_path(spec, run["engine"]) == run["path"]
+    assert 0.5 <= run["measured"] / budget.expected_seconds(spec) <= 2.0

@@ -194,3 +194,13 @@ def test_memory_tables_and_heatmap_name_each_step_by_its_token():
     assert heatmap.exit_code == 0, heatmap.stderr
     token_line = next(line for line in heatmap.stdout.splitlines() if line.startswith("token"))
     assert token_line.split()[:4] == ["token", "bad", "the", "<pad>"]  # every other step
+
+
+def test_memory_figure_labels_its_steps_by_token_and_ends_the_horizon_at_the_last_token(tmp_path):
+    labelled("--only", "3", "--memory", "--plot", tmp_path / "memory.svg")
+    svg = (tmp_path / "memory.svg").read_text()
+    for t, i in enumerate(REVIEW_3):
+        assert svg.count(f">{t} {WORDS[i]}<") == 2  # under the curve of h and of c
+    labelled("--only", "1", "--memory", "--plot", tmp_path / "short.svg")  # 4 tokens, then padding
+    short = (tmp_path / "short.svg").read_text()
+    assert re.search(r"the last \d steps read \(t=\d\.\.3\) hold 90%", short)

@@ -27,33 +27,46 @@ from rnnstate.render.plot import (
     RIGHT,
     TITLE_LINE,
     TITLE_WIDTH,
+    TOKEN_CHARACTER,
     TOP,
     X_LABEL,
+    Panel,
     colour_bar,
     figure_class,
     round_ticks,
     shade_masked,
     step_locator,
+    token_ticks,
 )
 from rnnstate.render.table import header
 from rnnstate.result import Result
+from rnnstate.vocab import StepTokens
 
 CURVE_HEIGHT = 1.3  # an influence curve's axes
 MAP_HEIGHT = 3.2  # a connectivity map's axes
 MARKERS_UP_TO = 60  # steps: shorter runs mark every step's value with a dot
 
 
-def memory_figure(result: Result, memory: Memory, n: int | None = None):
+def memory_figure(result: Result, memory: Memory, n: int | None = None,
+                  tokens: StepTokens | None = None):  # fmt: skip
     """The memory figure of sequence n (--only; the first by default): a matplotlib Figure
-    FIGURE_WIDTH inches wide, as high as its panels need."""
+    FIGURE_WIDTH inches wide, as high as its panels need; with `tokens` (--vocab) the curves'
+    steps are labelled "t token"."""
     spec = result.spec
     n = 0 if n is None else n
     names = list(memory.influence)
     maps = list(memory.connectivity or {})
+    steps = Panel("", "", np.zeros((0, spec.steps)), False, list(range(spec.steps)))
+    steps.names = {} if tokens is None else tokens.of_sequence(n)
     heights = [CURVE_HEIGHT] * len(names) + [MAP_HEIGHT] * len(maps)
     title = title_text(result, memory, n)
     title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
-    room = [ABOVE + h + BELOW + X_LABEL for h in heights]
+    token_room = 0.0
+    if steps.names:  # upright "t token" labels under each curve
+        longest = max(len(text) for text in token_ticks(steps)[1])
+        token_room = max(0.0, longest * TOKEN_CHARACTER - BELOW + 0.1)
+    room = [ABOVE + h + BELOW + X_LABEL + (token_room if k < len(names) else 0.0)
+            for k, h in enumerate(heights)]  # fmt: skip
     fig = figure_class()(figsize=(FIGURE_WIDTH, title_height + sum(room) + BOTTOM), dpi=DPI)
     width, height = fig.get_size_inches()
     fig.suptitle(title, x=0.1 / width, y=1 - TOP / height, ha="left", va="top", fontsize=9,
@@ -66,9 +79,13 @@ def memory_figure(result: Result, memory: Memory, n: int | None = None):
         axes.append(fig.add_axes(box))
         top += room[k] - ABOVE
     masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
+    counted = None if result.mask is None else result.mask[n]
     for axis, name in zip(axes, names, strict=False):
         backwards = read_backwards(name, spec.backwards, spec.bidirectional)
-        draw_curve(axis, memory, name, n, backwards, masked)
+        draw_curve(axis, memory, name, n, backwards, masked, counted)
+        if steps.names:
+            positions, texts = token_ticks(steps)
+            axis.set_xticks(positions, texts, rotation=90)
     for axis, output in zip(axes[len(names) :], maps, strict=True):
         draw_map(fig, axis, memory, output, n)
     return fig
@@ -86,13 +103,17 @@ def title_text(result: Result, memory: Memory, n: int) -> str:
     )
 
 
-def horizon_words(memory: Memory, name: str, n: int, backwards: bool) -> str:
-    """'horizon: the last 9 steps read (t=15..23) hold 90%', or that there is none."""
+def horizon_words(
+    memory: Memory, name: str, n: int, backwards: bool, mask: np.ndarray | None = None
+) -> str:
+    """'horizon: the last 9 steps read (t=15..23) hold 90%' (the span ends at the last step
+    read that counts: mask (T,) or None), or that there is none."""
     steps, reach = int(memory.horizon[name][n]), int(memory.reach[name][n])
     if steps == 0:
         return "no step has any influence"
     T = memory.influence[name].shape[1]
-    span = f"t=0..{reach}" if backwards else f"t={reach}..{T - 1}"
+    counted = np.flatnonzero(np.ones(T, bool) if mask is None else mask)
+    span = f"t={counted[0]}..{reach}" if backwards else f"t={reach}..{counted[-1]}"
     plural = "step" if steps == 1 else "steps"
     return f"horizon: the last {steps} {plural} read ({span}) hold {HORIZON_SHARE:.0%}"
 
@@ -104,9 +125,10 @@ def decades(low: float, high: float) -> tuple[float, float]:
     return float(bottom), float(max(top, bottom * 10))
 
 
-def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked: list[int]):
+def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked: list[int],
+               counted: np.ndarray | None = None):  # fmt: skip
     """One state's influence by input step on a log axis, its horizon shaded (dashed at its
-    first step), masked steps hatched."""
+    first step), masked steps hatched; counted (T,): False at masked steps, or None."""
     from matplotlib.ticker import LogFormatter, NullFormatter
 
     values = memory.influence[name][n]
@@ -127,7 +149,7 @@ def draw_curve(axis, memory: Memory, name: str, n: int, backwards: bool, masked:
         # labels at powers of 10 only, as plain text ("1e-05"): the figure's text is not mathtext
         axis.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))
         axis.yaxis.set_minor_formatter(NullFormatter())
-    words = horizon_words(memory, name, n, backwards)
+    words = horizon_words(memory, name, n, backwards, counted)
     axis.set_title(f"{label}  ‖∂{label}/∂x_t‖ by input step t;  {words}", loc="left",
                    fontsize=9)  # fmt: skip
     axis.set_xlim(-0.5, T - 0.5)
