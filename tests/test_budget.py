@@ -16,7 +16,7 @@ def test_estimate_counts_every_part_on_the_keras_engine():
     assert budget.estimate_parts(spec) == {
         "input": 4 * 20 * (2 + 3),
         "weights": 4 * 48 * (1 + 5) + 4 * 36 * 12,
-        "outputs": 4 * 30 * (1 + 10),  # T=10 is within one chunk: a call holds all steps
+        "outputs": 4 * 30 * (1 + 11),  # T=10 is within one chunk: a call holds all steps
         "states": 4 * 12,
         "trace": 0,
         "state checks": budget.CHECK_BYTES,  # one state of one sequence
