@@ -13,7 +13,6 @@ Counts (saturated steps, zeros) are integers, exact by construction.
 """
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,6 +44,18 @@ class Thresholds:
 
     low: float = 0.1  # Karpathy, Johnson and Fei-Fei (2015)
     high: float = 0.9
+
+    def of(self, dtype) -> tuple:
+        """low and high in `dtype` (a numpy float type) such that a value v of that type is
+        below the new low exactly when v < low, and above the new high exactly when v > high:
+        for float32, the float32 rounded up from low and down from high (no float32 lies
+        between the two roundings)."""
+        low, high = np.array([self.low, self.high], dtype=dtype)
+        if float(low) < self.low:  # compared in float64, not in dtype
+            low = np.nextafter(low, dtype(np.inf))
+        if float(high) > self.high:
+            high = np.nextafter(high, dtype(-np.inf))
+        return low, high
 
 
 @dataclass(frozen=True)
@@ -130,12 +141,15 @@ class Accumulator:
         compiled pass (rnnstate.summary_kernel), which adds in the same order.
         """
         if compiled_pays(values.size):
-            from rnnstate.summary_kernel import accumulate
+            from rnnstate.summary_kernel import accumulate_steps, add_sequences
 
             self.count += int(counted.sum())
-            low, high = thresholds.low, thresholds.high
-            accumulate(values, counted, self.total, self.squares, self.minimum, self.maximum,
-                       self.zeros, self.left, self.right, low, high)  # fmt: skip
+            sums = np.zeros((2, *values.shape[::2]))  # each sequence's sum and sum of squares
+            low, high = thresholds.of(values.dtype.type)
+            accumulate_steps(values.transpose(1, 0, 2), counted.T, sums[0], sums[1],
+                             self.minimum, self.maximum, self.zeros, self.left, self.right,
+                             low, high)  # fmt: skip
+            add_sequences(sums[0], sums[1], self.total, self.squares)
             if not self.gate:  # counted all the same, shown for gates only
                 self.left[:] = self.right[:] = 0
             return
@@ -162,8 +176,9 @@ class Accumulator:
         )
         self.zeros += ((values == 0) & where).sum(axis=(0, 1))
         if self.gate:
-            self.left += ((values < thresholds.low) & where).sum(axis=(0, 1))
-            self.right += ((values > thresholds.high) & where).sum(axis=(0, 1))
+            low, high = thresholds.of(values.dtype.type)
+            self.left += ((values < low) & where).sum(axis=(0, 1))
+            self.right += ((values > high) & where).sum(axis=(0, 1))
 
     def stats(self) -> UnitStats:
         """The statistics so far (NaN, and no flag, where no step was counted)."""
@@ -283,45 +298,44 @@ def summarize(
     except SpecError as error:
         if size == 1:
             raise
-        raise SpecError("--batch-size", f"{error}; --summary holds one batch of sequences at a "
-                                        "time (-N above): give a smaller --batch-size") from None
+        held = "--summary holds one batch of sequences at a time (-N above)"
+        message = f"{error}; {held}: give a smaller --batch-size"
+        raise SpecError("--batch-size", message) from None
     accumulators: dict[str, Accumulator] = {}
     places = None if top is None else TopPlaces(top_name, top[1], top[0])
     rows = None if across is None else UnitRows(across_names, across[0], across[1])
     done = masked = 0
-    # The thread that adds the statistics on the streamed path, while the engine runs on.
-    with ThreadPoolExecutor(1, "rnnstate-summary") as worker:
-        for batch in batches:
-            x = batch[0] if isinstance(batch, tuple) else batch
-            n = x.shape[0]
-            if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
-                _, mask, states = batch
-            else:
-                mask = step_mask(x, spec.mask_value)
-                states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
-            counted = counted_steps(spec, mask, n)
-            masked += int(counted.size - counted.sum())
-            kept = places is not None or rows is not None  # they need the trace itself
-            if not kept and streams(spec, n, n * spec.steps * spec.units):
-                for name in traced_names(spec):
-                    if name not in accumulators:
-                        accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
-                run = run_batch(replace(spec, batch=n), x, weights, states, mask, accumulators,
-                                thresholds, worker)  # fmt: skip
-                ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
-            else:
-                result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
-                for name, values in result.gates.items():
-                    if name not in accumulators:
-                        accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
-                    accumulators[name].add(values, counted, thresholds)
-                if places is not None:
-                    places.add(result.gates[top_name], counted, done, spec.backwards)
-                if rows is not None:
-                    rows.add(result.gates, counted, spec.backwards)
-            done += n
-            if progress:
-                progress(done)
+    for batch in batches:
+        x = batch[0] if isinstance(batch, tuple) else batch
+        n = x.shape[0]
+        if isinstance(batch, tuple):  # a model's layer input: x, its mask and states
+            _, mask, states = batch
+        else:
+            mask = step_mask(x, spec.mask_value)
+            states = initial_state and {k: v[done : done + n] for k, v in initial_state.items()}
+        counted = counted_steps(spec, mask, n)
+        masked += int(counted.size - counted.sum())
+        kept = places is not None or rows is not None  # they need the trace itself
+        if not kept and streams(spec, n, n * spec.steps * spec.units):
+            for name in traced_names(spec):
+                if name not in accumulators:
+                    accumulators[name] = Accumulator(name, spec.units, is_gate(spec, name))
+            run = run_batch(replace(spec, batch=n), x, weights, states, mask, accumulators,
+                            thresholds)  # fmt: skip
+            ensure_finite(replace(spec, batch=n), run, x, weights, states, mask)
+        else:
+            result = run_engines(replace(spec, batch=n), x, weights, states, None, mask)
+            for name, values in result.gates.items():
+                if name not in accumulators:
+                    accumulators[name] = Accumulator(name, values.shape[2], is_gate(spec, name))
+                accumulators[name].add(values, counted, thresholds)
+            if places is not None:
+                places.add(result.gates[top_name], counted, done, spec.backwards)
+            if rows is not None:
+                rows.add(result.gates, counted, spec.backwards)
+        done += n
+        if progress:
+            progress(done)
     steps = done * spec.steps - masked
     stats = {name: accumulator.stats() for name, accumulator in accumulators.items()}
     return Summary(spec, done, steps, masked, batch_size, thresholds, stats, places, rows)

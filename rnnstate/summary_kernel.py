@@ -1,4 +1,4 @@
-"""rnnstate.summary's accumulation of one batch in one compiled pass (numba), for large batches.
+"""rnnstate.summary's accumulation in one compiled pass (numba), for large batches.
 
 It adds in exactly the order the numpy path does — per sequence from 0, step after step, then
 the sequence's sum onto the running total, sequence after sequence — with no reassociation
@@ -12,53 +12,44 @@ from rnnstate.engines.kernels import jit
 
 
 @jit
-def accumulate(values, counted, total, squares, minimum, maximum, zeros, left, right, low, high):
-    """Add values (n, T, M) at the steps where counted (n, T) is True to the running float64
-    total and squares, the min and max, and the counts of zeros and of steps below `low` and
-    above `high` (each (M,), updated in place)."""
-    n, T, M = values.shape
-    sequence_total = np.empty(M)
-    sequence_squares = np.empty(M)
+def accumulate_steps(values, counted, sequence_total, sequence_squares, minimum, maximum, zeros,
+                     left, right, low, high):  # fmt: skip
+    """Add S steps' values (S, n, M), time-major, of the sequences where counted (S, n) is True:
+    each sequence's own float64 sums sequence_total and sequence_squares (n, M), step after
+    step; the running min and max; the counts of zeros, of values below `low` and above `high`
+    (each (M,)); low and high in the values' dtype (rnnstate.summary.Thresholds.of). All in place;
+    add_sequences ends the sums. Fewer than 2**31 rows (S * n) a call.
+
+    Each sequence's S rows are added while its sums are in cache; the extremes and counts go to
+    local arrays first, in loops LLVM vectorizes (np.minimum, not min(), which it does not).
+    """
+    S, n, M = values.shape
+    smallest = np.full(M, np.inf, values.dtype)
+    largest = np.full(M, -np.inf, values.dtype)
+    zero = np.zeros(M, np.int32)  # int32: vectorized in twice the lanes of int64
+    below = np.zeros(M, np.int32)
+    above = np.zeros(M, np.int32)
     for s in range(n):
-        sequence_total[:] = 0.0
-        sequence_squares[:] = 0.0
-        for t in range(T):
-            if not counted[s, t]:
+        for t in range(S):
+            if not counted[t, s]:
                 continue
             for m in range(M):
-                value = np.float64(values[s, t, m])
-                sequence_total[m] += value
-                sequence_squares[m] += value * value
-                minimum[m] = min(minimum[m], value)
-                maximum[m] = max(maximum[m], value)
-                zeros[m] += value == 0.0
-                left[m] += value < low
-                right[m] += value > high
-        for m in range(M):
-            total[m] += sequence_total[m]
-            squares[m] += sequence_squares[m]
-
-
-@jit
-def accumulate_step(values, counted, sequence_total, sequence_squares, minimum, maximum, zeros,
-                    left, right, low, high):  # fmt: skip
-    """Add one step's values (n, M) of the sequences where counted (n,) is True to their own
-    float64 sums sequence_total and sequence_squares (n, M), and to the running min and max and
-    the counts of zeros and of values below `low` and above `high` (each (M,)); all in place.
-    Step after step, these are the sums accumulate takes; add_sequences ends them."""
-    n, M = values.shape
-    for s in range(n):
-        if not counted[s]:
-            continue
-        for m in range(M):
-            value = np.float64(values[s, m])
-            sequence_total[s, m] += value
-            sequence_squares[s, m] += value * value
-            minimum[m] = min(minimum[m], value)
-            maximum[m] = max(maximum[m], value)
-            zeros[m] += value == 0.0
-            left[m] += value < low
-            right[m] += value > high
+                value = np.float64(values[t, s, m])
+                sequence_total[s, m] += value
+                sequence_squares[s, m] += value * value
+            for m in range(M):
+                value = values[t, s, m]
+                smallest[m] = np.minimum(smallest[m], value)
+                largest[m] = np.maximum(largest[m], value)
+                zero[m] += value == 0
+                below[m] += value < low
+                above[m] += value > high
+    for m in range(M):
+        minimum[m] = np.minimum(minimum[m], np.float64(smallest[m]))
+        maximum[m] = np.maximum(maximum[m], np.float64(largest[m]))
+        zeros[m] += zero[m]
+        left[m] += below[m]
+        right[m] += above[m]
 
 
 @jit

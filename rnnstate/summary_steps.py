@@ -5,8 +5,7 @@ trace (n, T, gates x M) is never recorded, transposed or read again.
 The steps are the numpy engine's own (rnnstate.engines.numpy.make_step, BLAS products for the
 batch); around them this module does what the engine's run_direction does (a masked step carries
 the states over; --backwards and bidirectional run the steps in their order), keeping only the
-last output. The statistics are added by a worker thread, CHUNK_STEPS steps at a time, while the
-engine computes the next steps: on a second core they cost the run little time. The sums run as
+last output. The statistics are added CHUNK_STEPS steps at a time. The sums run as
 rnnstate.summary's: per sequence, step after step in the order the direction runs them, then
 sequence after sequence onto the totals; so the batch size never changes them.
 """
@@ -30,65 +29,55 @@ def streams(spec: Spec, n: int, values: int) -> bool:
     return not compiled.pays(spec, spec.steps, n, dtype) and compiled_pays(values)
 
 
-CHUNK_STEPS = 8  # steps handed to the worker thread at a time
+CHUNK_STEPS = 8  # steps copied aside before they are added
 
 
 class BatchSums:
     """The statistics of one batch's steps in one direction, added onto rnnstate.summary
-    Accumulators (their arrays updated in place) by a worker thread while the engine runs the
-    next steps: each step's values are copied into one of two buffers of CHUNK_STEPS steps, and
-    a full buffer goes to the worker (one thread: chunks are added in order, so the sums are
-    those of adding step after step)."""
+    Accumulators (their arrays updated in place): each step's values are copied into a buffer
+    of CHUNK_STEPS steps, and a full buffer is added in one compiled pass, each sequence's
+    float64 sums staying in cache over its CHUNK_STEPS steps (the sums are those of adding
+    step after step).
 
-    def __init__(self, accumulators, n: int, dtype, low: float, high: float, worker) -> None:
+    A worker thread adding a buffer while the engine ran on was tried: on two cores it took
+    as long (bench_summary), its core being the one OpenBLAS's second thread spins on."""
+
+    def __init__(self, accumulators, n: int, dtype, thresholds) -> None:
         K, M = len(accumulators), len(accumulators[0].total)
-        self.accumulators, self.low, self.high, self.worker = accumulators, low, high, worker
+        self.accumulators = accumulators
+        self.low, self.high = thresholds.of(dtype)
         self.sequence_sums = np.zeros((K, 2, n, M))  # each sequence's sum and sum of squares
-        self.values = [np.empty((CHUNK_STEPS, K, n, M), dtype) for _ in range(2)]
-        self.counted = [np.empty((CHUNK_STEPS, n), dtype=bool) for _ in range(2)]
-        self.pending: list = [None, None]  # the worker's job on each buffer
-        self.current = self.filled = 0
+        self.values = np.empty((K, CHUNK_STEPS, n, M), dtype)
+        self.counted = np.empty((CHUNK_STEPS, n), dtype=bool)
+        self.filled = 0
 
     def add(self, values: list[np.ndarray], counted: np.ndarray) -> None:
         """Add one step: values (n, M) of each quantity, where counted (n,) is True."""
         for k, quantity in enumerate(values):
-            self.values[self.current][self.filled, k] = quantity
-        self.counted[self.current][self.filled] = counted
+            self.values[k, self.filled] = quantity
+        self.counted[self.filled] = counted
         self.filled += 1
         if self.filled == CHUNK_STEPS:
-            self.hand_over()
+            self.add_buffer()
 
-    def hand_over(self) -> None:
-        """The current buffer to the worker; then wait until the other one is free."""
-        if self.filled:
-            job = self.worker.submit(self.accumulate, self.current, self.filled)
-            self.pending[self.current] = job
-            self.current, self.filled = 1 - self.current, 0
-        if self.pending[self.current] is not None:
-            self.pending[self.current].result()  # raises what the worker raised
-            self.pending[self.current] = None
+    def add_buffer(self) -> None:
+        """Add the steps in the buffer, and empty it."""
+        from rnnstate.summary_kernel import accumulate_steps
 
-    def accumulate(self, buffer: int, steps: int) -> None:
-        """The worker's job: add the first `steps` steps of a buffer, step after step."""
-        from rnnstate.summary_kernel import accumulate_step
-
-        values, counted = self.values[buffer], self.counted[buffer]
-        for t in range(steps):
-            for k, a in enumerate(self.accumulators):
-                accumulate_step(values[t, k], counted[t], self.sequence_sums[k, 0],
-                                self.sequence_sums[k, 1], a.minimum, a.maximum, a.zeros,
-                                a.left, a.right, self.low, self.high)  # fmt: skip
+        steps, counted = self.filled, self.counted[: self.filled]
+        for k, a in enumerate(self.accumulators):
+            accumulate_steps(self.values[k, :steps], counted, self.sequence_sums[k, 0],
+                             self.sequence_sums[k, 1], a.minimum, a.maximum, a.zeros, a.left,
+                             a.right, self.low, self.high)  # fmt: skip
+        self.filled = 0
 
     def finish(self, counted: int) -> None:
         """End the batch: the last steps added, its sequences' sums onto the totals; `counted`
         steps in all."""
         from rnnstate.summary_kernel import add_sequences
 
-        self.hand_over()
-        for job in self.pending:  # both buffers done
-            if job is not None:
-                job.result()
-        self.pending = [None, None]
+        if self.filled:
+            self.add_buffer()
         for k, a in enumerate(self.accumulators):
             add_sequences(self.sequence_sums[k, 0], self.sequence_sums[k, 1], a.total, a.squares)
             a.count += counted
@@ -128,12 +117,11 @@ def run_batch(
     mask: np.ndarray | None,
     accumulators: dict,
     thresholds,
-    worker,
 ) -> LayerOutputs:
     """Run x (n, T, D) through the layer of `spec` (its engine numpy, or exact in float64,
     return_sequences off) with every step's trace added to `accumulators` (rnnstate.summary
-    Accumulators by traced name, suffixed _fw and _bw when bidirectional) by `worker` (a
-    one-thread concurrent.futures executor). mask (n, T): True where a step counts.
+    Accumulators by traced name, suffixed _fw and _bw when bidirectional). mask (n, T): True
+    where a step counts.
     thresholds: rnnstate.summary.Thresholds. Returns the last outputs and the final states,
     as the engine would (no gates)."""
     dtype = np.float64 if spec.engine == "exact" else np.float32
@@ -141,7 +129,7 @@ def run_batch(
 
     def sums(suffix: str) -> BatchSums:
         chosen = [accumulators[name + suffix] for name in engine.TRACE_NAMES[spec.cell]]
-        return BatchSums(chosen, n, dtype, thresholds.low, thresholds.high, worker)
+        return BatchSums(chosen, n, dtype, thresholds)
 
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the caller
         x = np.asarray(x, dtype=dtype)

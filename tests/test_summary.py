@@ -291,3 +291,16 @@ def test_the_streamed_path_shows_the_digits_of_the_traced_one(monkeypatch, setti
         if not spec.bidirectional:  # summed in the same order: the same bits
             assert cut.stats[name].mean.tobytes() == stats.mean.tobytes()
             assert cut.stats[name].std.tobytes() == stats.std.tobytes()
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.1, 0.9), (1 / 3, 2 / 3), (0.25, 0.75)])
+def test_thresholds_in_float32_count_exactly_the_values_beyond_the_float64_thresholds(low, high):
+    thresholds = Thresholds(low, high)
+    low32, high32 = thresholds.of(np.float32)
+    for threshold in (low, high):  # every float32 within 64 ulp either side of the threshold
+        centre = np.float32(threshold).view(np.int32)
+        values = np.arange(centre - 64, centre + 65, dtype=np.int32).view(np.float32)
+        wide = values.astype(np.float64)
+        np.testing.assert_array_equal(values < low32, wide < low)
+        np.testing.assert_array_equal(values > high32, wide > high)
+    assert thresholds.of(np.float64) == (low, high)
