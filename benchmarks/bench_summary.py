@@ -12,6 +12,11 @@ batch (BATCH sequences), by every way of running:
   numpy summary  rnnstate.summary.summarize: the engine's steps with the float64 statistics
                  added step by step;
   keras bare     the keras engine (the real Keras layer) over each batch, nothing kept;
+  keras gates    the least the keras engine would do to have gates without the numpy steps:
+                 the Keras layer with return_sequences, then every step's gates at once from
+                 its h_{t-1} (two matrix products over all n*T rows and the activations; no
+                 c_t, no statistics). What it costs over keras bare bounds any such way from
+                 below;
   keras summary  --summary --engine keras: the Keras layer has no trace, so this is the numpy
                  summary run above, its ratio taken to the keras engine's bare run.
 Prints sequences per second of each, wall and CPU seconds (CPU: every thread of the process,
@@ -65,6 +70,27 @@ def engine_only(spec: Spec, path: Path, weights, engine: str, trace: bool) -> No
         run_layer(replace(spec, batch=len(x)), x, weights, engine, None, None, trace, None)
 
 
+def keras_gates(spec: Spec, path: Path, weights) -> None:
+    """The Keras layer over every batch with return_sequences, then its LSTM gates i f g o at
+    every step from x_t and the h_{t-1} it returned: (n*T, D) W + (n*T, M) U + b, sigmoid and
+    tanh in place (numpy, float32). Nothing kept."""
+    with_sequences = replace(spec, return_sequences=True)
+    kernel, recurrent, bias = weights.kernel, weights.recurrent_kernel, weights.bias
+    M = spec.units
+    for x in open_dataset(str(path)).batches(BATCH):
+        n, D = x.shape[0], x.shape[2]
+        o = run_layer(replace(with_sequences, batch=n), x, weights, "keras").outputs["o"]
+        h_before = np.zeros_like(o)
+        h_before[:, 1:] = o[:, :-1]
+        z = x.reshape(-1, D) @ kernel + h_before.reshape(-1, M) @ recurrent + bias  # (n*T, 4M)
+        np.tanh(z[:, 2 * M : 3 * M], out=z[:, 2 * M : 3 * M])  # g
+        for block in (z[:, : 2 * M], z[:, 3 * M :]):  # i f, o: sigmoid = 0.5 + 0.5 tanh(z / 2)
+            block *= 0.5
+            np.tanh(block, out=block)
+            block *= 0.5
+            block += 0.5
+
+
 # Runs the command given as arguments and prints its peak RSS in kB: a small process of its own,
 # so the benchmark's own memory (Keras loaded) is not counted in it through the fork.
 MEASURE = """import resource, subprocess, sys
@@ -104,6 +130,7 @@ def main() -> None:
                     spec, open_dataset(str(path)).batches(BATCH), weights, BATCH
                 ),
                 ("keras", "bare"): lambda: engine_only(spec, path, weights, "keras", False),
+                ("keras", "gates"): lambda: keras_gates(spec, path, weights),
             }
             seconds = {key: timed(work) for key, work in runs.items()}
             seconds["keras", "summary"] = seconds["numpy", "summary"]  # the same run
