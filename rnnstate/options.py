@@ -583,7 +583,8 @@ LeftBelow = Annotated[
     typer.Option(
         "--left-below",
         show_default="0.1",
-        help="With --summary: a gate's step below this is left-saturated.",
+        help="With --summary: a gate's step below this is left-saturated; below --right-above, "
+        "and within the gates' values (0 to 1 for sigmoid gates).",
         rich_help_panel=SHOW,
     ),
 ]
@@ -592,7 +593,8 @@ RightAbove = Annotated[
     typer.Option(
         "--right-above",
         show_default="0.9",
-        help="With --summary: a gate's step above this is right-saturated.",
+        help="With --summary: a gate's step above this is right-saturated; within the gates' "
+        "values (0 to 1 for sigmoid gates).",
         rich_help_panel=SHOW,
     ),
 ]

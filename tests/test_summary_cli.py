@@ -282,3 +282,42 @@ def test_top_above_ten_thousand_places_exits_2_before_the_run():
     assert result.exit_code == 2
     assert "Invalid value for '--top': 10001 is not in the range 1<=x<=10000." in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["--right-above", "1.5"], "--right-above",
+         "--right-above 1.5 is outside [0, 1], the values of the layer's sigmoid gates; "
+         "expected 0 <= --left-below < --right-above <= 1"),
+        (["--left-below", "-0.2"], "--left-below", "--left-below -0.2 is outside [0, 1]"),
+        (["--left-below", "0.5", "--right-above", "0.5"], "--left-below",
+         "--left-below 0.5 must be below --right-above 0.5"),
+        (["--left-below", "0.95"], "--left-below",
+         "--left-below 0.95 must be below --right-above 0.9"),
+        (["--right-above", "nan"], "--right-above", "--right-above must be a finite number"),
+        (["--recurrent-activation", "tanh", "--left-below", "-1.5"], "--left-below",
+         "--left-below -1.5 is outside [-1, 1], the values of the layer's tanh gates"),
+    ],
+)  # fmt: skip
+def test_thresholds_outside_the_gates_values_or_out_of_order_exit_2_in_one_line(
+    args, option, message
+):
+    result = invoke("lstm", "--summary", "-N", "3", "-T", "4", "-M", "2", "--seed", "0", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"Invalid value for '{option}': {message}" in result.stderr
+
+
+def test_thresholds_inside_a_tanh_gates_values_count_its_negative_steps():
+    document = summary_json("lstm", "--summary", "-N", "5", "-T", "4", "-M", "2", "--seed", "0",
+                            "--recurrent-activation", "tanh", "--left-below", "-0.05",
+                            "--right-above", "0.05")  # fmt: skip
+    full = run("lstm", batch=5, steps=4, units=2, seed=0, recurrent_activation="tanh",
+               engine="numpy", gates=True)  # fmt: skip
+    forget = full.gates["f"].reshape(-1, 2)  # (N T, M)
+    stats = document["summary"]["units"]["f"]
+    assert stats["left"] == ((forget < -0.05).sum(axis=0) / 20).tolist()
+    assert stats["right"] == ((forget > 0.05).sum(axis=0) / 20).tolist()
+    assert sum(stats["left"]) > 0  # a tanh gate goes below 0

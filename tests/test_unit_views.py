@@ -203,7 +203,10 @@ def test_summarize_gives_the_statistics_the_command_line_prints():
          "top on bidirectional ranks one half: give direction fw or bw"),
         ({"unit": 0, "gate": "f"}, "gate", "gru traces no 'f'; expected a gate (z, r) or "
                                            "h_hat, h_t"),
-        ({"left_below": 0.95}, "left_below", "left_below 0.95 is above right_above 0.9"),
+        ({"left_below": 0.95}, "left_below", "left_below 0.95 must be below right_above 0.9"),
+        ({"right_above": 1.5}, "right_above", "right_above 1.5 is outside [0, 1], the values of "
+                                              "the layer's sigmoid gates; expected 0 <= "
+                                              "left_below < right_above <= 1"),
         ({"engine": "torch"}, "engine", "the summary runs the numpy engine's equations"),
         ({"unit": 0, "top": 0}, "top", "top must be a positive integer, got 0"),
         ({"unit": 0, "top": 10_001}, "top", "top is at most 10,000 places, got 10001"),

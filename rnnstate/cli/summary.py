@@ -2,7 +2,6 @@
 rnnstate.summary, a progress bar on a terminal, then tables or JSON (nothing before the end)."""
 
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -74,11 +73,7 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
                                   f"{', '.join(SORT_COLUMNS)}")  # fmt: skip
     low = 0.1 if given["left_below"] is None else given["left_below"]
     high = 0.9 if given["right_above"] is None else given["right_above"]
-    for option, value in (("--left-below", low), ("--right-above", high)):
-        if not math.isfinite(value):
-            raise SpecError(option, f"{option} must be a finite number, got {value}")
-    if low > high:
-        raise SpecError("--left-below", f"--left-below {low:g} is above --right-above {high:g}")
+    thresholds = Thresholds(low, high)  # finite, in order; their range: summarize, by the layer
     batch_size = given["batch_size"] or DEFAULT_BATCH_SIZE
     top = None if given["top"] is None else (given["top"], unit)
     quantity = followed_quantity(given["gate"], direction, unit, options.get("bidirectional"))
@@ -92,7 +87,7 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
     if heatmap and given["sort"] is not None:
         raise SpecError("--sort", "--sort orders the tables, which --heatmap shows none of")
     across = None if unit is None or not (heatmap or plot) else (unit, ROWS_KEPT)
-    return SummaryRequest(batch_size, sort, Thresholds(low, high), top, heatmap, plot, quantity,
+    return SummaryRequest(batch_size, sort, thresholds, top, heatmap, plot, quantity,
                           across)  # fmt: skip
 
 
