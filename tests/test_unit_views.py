@@ -84,11 +84,29 @@ def test_plot_puts_each_unit_at_its_fractions_with_the_diagonal(lstm_summary):
     np.testing.assert_array_equal(offsets, np.column_stack([LEFT, RIGHT]))
     diagonal = axis.lines[0]
     assert diagonal.get_xdata().tolist() == [0, 1] and diagonal.get_ydata().tolist() == [1, 0]
-    assert axis.get_xlim() == (0, 1) and axis.get_ylim() == (0, 1)
+    assert axis.get_xlim() == (-0.04, 1.04) and axis.get_ylim() == (-0.04, 1.04)
+    assert axis.get_xticks().tolist() == [0, 0.5, 1] == axis.get_yticks().tolist()
     assert axis.get_xlabel() == "left-saturated (< 0.1)"
     assert axis.get_ylabel() == "right-saturated (> 0.9)"
     assert {"i  input gate, 6 units", "og  output gate, 6 units"} <= set(panels)
     assert "dashed: left + right = 1" in figure.texts[0].get_text().replace("\n", " ")
+
+
+def test_plot_draws_each_point_whole_clear_of_the_spines_even_in_the_corners(lstm_summary):
+    left, right = np.array([0.0, 1.0, 0.0, 0.5]), np.array([0.0, 0.0, 1.0, 0.5])
+    stats = dict(lstm_summary.stats)
+    stats["f"] = gate_stats("f", left, right)
+    figure = summary_plot.figure(replace(lstm_summary, stats=stats))
+    figure.canvas.draw()
+    axis = {axis.get_title(loc="left"): axis for axis in figure.axes}["f  forget gate, 4 units"]
+    box = axis.get_window_extent()  # pixels; the spines run along its edges
+    pixels = figure.dpi / 72  # per point
+    radius = np.sqrt(axis.collections[0].get_sizes()[0]) / 2 * pixels
+    spine = max(spine.get_linewidth() for spine in axis.spines.values()) / 2 * pixels
+    centres = axis.transData.transform(np.column_stack([left, right]))
+    clear = radius + spine
+    assert (centres[:, 0] - clear > box.x0).all() and (centres[:, 0] + clear < box.x1).all()
+    assert (centres[:, 1] - clear > box.y0).all() and (centres[:, 1] + clear < box.y1).all()
 
 
 def test_plot_texts_do_not_overlap(lstm_summary):

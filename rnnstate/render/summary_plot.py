@@ -35,6 +35,7 @@ from rnnstate.render.unit_views import across_title, meaning, on_unit_scale
 from rnnstate.summary import GATES, Summary
 
 SIDE = 2.2  # a scatter panel's square axes, inches
+MARGIN = 0.04  # the scatter's axes run from -MARGIN to 1 + MARGIN: a point at 0 or 1 shows whole
 BETWEEN = 1.0  # between two panels side by side: the next one's y label and ticks
 UNDER = 0.55  # under a scatter panel: its tick labels and x label
 ROW_HEIGHT = 0.035  # inches per sequence of an across map
@@ -109,13 +110,13 @@ def figure(summary: Summary):
 
 
 def draw_scatter(axis, stats, summary: Summary) -> None:
-    """One gate's panel: a point per unit at (left, right), 0..1 axes, the diagonal dashed."""
+    """One gate's panel: a point per unit at (left, right) on 0..1 axes, with a margin so a point
+    in a corner (never saturated: (0, 0)) clears the spines; the diagonal dashed."""
     low, high = summary.thresholds.low, summary.thresholds.high
     axis.plot([0, 1], [1, 0], ls="--", lw=0.8, color="0.5")
-    axis.scatter(stats.left, stats.right, s=16, alpha=0.45, color="tab:blue", linewidths=0,
-                 clip_on=False)  # fmt: skip
-    axis.set_xlim(0, 1)
-    axis.set_ylim(0, 1)
+    axis.scatter(stats.left, stats.right, s=16, alpha=0.45, color="tab:blue", linewidths=0)
+    axis.set_xlim(-MARGIN, 1 + MARGIN)
+    axis.set_ylim(-MARGIN, 1 + MARGIN)
     axis.set_aspect("equal", adjustable="box")
     axis.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
     axis.set_yticks([0, 0.5, 1], ["0", "0.5", "1"])
