@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import rnnstate
 from rnnstate.api import run
 from rnnstate.cli import app
+from rnnstate.render import summary as summary_render
 from rnnstate.render import summary_plot, unit_views
 from rnnstate.summary import UnitStats
 from rnnstate.unit_views import scatter_cells
@@ -110,7 +111,10 @@ def test_plot_draws_each_point_whole_clear_of_the_spines_even_in_the_corners(lst
 
 
 def test_plot_texts_do_not_overlap(lstm_summary):
-    figure = lstm_summary.plot()
+    assert_texts_apart(lstm_summary.plot())
+
+
+def assert_texts_apart(figure) -> None:
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if
@@ -119,6 +123,22 @@ def test_plot_texts_do_not_overlap(lstm_summary):
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             assert not boxes[a].overlaps(boxes[b]), (texts[a].get_text(), texts[b].get_text())
+
+
+def test_with_every_step_masked_the_scatter_and_tables_say_no_step_was_counted():
+    summary = rnnstate.summarize("lstm", x=np.zeros((3, 5, 2), np.float32), mask_value=0.0,
+                                 units=4, seed=0)  # fmt: skip
+    why = "no step was counted (all 15 steps, 3 sequences x T=5, are masked)"
+    figure = summary.plot()
+    assert figure.axes == []  # no empty panels
+    assert_texts_apart(figure)
+    assert figure.texts[1].get_text() == f"No saturation scatter: {why}."
+    assert f"{why}: no statistic can be taken (n/a)" in figure.texts[0].get_text()
+    assert "a point per unit" not in figure.texts[0].get_text()
+    assert text_of(unit_views.scatter(summary), 200).strip() == f"no saturation scatter: {why}"
+    tables = text_of(summary_render.render(summary), 200)
+    assert f"0 steps counted, 15 masked (mask_value=0) left out\n{why}: no statistic" in tables
+    assert tables.count(" n/a ") == 4 * (6 * 5 + 3 * 2)  # 6 quantities' mean ... zeros; 3 gates'
 
 
 @pytest.fixture(scope="module")

@@ -43,10 +43,20 @@ def header(summary: Summary) -> Text:
     elif spec.model is not None and spec.model.mask_from is not None:
         counted += f", {summary.masked} masked by {shown_name(spec.model.mask_from)} left out"
     lines.append(counted)
+    if summary.steps == 0:
+        lines.append(f"{nothing_counted(summary)}: no statistic can be taken (n/a)")
     if any(stats.gate for stats in summary.stats.values()):
         low, high = summary.thresholds.low, summary.thresholds.high
         lines.append(f"a gate is left-saturated below {low:g}, right-saturated above {high:g}")
     return Text("\n".join(lines))
+
+
+def nothing_counted(summary: Summary) -> str:
+    """Why a summary of no counted step has no numbers: "no step was counted (all 15 steps,
+    3 sequences x T=5, are masked)"."""
+    T = summary.spec.steps
+    return (f"no step was counted (all {counts(summary.sequences * T, 'step')}, "
+            f"{counts(summary.sequences, 'sequence')} x T={T}, are masked)")  # fmt: skip
 
 
 def counts(count: int, noun: str) -> str:
