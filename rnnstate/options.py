@@ -450,7 +450,7 @@ ExplainUnit = Annotated[
         help="With --explain: write unit U's dot products out term by term. With --memory: the "
         "influence on unit U of each state, ‖∂h[U]/∂x_t‖, instead of the norm over all units. "
         "With --summary: the unit --top K lists the largest h_t of, and --heatmap and --plot "
-        "draw across the first sequences.",
+        "draw (--json holds) across the first sequences.",
         rich_help_panel=SHOW,
     ),
 ]
