@@ -687,12 +687,7 @@ def summarize(
                 raise SpecError(name, f"{name} must be a positive integer, got {value!r}")
         if top is not None and top > MAX_TOP:
             raise SpecError("top", f"top is at most {MAX_TOP:,} places, got {top}")
-        for name, value in (("left_below", left_below), ("right_above", right_above)):
-            if not np.isfinite(value):
-                raise SpecError(name, f"{name} must be a finite number, got {value}")
-        if left_below > right_above:
-            raise SpecError("left_below", f"left_below {left_below:g} is above right_above "
-                                          f"{right_above:g}")  # fmt: skip
+        thresholds = Thresholds(left_below, right_above)
         for name, given in (("top", top), ("gate", gate), ("direction", direction)):
             if given is not None and unit is None:
                 raise SpecError(name, f"{name} says what unit's views show; give unit too")
@@ -737,7 +732,7 @@ def summarize(
         size = min(batch_size, spec.batch)
         quantity = (gate or "h_t") + ("" if direction is None else f"_{direction}")
         return summarize_batches(
-            spec, dataset.batches(size), weights, size, Thresholds(left_below, right_above),
+            spec, dataset.batches(size), weights, size, thresholds,
             initial_state, None, None if top is None else (top, unit), quantity,
             None if unit is None else (unit, rows),
         )  # fmt: skip

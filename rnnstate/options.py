@@ -450,7 +450,7 @@ ExplainUnit = Annotated[
         help="With --explain: write unit U's dot products out term by term. With --memory: the "
         "influence on unit U of each state, ‖∂h[U]/∂x_t‖, instead of the norm over all units. "
         "With --summary: the unit --top K lists the largest h_t of, and --heatmap and --plot "
-        "draw across the first sequences.",
+        "draw (--json holds) across the first sequences.",
         rich_help_panel=SHOW,
     ),
 ]
@@ -583,7 +583,8 @@ LeftBelow = Annotated[
     typer.Option(
         "--left-below",
         show_default="0.1",
-        help="With --summary: a gate's step below this is left-saturated.",
+        help="With --summary: a gate's step below this is left-saturated; below --right-above, "
+        "and within the gates' values (0 to 1 for sigmoid gates).",
         rich_help_panel=SHOW,
     ),
 ]
@@ -592,7 +593,8 @@ RightAbove = Annotated[
     typer.Option(
         "--right-above",
         show_default="0.9",
-        help="With --summary: a gate's step above this is right-saturated.",
+        help="With --summary: a gate's step above this is right-saturated; within the gates' "
+        "values (0 to 1 for sigmoid gates).",
         rich_help_panel=SHOW,
     ),
 ]

@@ -12,11 +12,13 @@ input step, the order it runs in), so how the sequences are cut into batches nev
 Counts (saturated steps, zeros) are integers, exact by construction.
 """
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rnnstate.bins import SEQUENTIAL_ACTIVATIONS
 from rnnstate.errors import SpecError
 from rnnstate.spec import Spec
 from rnnstate.unit_views import UnitRows
@@ -26,6 +28,12 @@ from rnnstate.weights import LayerWeights
 # saturation thresholds (the LSTM's output gate is "og" in the trace).
 GATES: dict[str, tuple[str, ...]] = {"lstm": ("i", "f", "og"), "gru": ("z", "r"), "rnn": ()}
 SORT_COLUMNS = ("unit", "mean", "std", "min", "max", "zeros", "left", "right")
+# The values a gate takes, by recurrent activation, where they are bounded: the saturation
+# thresholds must lie among them.
+GATE_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(SEQUENTIAL_ACTIVATIONS, (0.0, 1.0)),
+    **dict.fromkeys(("tanh", "softsign", "hard_tanh"), (-1.0, 1.0)),
+}
 COMPILED_MIN_VALUES = 1 << 18  # a batch's values from which the compiled pass beats numpy's
 
 
@@ -40,10 +48,35 @@ def compiled_pays(size: int) -> bool:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """A gate's step is left-saturated below `low`, right-saturated above `high`."""
+    """A gate's step is left-saturated below `low`, right-saturated above `high`. Raises
+    SpecError (naming --left-below or --right-above) unless both are finite and low < high."""
 
     low: float = 0.1  # Karpathy, Johnson and Fei-Fei (2015)
     high: float = 0.9
+
+    def __post_init__(self) -> None:
+        for option, value in (("--left-below", self.low), ("--right-above", self.high)):
+            if not math.isfinite(value):
+                raise SpecError(option, f"{option} must be a finite number, got {value}")
+        if not self.low < self.high:
+            raise SpecError("--left-below", f"--left-below {self.low:g} must be below "
+                                            f"--right-above {self.high:g}")  # fmt: skip
+
+    def check_range(self, spec: Spec) -> None:
+        """Raise SpecError (naming --left-below or --right-above) for a threshold outside the
+        values the gates of `spec`'s layer take: [0, 1] for a sigmoid-like recurrent
+        activation, [-1, 1] for a tanh-like one. Nothing for a cell without gates or an
+        unbounded recurrent activation."""
+        bounds = GATE_RANGES.get(spec.recurrent_activation)
+        if not GATES[spec.cell] or bounds is None:
+            return
+        least, most = bounds
+        for option, value in (("--left-below", self.low), ("--right-above", self.high)):
+            if not least <= value <= most:
+                raise SpecError(option, f"{option} {value:g} is outside [{least:g}, {most:g}], "
+                                f"the values of the layer's {spec.recurrent_activation} gates; "
+                                f"expected {least:g} <= --left-below < --right-above <= "
+                                f"{most:g}")  # fmt: skip
 
     def of(self, dtype) -> tuple:
         """low and high in `dtype` (a numpy float type) such that a value v of that type is
@@ -279,12 +312,14 @@ def summarize(
     on a bidirectional layer with its half's suffix, h_t_fw) is largest. across (U, K): also
     keep unit U's `quantity` in the first K sequences (both halves of a bidirectional layer
     when `quantity` has no suffix). Raises SpecError for a unit or quantity the layer has not,
-    or when one batch would not fit in memory; NumericError on overflow.
+    thresholds outside its gates' values, or when one batch would not fit in memory;
+    NumericError on overflow.
     """
     from rnnstate.api import ensure_finite, run_engines, step_mask
     from rnnstate.budget import ensure_fits
     from rnnstate.summary_steps import run_batch, streams
 
+    thresholds.check_range(spec)
     top_name, across_names = followed(spec, quantity, top is not None)
     units = ([] if top is None else [top[1]]) + ([] if across is None else [across[0]])
     for unit in units:

@@ -121,8 +121,10 @@ def test_layer_input_is_summarized_without_a_mask(tmp_path):
         (["--summary", "--input", "docs/example/reviews.npy", "-N", "2"], "-N"),
         (["--summary", "--input", "docs/example/reviews.npy", "--output", "o.npz"], "--output"),
         (["--summary", "--input", "docs/example/reviews.npy", "--top", "3"], "--top"),
+        (["--summary", "--input", "docs/example/reviews.npy", "--right-above", "1.5"],
+         "--right-above"),  # outside the trained layer's sigmoid gates' [0, 1]
     ],
-)
+)  # fmt: skip
 def test_what_summary_cannot_run_on_is_a_usage_error(options, named):
     result = invoke("model", MODEL, "--layer", "lstm", *options)
     assert result.exit_code == 2

@@ -282,3 +282,90 @@ def test_top_above_ten_thousand_places_exits_2_before_the_run():
     assert result.exit_code == 2
     assert "Invalid value for '--top': 10001 is not in the range 1<=x<=10000." in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "message"),
+    [
+        (["--right-above", "1.5"], "--right-above",
+         "--right-above 1.5 is outside [0, 1], the values of the layer's sigmoid gates; "
+         "expected 0 <= --left-below < --right-above <= 1"),
+        (["--left-below", "-0.2"], "--left-below", "--left-below -0.2 is outside [0, 1]"),
+        (["--left-below", "0.5", "--right-above", "0.5"], "--left-below",
+         "--left-below 0.5 must be below --right-above 0.5"),
+        (["--left-below", "0.95"], "--left-below",
+         "--left-below 0.95 must be below --right-above 0.9"),
+        (["--right-above", "nan"], "--right-above", "--right-above must be a finite number"),
+        (["--recurrent-activation", "tanh", "--left-below", "-1.5"], "--left-below",
+         "--left-below -1.5 is outside [-1, 1], the values of the layer's tanh gates"),
+    ],
+)  # fmt: skip
+def test_thresholds_outside_the_gates_values_or_out_of_order_exit_2_in_one_line(
+    args, option, message
+):
+    result = invoke("lstm", "--summary", "-N", "3", "-T", "4", "-M", "2", "--seed", "0", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"Invalid value for '{option}': {message}" in result.stderr
+
+
+def test_thresholds_inside_a_tanh_gates_values_count_its_negative_steps():
+    document = summary_json("lstm", "--summary", "-N", "5", "-T", "4", "-M", "2", "--seed", "0",
+                            "--recurrent-activation", "tanh", "--left-below", "-0.05",
+                            "--right-above", "0.05")  # fmt: skip
+    full = run("lstm", batch=5, steps=4, units=2, seed=0, recurrent_activation="tanh",
+               engine="numpy", gates=True)  # fmt: skip
+    forget = full.gates["f"].reshape(-1, 2)  # (N T, M)
+    stats = document["summary"]["units"]["f"]
+    assert stats["left"] == ((forget < -0.05).sum(axis=0) / 20).tolist()
+    assert stats["right"] == ((forget > 0.05).sum(axis=0) / 20).tolist()
+    assert sum(stats["left"]) > 0  # a tanh gate goes below 0
+
+
+def across_values(rows: list) -> np.ndarray:
+    """An "across" array of the JSON as float32, NaN where it holds null."""
+    return np.array([[np.nan if v is None else v for v in row] for row in rows], np.float32)
+
+
+def test_json_with_unit_holds_its_values_across_sequences_as_the_trace_has_them(files):
+    x, input_path, weights = files
+    document = summary_json("gru", "--summary", "--input", input_path, "--weights", weights,
+                            "--mask-value", "0", "--unit", "2", "--gate", "z")  # fmt: skip
+    across = document["summary"]["across"]
+    full = run("gru", x=x, weights=weights, engine="numpy", gates=True, mask_value=0.0)
+    masked = np.all(x == 0, axis=-1)  # (37, 11): the first two steps of every fourth sequence
+    assert (across["unit"], across["quantity"], list(across["values"])) == (2, "z", ["z"])
+    assert across["sequences"] == list(range(37))
+    values = across_values(across["values"]["z"])
+    np.testing.assert_array_equal(np.isnan(values), masked)
+    np.testing.assert_array_equal(values[~masked], full.gates["z"][:, :, 2][~masked])
+    assert "tokens" not in across
+
+
+def test_json_across_keeps_the_first_50_sequences_of_both_halves_of_a_bidirectional_layer():
+    sizes = ["-N", "60", "-T", "4", "-M", "3", "--seed", "0"]
+    document = summary_json("lstm", "--summary", *sizes, "--bidirectional", "--unit", "1")
+    across = document["summary"]["across"]
+    full = run("lstm", batch=60, steps=4, units=3, seed=0, bidirectional=True, engine="numpy",
+               gates=True)  # fmt: skip
+    assert (across["quantity"], across["sequences"]) == ("h_t", list(range(50)))
+    assert list(across["values"]) == ["h_t_fw", "h_t_bw"]
+    for name in ("h_t_fw", "h_t_bw"):  # both in input order
+        expected = full.gates[name][:50, :, 1]
+        np.testing.assert_array_equal(across_values(across["values"][name]), expected)
+
+
+def test_json_with_every_step_masked_has_null_statistics_no_flags_and_null_across(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 5, 2), np.float32))
+    summary = summary_json("lstm", "--summary", "--input", str(tmp_path / "x.npy"), "-M", "2",
+                           "--mask-value", "0", "--unit", "1")["summary"]  # fmt: skip
+    assert (summary["steps_counted"], summary["steps_masked"]) == (0, 15)
+    for name, stats in summary["units"].items():
+        numbers = ["mean", "std", "min", "max", "zeros"] + (["left", "right"] if stats["gate"]
+                                                            else [])  # fmt: skip
+        assert all(stats[key] == [None, None] for key in numbers)
+        assert stats["dead"] == [False, False]
+        assert stats.get("saturated", [False, False]) == [False, False]
+        assert ("left" in stats) == ("right" in stats) == (name in ("i", "f", "og"))
+    assert summary["across"]["values"]["h_t"] == [[None] * 5] * 3

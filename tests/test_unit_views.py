@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import rnnstate
 from rnnstate.api import run
 from rnnstate.cli import app
+from rnnstate.render import summary as summary_render
 from rnnstate.render import summary_plot, unit_views
 from rnnstate.summary import UnitStats
 from rnnstate.unit_views import scatter_cells
@@ -84,15 +85,36 @@ def test_plot_puts_each_unit_at_its_fractions_with_the_diagonal(lstm_summary):
     np.testing.assert_array_equal(offsets, np.column_stack([LEFT, RIGHT]))
     diagonal = axis.lines[0]
     assert diagonal.get_xdata().tolist() == [0, 1] and diagonal.get_ydata().tolist() == [1, 0]
-    assert axis.get_xlim() == (0, 1) and axis.get_ylim() == (0, 1)
+    assert axis.get_xlim() == (-0.04, 1.04) and axis.get_ylim() == (-0.04, 1.04)
+    assert axis.get_xticks().tolist() == [0, 0.5, 1] == axis.get_yticks().tolist()
     assert axis.get_xlabel() == "left-saturated (< 0.1)"
     assert axis.get_ylabel() == "right-saturated (> 0.9)"
     assert {"i  input gate, 6 units", "og  output gate, 6 units"} <= set(panels)
     assert "dashed: left + right = 1" in figure.texts[0].get_text().replace("\n", " ")
 
 
+def test_plot_draws_each_point_whole_clear_of_the_spines_even_in_the_corners(lstm_summary):
+    left, right = np.array([0.0, 1.0, 0.0, 0.5]), np.array([0.0, 0.0, 1.0, 0.5])
+    stats = dict(lstm_summary.stats)
+    stats["f"] = gate_stats("f", left, right)
+    figure = summary_plot.figure(replace(lstm_summary, stats=stats))
+    figure.canvas.draw()
+    axis = {axis.get_title(loc="left"): axis for axis in figure.axes}["f  forget gate, 4 units"]
+    box = axis.get_window_extent()  # pixels; the spines run along its edges
+    pixels = figure.dpi / 72  # per point
+    radius = np.sqrt(axis.collections[0].get_sizes()[0]) / 2 * pixels
+    spine = max(spine.get_linewidth() for spine in axis.spines.values()) / 2 * pixels
+    centres = axis.transData.transform(np.column_stack([left, right]))
+    clear = radius + spine
+    assert (centres[:, 0] - clear > box.x0).all() and (centres[:, 0] + clear < box.x1).all()
+    assert (centres[:, 1] - clear > box.y0).all() and (centres[:, 1] + clear < box.y1).all()
+
+
 def test_plot_texts_do_not_overlap(lstm_summary):
-    figure = lstm_summary.plot()
+    assert_texts_apart(lstm_summary.plot())
+
+
+def assert_texts_apart(figure) -> None:
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
     texts = [t for t in figure.findobj(lambda a: hasattr(a, "get_text")) if
@@ -101,6 +123,22 @@ def test_plot_texts_do_not_overlap(lstm_summary):
     for a in range(len(boxes)):
         for b in range(a + 1, len(boxes)):
             assert not boxes[a].overlaps(boxes[b]), (texts[a].get_text(), texts[b].get_text())
+
+
+def test_with_every_step_masked_the_scatter_and_tables_say_no_step_was_counted():
+    summary = rnnstate.summarize("lstm", x=np.zeros((3, 5, 2), np.float32), mask_value=0.0,
+                                 units=4, seed=0)  # fmt: skip
+    why = "no step was counted (all 15 steps, 3 sequences x T=5, are masked)"
+    figure = summary.plot()
+    assert figure.axes == []  # no empty panels
+    assert_texts_apart(figure)
+    assert figure.texts[1].get_text() == f"No saturation scatter: {why}."
+    assert f"{why}: no statistic can be taken (n/a)" in figure.texts[0].get_text()
+    assert "a point per unit" not in figure.texts[0].get_text()
+    assert text_of(unit_views.scatter(summary), 200).strip() == f"no saturation scatter: {why}"
+    tables = text_of(summary_render.render(summary), 200)
+    assert f"0 steps counted, 15 masked (mask_value=0) left out\n{why}: no statistic" in tables
+    assert tables.count(" n/a ") == 4 * (6 * 5 + 3 * 2)  # 6 quantities' mean ... zeros; 3 gates'
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +241,10 @@ def test_summarize_gives_the_statistics_the_command_line_prints():
          "top on bidirectional ranks one half: give direction fw or bw"),
         ({"unit": 0, "gate": "f"}, "gate", "gru traces no 'f'; expected a gate (z, r) or "
                                            "h_hat, h_t"),
-        ({"left_below": 0.95}, "left_below", "left_below 0.95 is above right_above 0.9"),
+        ({"left_below": 0.95}, "left_below", "left_below 0.95 must be below right_above 0.9"),
+        ({"right_above": 1.5}, "right_above", "right_above 1.5 is outside [0, 1], the values of "
+                                              "the layer's sigmoid gates; expected 0 <= "
+                                              "left_below < right_above <= 1"),
         ({"engine": "torch"}, "engine", "the summary runs the numpy engine's equations"),
         ({"unit": 0, "top": 0}, "top", "top must be a positive integer, got 0"),
         ({"unit": 0, "top": 10_001}, "top", "top is at most 10,000 places, got 10001"),

@@ -204,3 +204,10 @@ def test_memory_figure_labels_its_steps_by_token_and_ends_the_horizon_at_the_las
     labelled("--only", "1", "--memory", "--plot", tmp_path / "short.svg")  # 4 tokens, then padding
     short = (tmp_path / "short.svg").read_text()
     assert re.search(r"the last \d steps read \(t=\d\.\.3\) hold 90%", short)
+
+
+def test_unit_across_sequences_in_json_holds_the_whole_token_of_each_step():
+    across = json.loads(labelled("--summary", "--unit", "3", "--json"))["summary"]["across"]
+    ids = np.load(REVIEWS)  # (4, 12), 0 the padding the Embedding masks
+    assert across["tokens"] == [[WORDS[i] for i in row] for row in ids]
+    assert [[v is None for v in row] for row in across["values"]["h_t"]] == (ids == 0).tolist()

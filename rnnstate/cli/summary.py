@@ -2,7 +2,6 @@
 rnnstate.summary, a progress bar on a terminal, then tables or JSON (nothing before the end)."""
 
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -38,7 +37,7 @@ class SummaryRequest:
     heatmap: bool = False  # --heatmap: the saturation scatter (and --unit's map), not tables
     plot: str | None = None  # --plot PATH: the figure of the scatter (and of --unit)
     quantity: str = "h_t"  # what --top ranks and --unit's maps show: h_t or --gate, maybe _fw
-    across: tuple[int, int] | None = None  # (U, K): unit U's maps over the first K sequences
+    across: tuple[int, int] | None = None  # (U, K): unit U over the first K sequences (maps, JSON)
 
 
 def take_summary(options: dict, direction=None) -> SummaryRequest | None:
@@ -50,11 +49,13 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
 
     asked = options.pop("summary")
     given = {name: options.pop(name) for name in SUMMARY_OPTIONS}
-    views = asked and (options.get("heatmap") or options.get("plot") is not None)
+    shown = (options.get("heatmap"), options.get("plot") is not None, options.get("json"))
+    views = asked and any(shown)  # the views that show --unit U across sequences
     if asked and given["top"] is not None and options["unit"] is None:
         raise SpecError("--top", "--top with --summary needs --unit: --top K --unit U")
     if asked and options["unit"] is not None and given["top"] is None and not views:
-        raise SpecError("--unit", "--unit with --summary needs --top K, --heatmap or --plot")
+        raise SpecError("--unit", "--unit with --summary needs --top K, --heatmap, --plot or "
+                                  "--json")  # fmt: skip
     unit = options.pop("unit") if asked else None
     if not asked:
         for name, value in given.items():
@@ -74,11 +75,7 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
                                   f"{', '.join(SORT_COLUMNS)}")  # fmt: skip
     low = 0.1 if given["left_below"] is None else given["left_below"]
     high = 0.9 if given["right_above"] is None else given["right_above"]
-    for option, value in (("--left-below", low), ("--right-above", high)):
-        if not math.isfinite(value):
-            raise SpecError(option, f"{option} must be a finite number, got {value}")
-    if low > high:
-        raise SpecError("--left-below", f"--left-below {low:g} is above --right-above {high:g}")
+    thresholds = Thresholds(low, high)  # finite, in order; their range: summarize, by the layer
     batch_size = given["batch_size"] or DEFAULT_BATCH_SIZE
     top = None if given["top"] is None else (given["top"], unit)
     quantity = followed_quantity(given["gate"], direction, unit, options.get("bidirectional"))
@@ -91,8 +88,8 @@ def take_summary(options: dict, direction=None) -> SummaryRequest | None:
     heatmap = options.pop("heatmap")
     if heatmap and given["sort"] is not None:
         raise SpecError("--sort", "--sort orders the tables, which --heatmap shows none of")
-    across = None if unit is None or not (heatmap or plot) else (unit, ROWS_KEPT)
-    return SummaryRequest(batch_size, sort, Thresholds(low, high), top, heatmap, plot, quantity,
+    across = None if unit is None or not views else (unit, ROWS_KEPT)
+    return SummaryRequest(batch_size, sort, thresholds, top, heatmap, plot, quantity,
                           across)  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from rich.text import Text
 from rnnstate.errors import shown_name
 from rnnstate.render.table import format_value
 from rnnstate.summary import Summary, TopPlaces, UnitStats
+from rnnstate.unit_views import UnitRows
 from rnnstate.vocab import StepTokens
 
 # What each traced name is, for the table titles.
@@ -43,10 +44,20 @@ def header(summary: Summary) -> Text:
     elif spec.model is not None and spec.model.mask_from is not None:
         counted += f", {summary.masked} masked by {shown_name(spec.model.mask_from)} left out"
     lines.append(counted)
+    if summary.steps == 0:
+        lines.append(f"{nothing_counted(summary)}: no statistic can be taken (n/a)")
     if any(stats.gate for stats in summary.stats.values()):
         low, high = summary.thresholds.low, summary.thresholds.high
         lines.append(f"a gate is left-saturated below {low:g}, right-saturated above {high:g}")
     return Text("\n".join(lines))
+
+
+def nothing_counted(summary: Summary) -> str:
+    """Why a summary of no counted step has no numbers: "no step was counted (all 15 steps,
+    3 sequences x T=5, are masked)"."""
+    T = summary.spec.steps
+    return (f"no step was counted (all {counts(summary.sequences * T, 'step')}, "
+            f"{counts(summary.sequences, 'sequence')} x T={T}, are masked)")  # fmt: skip
 
 
 def counts(count: int, noun: str) -> str:
@@ -144,7 +155,8 @@ def render(summary: Summary, sort: str = "unit", tokens: StepTokens | None = Non
 
 def summary_document(summary: Summary, tokens: StepTokens | None = None) -> dict:
     """The "summary" object of the --json document (docs/json.md): float64 statistics per
-    quantity, each a list over the M units; with `tokens` (--vocab) each top place's tokens."""
+    quantity, each a list over the M units; the top places and the unit across sequences when
+    kept; with `tokens` (--vocab) the tokens of their steps."""
     quantities = {}
     for name, stats in summary.stats.items():
         entry = {
@@ -173,7 +185,25 @@ def summary_document(summary: Summary, tokens: StepTokens | None = None) -> dict
         if tokens is not None:
             for place, entry in zip(top.places, document["top"]["places"], strict=True):
                 entry["tokens"] = place_tokens(tokens, place, top.AROUND)
+    if summary.across is not None:
+        document["across"] = across_document(summary.across, tokens)
     return document
+
+
+def across_document(rows: UnitRows, tokens: StepTokens | None = None) -> dict:
+    """The "across" object: unit U's values in the first K sequences by traced name, each
+    (K, T) in input order, NaN (null in the JSON) at masked steps; with `tokens` (--vocab) the
+    whole token at each of those steps, (K, T)."""
+    both = len(rows.names) > 1  # a bidirectional layer's two halves
+    entry = {
+        "unit": rows.unit,
+        "quantity": rows.names[0].removesuffix("_fw") if both else rows.names[0],
+        "sequences": list(range(rows.kept)),
+        "values": {name: rows.values(name) for name in rows.names},
+    }
+    if tokens is not None:
+        entry["tokens"] = [[tokens.tokens[int(i)] for i in tokens.ids[n]] for n in range(rows.kept)]
+    return entry
 
 
 def place_tokens(tokens: StepTokens, place, around: int) -> dict[str, str]:

@@ -30,11 +30,12 @@ from rnnstate.render.plot import (
     plain_text,
     round_ticks,
 )
-from rnnstate.render.summary import header
+from rnnstate.render.summary import header, nothing_counted
 from rnnstate.render.unit_views import across_title, meaning, on_unit_scale
 from rnnstate.summary import GATES, Summary
 
 SIDE = 2.2  # a scatter panel's square axes, inches
+MARGIN = 0.04  # the scatter's axes run from -MARGIN to 1 + MARGIN: a point at 0 or 1 shows whole
 BETWEEN = 1.0  # between two panels side by side: the next one's y label and ticks
 UNDER = 0.55  # under a scatter panel: its tick labels and x label
 ROW_HEIGHT = 0.035  # inches per sequence of an across map
@@ -47,7 +48,7 @@ def title_text(summary: Summary) -> str:
     """The header of the tables, what the scatter shows and its thresholds, wrapped."""
     low, high = summary.thresholds.low, summary.thresholds.high
     lines = header(summary).plain.splitlines()
-    if any(stats.gate for stats in summary.stats.values()):
+    if summary.steps and any(stats.gate for stats in summary.stats.values()):
         lines[-1] = (f"saturation: a point per unit at (left, right), the fractions of the steps "
                      f"counted its gate is below {low:g} and above {high:g}; dashed: "
                      "left + right = 1, saturated at every step (no point lies above it); "
@@ -63,9 +64,9 @@ def title_text(summary: Summary) -> str:
 
 @plain_text
 def figure(summary: Summary):
-    """The summary's figure, FIGURE_WIDTH inches wide: the scatter panels, a row per direction, then
-    the across maps. Raises SpecError ("--plot") when there is nothing to draw: no gate and no
-    across view."""
+    """The summary's figure, FIGURE_WIDTH inches wide: the scatter panels, a row per direction
+    (with no step counted, a line saying so in their place), then the across maps. Raises
+    SpecError ("--plot") when there is nothing to draw: no gate and no across view."""
     gates = [stats for stats in summary.stats.values() if stats.gate]
     names = [] if summary.across is None else list(summary.across.names)
     if not gates and not names:
@@ -75,16 +76,25 @@ def figure(summary: Summary):
     per_row = len(GATES[summary.spec.cell]) or 1  # a bidirectional layer's halves: a row each
     title = title_text(summary)
     title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
+    missing = None  # every step masked: no point to draw, the scatter's place says why
+    if gates and summary.steps == 0:
+        gates, missing = [], textwrap.fill(f"No saturation scatter: {nothing_counted(summary)}.",
+                                           TITLE_WIDTH)  # fmt: skip
+    missing_height = 0.0 if missing is None else ABOVE + TITLE_LINE * (missing.count("\n") + 1)
     scatter_rows = -(-len(gates) // per_row)
     across_height = float(np.clip(ROW_HEIGHT * (summary.across.kept if names else 0),
                                   *ACROSS_HEIGHT))  # fmt: skip
-    height = (title_height + scatter_rows * (ABOVE + SIDE + UNDER)
+    height = (title_height + missing_height + scatter_rows * (ABOVE + SIDE + UNDER)
               + len(names) * (ABOVE + across_height + ACROSS_BELOW) + (X_LABEL if names else 0)
               + BOTTOM)  # fmt: skip
     fig = figure_class()(figsize=(FIGURE_WIDTH, height), dpi=DPI)
     fig.suptitle(title, x=0.1 / FIGURE_WIDTH, y=1 - TOP / height, ha="left", va="top",
                  fontsize=9, linespacing=1.3)  # fmt: skip
     top = title_height
+    if missing is not None:
+        fig.text(LEFT / FIGURE_WIDTH, 1 - (top + ABOVE) / height, missing, ha="left", va="top",
+                 fontsize=10, linespacing=1.3)  # fmt: skip
+        top += missing_height
     for k, stats in enumerate(gates):
         row, column = divmod(k, per_row)
         if column == 0 and row > 0:
@@ -109,13 +119,13 @@ def figure(summary: Summary):
 
 
 def draw_scatter(axis, stats, summary: Summary) -> None:
-    """One gate's panel: a point per unit at (left, right), 0..1 axes, the diagonal dashed."""
+    """One gate's panel: a point per unit at (left, right) on 0..1 axes, with a margin so a point
+    in a corner (never saturated: (0, 0)) clears the spines; the diagonal dashed."""
     low, high = summary.thresholds.low, summary.thresholds.high
     axis.plot([0, 1], [1, 0], ls="--", lw=0.8, color="0.5")
-    axis.scatter(stats.left, stats.right, s=16, alpha=0.45, color="tab:blue", linewidths=0,
-                 clip_on=False)  # fmt: skip
-    axis.set_xlim(0, 1)
-    axis.set_ylim(0, 1)
+    axis.scatter(stats.left, stats.right, s=16, alpha=0.45, color="tab:blue", linewidths=0)
+    axis.set_xlim(-MARGIN, 1 + MARGIN)
+    axis.set_ylim(-MARGIN, 1 + MARGIN)
     axis.set_aspect("equal", adjustable="box")
     axis.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
     axis.set_yticks([0, 0.5, 1], ["0", "0.5", "1"])

@@ -20,7 +20,7 @@ from rnnstate.render.heatmap import (
     colours,
     shade,
 )
-from rnnstate.render.summary import MEANINGS, header, top_table
+from rnnstate.render.summary import MEANINGS, header, nothing_counted, top_table
 from rnnstate.summary import Summary, UnitStats
 from rnnstate.unit_views import UnitRows, scatter_cells
 from rnnstate.vocab import StepTokens
@@ -89,11 +89,13 @@ def scatter_legend(summary: Summary) -> Text:
 
 def scatter(summary: Summary) -> Group:
     """The saturation scatter of every gate, side by side as the width allows, or a line
-    saying the cell has none."""
+    saying the cell has none, or that no step was counted (every step masked)."""
     gates = [stats for stats in summary.stats.values() if stats.gate]
     if not gates:
         return Group(Text(f"a {summary.spec.keras_layer} has no gates: no saturation scatter "
                           "(--unit U draws a unit across sequences)"))  # fmt: skip
+    if summary.steps == 0:
+        return Group(Text(f"no saturation scatter: {nothing_counted(summary)}"))
     panels = Columns([scatter_panel(stats) for stats in gates], padding=(1, 3))
     return Group(scatter_legend(summary), panels)
 
