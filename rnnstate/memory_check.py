@@ -73,10 +73,12 @@ class GradientCheck:
 
 def torch_problem(spec: Spec) -> str | None:
     """Why torch autograd cannot work out this layer's influence, or None. How a bidirectional
-    layer merges its outputs does not touch its final states, so any merge is taken."""
-    if not torch_installed():
+    layer merges its outputs does not touch its final states, so any merge is taken. What
+    the layer itself asks of PyTorch comes first: it holds where PyTorch is installed, too."""
+    problem = replace(spec, merge="concat").torch_problem()
+    if problem is None and not torch_installed():
         return "PyTorch is not installed"
-    return replace(spec, merge="concat").torch_problem()
+    return problem
 
 
 def norms(jacobians: dict[str, np.ndarray], unit: int | None = None) -> dict[str, np.ndarray]:

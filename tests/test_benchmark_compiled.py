@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from needs import needs_torch
+
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 
@@ -16,6 +18,7 @@ def quick(script: str) -> list[str]:
     return process.stdout.splitlines()
 
 
+@needs_torch
 def test_pytorch_comparison_runs_on_tiny_sizes():
     lines = quick("bench_pytorch.py")
     assert lines[0].startswith("machine: ")
@@ -28,6 +31,7 @@ def test_pytorch_comparison_runs_on_tiny_sizes():
     assert any(line.startswith("| numpy loop (s) |") for line in lines)
 
 
+@needs_torch  # its grid runs the torch engine
 def test_estimate_grid_runs_on_tiny_sizes():
     lines = quick("bench_estimate.py")
     rows = [line for line in lines if line.startswith("| numpy |") or line.startswith("| keras |")

@@ -4,17 +4,16 @@
 import json
 
 import pytest
+from needs import needs_torch
 from typer.testing import CliRunner
 
 from rnnstate.cli import app
-from rnnstate.spec import torch_installed
 
 runner = CliRunner()
-NO_TORCH = "torch is not installed (CI installs it: .ci/run); the torch engine's runs are skipped"
 ENGINES = [
     "keras",
     "numpy",
-    pytest.param("torch", marks=pytest.mark.skipif(not torch_installed(), reason=NO_TORCH)),
+    pytest.param("torch", marks=needs_torch),
 ]
 VIEWS = {  # a view's name and the options that ask for it
     "tables": [],
@@ -66,7 +65,7 @@ def test_every_engine_traces_a_gru_and_a_simple_rnn(tmp_path, cell, engine, view
     assert "Inside the cell, step by step" in result.stdout or "t=2" in result.stdout
 
 
-@pytest.mark.skipif(not torch_installed(), reason=NO_TORCH)
+@needs_torch
 def test_the_torch_engines_trace_is_checked_against_numpy(tmp_path):
     result = run_view(tmp_path, "lstm", "torch", "--gates")
     lines = result.stdout.splitlines()

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from needs import needs_torch
 
 from rnnstate import memory
 from rnnstate.errors import SpecError
@@ -211,6 +212,7 @@ def torch_influence(spec, x, weights):
     ],
     ids=["lstm", "gru", "rnn_relu", "lstm_backwards", "gru_bidirectional"],
 )
+@needs_torch
 def test_influence_equals_torch_autograd(settings):
     spec, x, weights = case(**settings)
     got = memory.memory(spec, x, weights)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from needs import needs_torch
 
 from rnnstate import budget
 from rnnstate.spec import Spec
@@ -100,7 +101,10 @@ def base_arguments(engine: str, args: list[str]) -> list[str]:
     return tiny
 
 
-@pytest.mark.parametrize(("engine", "args", "spec", "as_json"), GRID, ids=GRID_IDS)
+@pytest.mark.parametrize(("engine", "args", "spec", "as_json"), [
+    pytest.param(*row, marks=[needs_torch] if row[0] == "torch" else [], id=name)
+    for row, name in zip(GRID, GRID_IDS, strict=True)
+])  # fmt: skip
 def test_estimate_covers_the_measured_peak(engine, args, spec, as_json, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # --plot writes its picture here
     base = base_arguments(engine, args)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from needs import needs_torch
 from typer.testing import CliRunner
 
 from rnnstate import memory, memory_check, models
@@ -21,7 +22,6 @@ runner = CliRunner()
 HERE = Path(__file__).parent
 MODEL = str(HERE.parent / "docs" / "example" / "sentiment.keras")
 REVIEWS = str(HERE.parent / "docs" / "example" / "reviews.npy")
-needs_torch = pytest.mark.skipif(not torch_installed(), reason="PyTorch is not installed")
 
 
 def invoke(*args: str):

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from needs import needs_torch
 from numpy.testing import assert_array_equal
 from typer.testing import CliRunner
 
@@ -62,6 +63,7 @@ def test_a_run_from_files_names_them_and_no_seed(files):
     assert "seed=" not in text
 
 
+@needs_torch
 def test_torch_prefix_and_layer_are_named(files):
     import torch
 
