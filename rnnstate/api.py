@@ -259,13 +259,15 @@ def read_files(
     bidirectional: bool = False,
     prefix: str | None = None,
     torch_layer: int | None = None,
+    stream_input: bool = False,
 ) -> tuple[np.ndarray | None, LayerWeights | None, dict[str, np.ndarray] | None, Sources]:
     """The run's files read: (x (N, T, D), weights, initial states by name, Sources), None
-    where a file is not given. Raises InputError naming the file, SpecError for options that
-    do not fit it."""
+    where a file is not given; with `stream_input` x is None too (a summary streams it from
+    input_path) but Sources names the file. Raises InputError naming the file, SpecError for
+    options that do not fit it."""
     from rnnstate.data import read_initial_state, read_input, read_weights
 
-    x = read_input(input_path) if input_path else None
+    x = read_input(input_path) if input_path and not stream_input else None
     weights = None
     if weights_path:
         weights = read_weights(weights_path, cell, reset_after, bidirectional, prefix, torch_layer)
@@ -317,6 +319,48 @@ def as_path(value) -> str | None:
     return str(value) if isinstance(value, str | Path) else None
 
 
+def read_arguments(
+    cell: Cell,
+    x: ArrayOrPath | None,
+    weights: LayerWeights | str | Path | None,
+    initial_state: dict[str, np.ndarray] | str | Path | None,
+    reset_after: bool,
+    bidirectional: bool,
+    prefix: str | None,
+    torch_layer: int | None,
+    stream_input: bool = False,
+) -> tuple[np.ndarray | None, LayerWeights | None, dict[str, np.ndarray] | None, dict]:
+    """run's and summarize's x, weights and initial_state (arrays or files' paths) as arrays:
+    files read (x not with `stream_input`, as read_files), an array x checked and made
+    (N, T, D). Returns (x, weights, initial states by name (each (N, M)), make_spec's keywords
+    saying where each came from: sources, input_name, weights_name, state_name), None where
+    not given. Raises InputError naming the file or array."""
+    x_path, weights_path, state_path = as_path(x), as_path(weights), as_path(initial_state)
+    read_x, read_w, read_states, sources = read_files(
+        cell, x_path, weights_path, state_path, reset_after, bidirectional, prefix, torch_layer,
+        stream_input,
+    )  # fmt: skip
+    if x is not None and x_path is None:
+        x = input_shape("x", numeric_array("x", np.asarray(x), "the input"))
+        sources = replace(sources, input="array")
+    if weights is not None and weights_path is None:
+        sources = replace(sources, weights="array", layout=layout_of(weights))
+    if initial_state is not None and state_path is None:
+        sources = replace(sources, initial_state="array")
+    origin = {
+        "sources": sources,
+        "input_name": x_path or "x",
+        "weights_name": weights_path or "weights",
+        "state_name": state_path or "initial_state",
+    }
+    return (
+        read_x if x_path else x,
+        read_w if weights_path else weights,
+        read_states if state_path else initial_state,
+        origin,
+    )
+
+
 def run(
     cell: Cell,
     *,
@@ -361,21 +405,9 @@ def run(
     for a file or arrays that do not fit.
     """
     with python_names():
-        x_path, weights_path, state_path = as_path(x), as_path(weights), as_path(initial_state)
-        read_x, read_w, read_states, sources = read_files(
-            cell, x_path, weights_path, state_path, reset_after, bidirectional, prefix,
-            torch_layer,
-        )  # fmt: skip
-        if x is not None and x_path is None:
-            x = input_shape("x", numeric_array("x", np.asarray(x), "the input"))
-            sources = replace(sources, input="array")
-        if weights is not None and weights_path is None:
-            sources = replace(sources, weights="array", layout=layout_of(weights))
-        if initial_state is not None and state_path is None:
-            sources = replace(sources, initial_state="array")
-        x = read_x if x_path else x
-        weights = read_w if weights_path else weights
-        initial_state = read_states if state_path else initial_state
+        x, weights, initial_state, origin = read_arguments(
+            cell, x, weights, initial_state, reset_after, bidirectional, prefix, torch_layer
+        )
         spec = make_spec(
             cell,
             steps=steps,
@@ -386,10 +418,7 @@ def run(
             x=x,
             weights=weights,
             initial_state=initial_state,
-            input_name=x_path or "x",
-            weights_name=weights_path or "weights",
-            state_name=state_path or "initial_state",
-            sources=sources,
+            **origin,
             return_sequences=return_sequences,
             reset_after=reset_after,
             activation=activation,
@@ -695,29 +724,20 @@ def summarize(
             raise SpecError("direction", f"expected fw or bw, got {direction!r}")
         if direction is not None and not bidirectional:
             raise SpecError("direction", "direction picks a half of bidirectional=True")
-        x_path, weights_path, state_path = as_path(x), as_path(weights), as_path(initial_state)
-        _, read_w, read_states, sources = read_files(
-            cell, None, weights_path, state_path, reset_after, bidirectional, prefix, torch_layer
-        )
-        dataset = open_dataset(x_path) if x_path else None
-        if x is not None and x_path is None:
-            x = input_shape("x", numeric_array("x", np.asarray(x), "the input"))
-            dataset = dataset_of("x", x)
-            sources = replace(sources, input="array")
+        x_path = as_path(x)
+        x, weights, initial_state, origin = read_arguments(
+            cell, x, weights, initial_state, reset_after, bidirectional, prefix, torch_layer,
+            stream_input=True,
+        )  # fmt: skip
+        dataset = None
         if x_path:
-            sources = replace(sources, input=x_path)
-        if weights is not None and weights_path is None:
-            sources = replace(sources, weights="array", layout=layout_of(weights))
-        if initial_state is not None and state_path is None:
-            sources = replace(sources, initial_state="array")
-        weights = read_w if weights_path else weights
-        initial_state = read_states if state_path else initial_state
+            dataset = open_dataset(x_path)
+        elif x is not None:
+            dataset = dataset_of("x", x)
         shape_only = None if dataset is None else np.broadcast_to(np.float32(0), dataset.shape)
         spec = make_spec(
             cell, steps=steps, features=features, units=units, batch=batch, seed=seed,
-            x=shape_only, weights=weights, initial_state=initial_state,
-            input_name=x_path or "x", weights_name=weights_path or "weights",
-            state_name=state_path or "initial_state", sources=sources,
+            x=shape_only, weights=weights, initial_state=initial_state, **origin,
             reset_after=reset_after, activation=activation,
             recurrent_activation=recurrent_activation, unit_forget_bias=unit_forget_bias,
             use_bias=use_bias, backwards=backwards, bidirectional=bidirectional, merge=merge,

@@ -387,12 +387,7 @@ def open_model_input(path: str) -> dict[str, np.ndarray]:
     reads it. Raises InputError naming the file."""
     if path == STDIN or extension(path, INPUT_FORMATS) != ".npy":
         return read_model_input(path)
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except PermissionError:
-        raise InputError(path, "cannot be read: permission denied") from None
-    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
-        raise InputError(path, f"is not a usable .npy array: {first_line(error)}") from None
+    array = memory_mapped(path)
     check_numeric(path, array, "array 'x'")
     return {"x": array}
 
@@ -669,16 +664,23 @@ def open_dataset(path: str) -> Dataset:
     return dataset_of(path, read_input(path))
 
 
-def npy_dataset(path: str) -> Dataset:
-    """A .npy file memory-mapped (np.load's mmap_mode='r'; object arrays are refused by numpy)."""
+def memory_mapped(path: str) -> np.memmap:
+    """The .npy file at `path` memory-mapped read-only, any shape and dtype (np.load's
+    mmap_mode='r'; object arrays are refused by numpy). Raises InputError naming the file."""
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     except PermissionError:
         raise InputError(path, "cannot be read: permission denied") from None
     except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as error:
         raise InputError(path, f"is not a usable .npy array: {first_line(error)}") from None
-    check_numeric(path, array, "the input")
-    mapped, array = array, input_shape(path, array)
+
+
+def npy_dataset(path: str) -> Dataset:
+    """A .npy file memory-mapped (memory_mapped) as a Dataset (N, T, D), read batch by batch,
+    the pages of each batch released once it is read."""
+    mapped = memory_mapped(path)
+    check_numeric(path, mapped, "the input")
+    array = input_shape(path, mapped)
     row_bytes = array[0].nbytes
 
     def rows(size: int) -> Iterator[np.ndarray]:

@@ -27,6 +27,7 @@ from rnnstate.budget import TRACE_COPIES, TRACED, available_bytes, human_bytes
 from rnnstate.engines import exact
 from rnnstate.engines.activations import FUNCTIONS
 from rnnstate.engines.derivatives import DERIVATIVES, derivative, differentiated
+from rnnstate.engines.numpy import weights_in
 from rnnstate.errors import SpecError
 from rnnstate.spec import GATE_BLOCKS, Spec
 from rnnstate.weights import BidirectionalWeights, LayerWeights, Weights
@@ -238,9 +239,8 @@ def backward_pass(
     kept_units = np.arange(M) if unit is None else np.array([unit])
     seed = np.eye(M * len(names))[[j * M + u for j in range(len(names)) for u in kept_units]]
     P = len(seed)  # rows: the units kept of each state in turn
-    kernel = np.asarray(w.kernel, np.float64)
-    U = np.asarray(w.recurrent_kernel, np.float64)
-    bias = None if w.bias is None else np.asarray(w.bias, np.float64)
+    w = weights_in(w, np.float64)
+    kernel, U, bias = w.kernel, w.recurrent_kernel, w.bias
     cell = CELLS[spec.cell](spec, kernel, U, bias, N, P)
     adjoint_h = np.broadcast_to(seed[:, :M], (N, P, M)).copy()
     adjoint_c = None
@@ -262,10 +262,7 @@ def backward_pass(
             step = [f[k - first] for f in factors]
             dx, new_h, new_c = cell.step(step, adjoint_h, adjoint_c)
             if kept is not None and not kept.all():  # those skipping step k: as above
-                dx = np.where(kept[:, None, None], dx, 0.0)
-                new_h = np.where(kept[:, None, None], new_h, adjoint_h)
-                if new_c is not None:
-                    new_c = np.where(kept[:, None, None], new_c, adjoint_c)
+                dx, new_h, new_c = _skip_masked(kept, dx, new_h, new_c, adjoint_h, adjoint_c)
             adjoint_h, adjoint_c = new_h, new_c
             squares = np.einsum("npd,npd->np", dx, dx).reshape(N, len(names), per_state)
             out[:, k] = np.sqrt(squares.sum(axis=2))
@@ -295,9 +292,8 @@ def connectivity_pass(
     M = w.units
     seed = np.eye(M) if unit is None else np.eye(M)[[unit]]  # o_j = h_j
     rows = len(seed)
-    kernel = np.asarray(w.kernel, np.float64)
-    U = np.asarray(w.recurrent_kernel, np.float64)
-    bias = None if w.bias is None else np.asarray(w.bias, np.float64)
+    w = weights_in(w, np.float64)
+    kernel, U, bias = w.kernel, w.recurrent_kernel, w.bias
     adjoint_h = np.zeros((N, 0, M))
     adjoint_c = np.zeros((N, 0, M)) if spec.cell == "lstm" else None
     step = STEPS[spec.cell]
@@ -316,11 +312,9 @@ def connectivity_pass(
         dx, new_h, new_c = step(
             spec, x[:, k], kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c
         )
-        kept = counts[:, k][:, None, None]
-        dx = np.where(kept, dx, 0.0)
-        adjoint_h = np.where(kept, new_h, adjoint_h)
-        if adjoint_c is not None:
-            adjoint_c = np.where(kept, new_c, adjoint_c)
+        dx, adjoint_h, adjoint_c = _skip_masked(
+            counts[:, k], dx, new_h, new_c, adjoint_h, adjoint_c
+        )
         norms = np.sqrt((dx.reshape(N, T - k, -1) ** 2).sum(axis=2))  # outputs T-1 .. k
         out[:, k:, k] = norms[:, ::-1]
     return out
@@ -352,12 +346,7 @@ def gru_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
     """One GRU step backwards (either reset_after): (∂/∂x_k, ∂/∂h_{k-1}, None)."""
     M = U.shape[0]
     act, rec = spec.activation, spec.recurrent_activation
-    if bias is None:
-        input_bias, recurrent_bias = 0.0, np.zeros(3 * M)
-    elif spec.reset_after:
-        input_bias, recurrent_bias = bias[0], bias[1]
-    else:
-        input_bias, recurrent_bias = bias, np.zeros(3 * M)
+    input_bias, recurrent_bias = _gru_biases(spec, bias, M)
     xw = x_k @ kernel + input_bias  # (N, 3M)
     if spec.reset_after:
         inner = h_prev @ U + recurrent_bias
@@ -393,6 +382,37 @@ def rnn_step(spec, x_k, kernel, U, bias, h_prev, c_prev, adjoint_h, adjoint_c):
 
 
 STEPS = {"lstm": lstm_step, "gru": gru_step, "rnn": rnn_step}
+
+
+def _skip_masked(
+    kept: np.ndarray,
+    dx: np.ndarray,
+    new_h: np.ndarray,
+    new_c: np.ndarray | None,
+    adjoint_h: np.ndarray,
+    adjoint_c: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A step backwards as the sequences that skip it (kept (N,) False) take it: no influence
+    (dx (N, P, D) zero), the adjoints (N, P, M) carried over unchanged (the states carry
+    over); the step's own dx, new_h and new_c (None with no c) where kept."""
+    kept = kept[:, None, None]
+    dx = np.where(kept, dx, 0.0)
+    new_h = np.where(kept, new_h, adjoint_h)
+    new_c = None if new_c is None else np.where(kept, new_c, adjoint_c)
+    return dx, new_h, new_c
+
+
+def _gru_biases(
+    spec: Spec, bias: np.ndarray | None, M: int
+) -> tuple[np.ndarray | float, np.ndarray]:
+    """A GRU's bias as (input_bias, recurrent_bias): input_bias (3M,) is added to x @ kernel
+    (0.0 without a bias), recurrent_bias (3M,) to h @ recurrent_kernel (zeros unless
+    reset_after with a bias)."""
+    if bias is None:
+        return 0.0, np.zeros(3 * M)
+    if spec.reset_after:
+        return bias[0], bias[1]
+    return bias, np.zeros(3 * M)
 
 
 def _previous(trace: np.ndarray, start: np.ndarray, first: int, last: int) -> np.ndarray:
@@ -448,12 +468,7 @@ class _Gru:
     def __init__(self, spec, kernel, U, bias, N, P):
         self.spec, self.kernel, self.U = spec, kernel, U
         M = self.M = U.shape[0]
-        if bias is None:
-            self.input_bias, self.recurrent_bias = 0.0, np.zeros(3 * M)
-        elif spec.reset_after:
-            self.input_bias, self.recurrent_bias = bias[0], bias[1]
-        else:
-            self.input_bias, self.recurrent_bias = bias, np.zeros(3 * M)
+        self.input_bias, self.recurrent_bias = _gru_biases(spec, bias, M)
         self.d_pre = np.empty((N, P, 3 * M))  # ∂/∂ of z's, r's and h_hat's pre-activations
         self.kernel_t, self.U_t = kernel.T, U.T
         self.U_zr_t, self.U_h_t = U[:, : 2 * M].T, U[:, 2 * M :].T

@@ -99,11 +99,7 @@ def run_direction(spec, x, w: Weights, states, mask, sums: BatchSums) -> np.ndar
         if mask is None:
             step(t)
         else:
-            before = [state.copy() for state in states]
-            step(t)
-            for state, kept in zip(states, before, strict=True):
-                np.copyto(state, kept, where=masked[t])  # masked: the states carry over
-            output = np.where(masked[t], output, states[0])  # masked: the output repeats
+            output = engine.masked_step(step, t, states, masked[t], output)
         sums.add(list(step.trace().values()), everywhere if mask is None else mask[:, t])
     sums.finish(n * T if mask is None else int(mask.sum()))
     return output.copy()

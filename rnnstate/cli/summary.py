@@ -131,8 +131,8 @@ def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: di
     input_path = files["input_path"]
     reset_after, bidirectional = options.get("reset_after", True), options["bidirectional"]
     _, weights, states, sources = read_files(
-        cell, None, files["weights_path"], files["state_path"], reset_after, bidirectional,
-        files["prefix"], files["torch_layer"],
+        cell, input_path, files["weights_path"], files["state_path"], reset_after, bidirectional,
+        files["prefix"], files["torch_layer"], stream_input=True,
     )  # fmt: skip
     dataset = open_dataset(input_path) if input_path else None
     shape_only = None if dataset is None else np.broadcast_to(np.float32(0), dataset.shape)
@@ -145,7 +145,7 @@ def inspect_summary(cell: str, options: dict, request: SummaryRequest, files: di
         input_name=input_path or "",
         weights_name=files["weights_path"] or "",
         state_name=files["state_path"] or "",
-        sources=replace(sources, input=input_path or None),
+        sources=sources,
         merge=files["merge"],
         use_bias=options.pop("bias"),
         engine="exact" if engine == "exact" else "numpy",

@@ -23,7 +23,7 @@ output repeats the previous output (zeros before the first); Bidirectional runs 
 a go_backwards copy, flips the backward o back to input order and merges the two.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -196,6 +196,23 @@ def make_step(spec: Spec, x: np.ndarray, w: Weights, states: list[np.ndarray]):
     return step(x, w, states, spec)
 
 
+def masked_step(
+    step: Callable[[int], None],
+    t: int,
+    states: list[np.ndarray],
+    skipped: np.ndarray,
+    previous: np.ndarray | float,
+) -> np.ndarray:
+    """Step t (`step`, from make_step) as Keras takes it under a mask: skipped (N, 1) is True
+    for the sequences that skip it, whose states (each (N, M), updated in place) carry over
+    and whose output is `previous` ((N, M), or 0.0). Returns the step's output (N, M)."""
+    before = [state.copy() for state in states]
+    step(t)
+    for state, kept in zip(states, before, strict=True):
+        np.copyto(state, kept, where=skipped)  # masked: the states carry over
+    return np.where(skipped, previous, states[0])  # masked: the output repeats
+
+
 def run_direction(
     spec: Spec,
     x: np.ndarray,
@@ -231,12 +248,8 @@ def run_direction(
         if mask is None:
             step(t)
         else:
-            before = [state.copy() for state in states]
-            step(t)
-            for state, kept in zip(states, before, strict=True):
-                np.copyto(state, kept, where=masked[t])  # masked: the states carry over
             previous = 0.0 if zero_output_for_mask else output
-            output = np.where(masked[t], previous, states[0])  # masked: the output repeats
+            output = masked_step(step, t, states, masked[t], previous)
         if o is not None:
             o[t] = output
         for name, value in step.trace().items() if trace else ():

@@ -19,22 +19,15 @@ from rnnstate.render.memory_heatmap import log_scale
 from rnnstate.render.plot import (
     ABOVE,
     BELOW,
-    BOTTOM,
-    DPI,
-    FIGURE_WIDTH,
-    LEFT,
     MAX_COLUMNS,
-    RIGHT,
-    TITLE_LINE,
     TITLE_WIDTH,
     TOKEN_CHARACTER,
-    TOP,
     X_LABEL,
     Panel,
     colour_bar,
-    figure_class,
     round_ticks,
     shade_masked,
+    stacked_axes,
     step_locator,
     token_ticks,
 )
@@ -59,25 +52,13 @@ def memory_figure(result: Result, memory: Memory, n: int | None = None,
     steps = Panel("", "", np.zeros((0, spec.steps)), False, list(range(spec.steps)))
     steps.names = {} if tokens is None else tokens.of_sequence(n)
     heights = [CURVE_HEIGHT] * len(names) + [MAP_HEIGHT] * len(maps)
-    title = title_text(result, memory, n)
-    title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
     token_room = 0.0
     if steps.names:  # upright "t token" labels under each curve
         longest = max(len(text) for text in token_ticks(steps)[1])
         token_room = max(0.0, longest * TOKEN_CHARACTER - BELOW + 0.1)
     room = [ABOVE + h + BELOW + X_LABEL + (token_room if k < len(names) else 0.0)
             for k, h in enumerate(heights)]  # fmt: skip
-    fig = figure_class()(figsize=(FIGURE_WIDTH, title_height + sum(room) + BOTTOM), dpi=DPI)
-    width, height = fig.get_size_inches()
-    fig.suptitle(title, x=0.1 / width, y=1 - TOP / height, ha="left", va="top", fontsize=9,
-                 linespacing=1.3)  # fmt: skip
-    axes, top = [], title_height
-    for k, axes_height in enumerate(heights):
-        top += ABOVE
-        box = (LEFT / width, 1 - (top + axes_height) / height, (width - LEFT - RIGHT) / width,
-               axes_height / height)  # fmt: skip
-        axes.append(fig.add_axes(box))
-        top += room[k] - ABOVE
+    fig, axes = stacked_axes(title_text(result, memory, n), heights, room)
     masked = [] if result.mask is None else [int(t) for t in np.flatnonzero(~result.mask[n])]
     counted = None if result.mask is None else result.mask[n]
     for axis, name in zip(axes, names, strict=False):

@@ -167,21 +167,10 @@ def figure(
     heights += [STATES_HEIGHT + STATE_ROW_HEIGHT * rows[kind] for kind in kinds]
     heights += [LINES_HEIGHT] if lines is not None else []
     labelled = len(heights) - 1 if lines is not None else len(maps) - 1  # has the x label
-    title = title_text(result, n, maps)
-    title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
     below = [BELOW + token_room(panel) for panel in maps] + [BELOW] * (len(heights) - len(maps))
     room = [ABOVE + h + below[k] + (X_LABEL if k == labelled else 0)
             for k, h in enumerate(heights)]  # fmt: skip
-    fig = figure_class()(figsize=(FIGURE_WIDTH, title_height + sum(room) + BOTTOM), dpi=DPI)
-    width, height = fig.get_size_inches()
-    fig.suptitle(title, x=0.1 / width, y=1 - TOP / height, ha="left", va="top", fontsize=9,
-                 linespacing=1.3)  # fmt: skip
-    axes, top = [], title_height
-    for k, axes_height in enumerate(heights):
-        top += ABOVE
-        axes.append(fig.add_axes((LEFT / width, 1 - (top + axes_height) / height,
-                                  (width - LEFT - RIGHT) / width, axes_height / height)))
-        top += room[k] - ABOVE  # fmt: skip
+    fig, axes = stacked_axes(title_text(result, n, maps), heights, room)
     checks = [c for c in result.checks() if c.sequence == n]
     for axis, panel in zip(axes, maps, strict=False):
         draw_heatmap(fig, axis, panel, checks)
@@ -193,6 +182,25 @@ def figure(
     axes[labelled].set_xlabel("row of o (reading order)" if reading else "t (input step)",
                               fontsize=8)  # fmt: skip
     return fig
+
+
+def stacked_axes(title: str, heights: list[float], room: list[float]):
+    """A Figure FIGURE_WIDTH inches wide, `title` at its top, then one axes a panel, stacked:
+    panel k takes room[k] inches (ABOVE for its title, its axes heights[k] inches high, the
+    rest for what goes under them). Returns (fig, axes), axes top to bottom."""
+    title_height = TOP + TITLE_LINE * (title.count("\n") + 1)
+    fig = figure_class()(figsize=(FIGURE_WIDTH, title_height + sum(room) + BOTTOM), dpi=DPI)
+    width, height = fig.get_size_inches()
+    fig.suptitle(title, x=0.1 / width, y=1 - TOP / height, ha="left", va="top", fontsize=9,
+                 linespacing=1.3)  # fmt: skip
+    axes, top = [], title_height
+    for k, axes_height in enumerate(heights):
+        top += ABOVE
+        box = (LEFT / width, 1 - (top + axes_height) / height, (width - LEFT - RIGHT) / width,
+               axes_height / height)  # fmt: skip
+        axes.append(fig.add_axes(box))
+        top += room[k] - ABOVE
+    return fig, axes
 
 
 def colour_bar(fig, axis, image, label: str, ticks: int | None = None):
