@@ -162,6 +162,32 @@ def test_memory_view_follows_the_step_cursor():
     run_app(settings, script)
 
 
+def test_in_the_memory_view_the_keys_save_the_influence_as_the_command_line_would(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    command = ["lstm", "-T", "6", "--seed", "0", "--sequences", "--engine", "numpy", "--memory"]
+    for path in ("cli.npz", "cli.json", "cli.png"):
+        option = "--plot" if path.endswith(".png") else "--output"
+        assert CliRunner().invoke(cli_app, [*command, option, path]).exit_code == 0
+
+    async def script(app, pilot):
+        await settle(pilot, lambda: app.result is not None)
+        await pilot.press("v", "v", "v")  # the memory view
+        await settle(pilot, lambda: app.drawn_look[0] == "memory")
+        await pilot.press("s", "j", "p")
+        await settle(pilot, lambda: len(list(tmp_path.glob("rnnstate-*"))) == 3)
+
+    run_app(Settings(seed=0, steps=6, engine="numpy"), script)
+    name = "rnnstate-lstm-T6-M3-seed0-memory"
+    with np.load(tmp_path / f"{name}.npz") as saved, np.load(tmp_path / "cli.npz") as cli:
+        for key in ("memory.influence.h", "memory.influence.c", "memory.horizon.h"):
+            assert_allclose(saved[key], cli[key], rtol=0, atol=0)
+    saved_memory = json.loads((tmp_path / f"{name}.json").read_text())["memory"]
+    assert saved_memory == json.loads((tmp_path / "cli.json").read_text())["memory"]
+    assert (tmp_path / f"{name}.png").read_bytes() == (tmp_path / "cli.png").read_bytes()
+
+
 def test_memory_view_of_a_long_run_shows_the_steps_around_the_cursor():
     result = rnnstate.run("rnn", steps=60, units=4, seed=3)
     text = prerender(memory_view.render(result, 30, 0), 120).text()

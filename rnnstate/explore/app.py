@@ -325,7 +325,8 @@ class Explorer(App):
         self.notify(f"copied: {escaped(command)}", markup=False)
 
     def action_save(self) -> None:
-        """Write the result shown as .npz, as --output writes it."""
+        """Write the result shown as .npz, as --output writes it (in the memory view, with
+        the influence, as --memory --output)."""
         self.write_file(".npz")
 
     def action_save_json(self) -> None:
@@ -338,12 +339,14 @@ class Explorer(App):
 
     def write_file(self, suffix: str) -> None:
         """Write the result shown in the current folder (named by Settings.saved_name), in the
-        runner's thread; the status line says how it went."""
+        runner's thread, with the influence in the memory view (as the command line shown,
+        with --memory, would); the status line says how it went."""
         if self.result is None:
             return
-        path = self.shown.saved_name(suffix)
+        memory = self.view_name == "memory"
+        path = self.shown.saved_name(suffix, memory)
         self.show_status(plain(f"writing {path} ..."))
-        self.runner.write(path, self.result, self.settings.sequence,
+        self.runner.write(path, self.result, self.settings.sequence, memory,
                           lambda message: self.call_from_thread(self.written, message))  # fmt: skip
 
     def written(self, message: str) -> None:

@@ -55,6 +55,21 @@ def influence(result: Result) -> memory.Memory | str:
 COMPUTED = Computed()
 
 
+def saved_influence(result: Result, saved: bool) -> memory.Memory | str:
+    """What --memory writes for `result` (`saved`: in an --output file, else in a figure): the
+    influence and, with return_sequences, the connectivity map (rnnstate.cli.show.memory_of),
+    or the reason it is refused, in words."""
+    from rnnstate.cli.show import memory_of
+
+    spec = result.spec
+    try:
+        memory.ensure_fits(spec, estimate_bytes(spec), connectivity=spec.return_sequences,
+                           saved=saved)  # fmt: skip
+        return memory_of(result)
+    except SpecError as error:
+        return str(error)
+
+
 def render(result: Result, step: int, sequence: int):
     """The memory view of sequence `sequence` of `result`, the step cursor at input step `step`:
     per final state, the cursor's step in words, a table of every step's influence with a bar

@@ -102,10 +102,20 @@ def writing_bytes(result: Result, path: str) -> int:
     return written - budget.estimate_bytes(spec)
 
 
-def write_result(path: str, result: Result, sequence: int, files: AllOrNothing) -> str:
+def write_result(path: str, result: Result, sequence: int, files: AllOrNothing,
+                 with_memory: bool = False) -> str:  # fmt: skip
     """Write `result` to `path` in the current folder, staged in `files` (renamed into place
     when `files` ends): .npz or .json as --output writes them, .png as --plot draws sequence
-    `sequence`. Returns what happened, in one line: `wrote PATH`, or why it was not written."""
+    `sequence`; with_memory: with what --memory adds (the influence of every step, and with
+    return_sequences the connectivity map). Returns what happened, in one line: `wrote PATH`,
+    or why it was not written."""
+    found = None
+    if with_memory:
+        from rnnstate.explore.memory_view import saved_influence
+
+        found = saved_influence(result, saved=not path.endswith(".png"))
+        if isinstance(found, str):
+            return f"not written: {path}: the influence cannot be computed: {found}"
     try:
         os.getcwd()
     except FileNotFoundError:
@@ -117,9 +127,9 @@ def write_result(path: str, result: Result, sequence: int, files: AllOrNothing) 
     try:
         with files:
             if path.endswith(".png"):
-                save_plot(path, result, sequence, None, files)
+                save_plot(path, result, sequence, None, files, memory=found)
             else:
-                save_result(path, result, files)
+                save_result(path, result, files, memory=found)
     except RnnstateError as error:
         return f"not written: {error}"
     except OSError as error:
@@ -269,15 +279,16 @@ class Runner:
 
     # ---------------------------------------------------------------- files
 
-    def write(self, path: str, result: Result, sequence: int,
+    def write(self, path: str, result: Result, sequence: int, with_memory: bool,
               done: Callable[[str], None]) -> None:  # fmt: skip
-        """Write `result` to `path` (write_result) in a thread; done(message) says how it went."""
+        """Write `result` to `path` (write_result, with the influence when with_memory) in a
+        thread; done(message) says how it went."""
         files = AllOrNothing()
 
         def write() -> None:
             self.writing.append(files)
             try:
-                message = write_result(path, result, sequence, files)
+                message = write_result(path, result, sequence, files, with_memory)
             finally:
                 self.writing.remove(files)
             done(message)

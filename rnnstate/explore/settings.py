@@ -171,9 +171,11 @@ class Settings:
                 words += [option, str(value)]
         return words
 
-    def saved_name(self, suffix: str) -> str:
+    def saved_name(self, suffix: str, memory: bool = False) -> str:
         """The file `s`, `j` or `p` writes in the current folder: named by the cell and its
-        sizes, or by the model's layer (its path with / as -)."""
+        sizes, or by the model's layer (its path with / as -); `-memory` before the suffix when
+        it holds the influence (the memory view's)."""
+        suffix = ("-memory" if memory else "") + suffix
         if self.model_path:
             return f"rnnstate-{self.layer.replace('/', '-')}-T{self.steps}{suffix}"
         return f"rnnstate-{self.cell}-T{self.steps}-M{self.units}-seed{self.seed}{suffix}"
