@@ -1,6 +1,6 @@
 """What --summary costs on top of the bare engine run, and its peak memory as N grows.
 
-    python benchmarks/bench_summary.py            # N=100,000 T=50 D=8 M=64 (a few minutes)
+    python benchmarks/bench_summary.py            # N=100,000 T=50 D=8 M=64 (about 4 minutes)
     python benchmarks/bench_summary.py --quick    # tiny sizes: checks the script runs
     python benchmarks/bench_summary.py --sizes 1000000,50,8,64 --memory-only
 
@@ -15,14 +15,16 @@ batch (BATCH sequences), by every way of running:
   keras gates    the least the keras engine would do to have gates without the numpy steps:
                  the Keras layer with return_sequences, then every step's gates at once from
                  its h_{t-1} (two matrix products over all n*T rows and the activations; no
-                 c_t, no statistics). What it costs over keras bare bounds any such way from
-                 below;
+                 c_t, no statistics, in numpy). What it costs over keras bare is what the
+                 gates alone would cost that way;
   keras summary  --summary --engine keras: the Keras layer has no trace, so this is the numpy
                  summary run above, its ratio taken to the keras engine's bare run.
-Prints sequences per second of each, wall and CPU seconds (CPU: every thread of the process,
-BLAS's included), and the ratio of wall time to the bare run of the same engine, measured in
-the same process. Then the peak resident memory of the whole command `rnnstate lstm --summary
---input FILE` (a process of its own, its maximum RSS from the kernel).
+Every run is timed --repeat times (3), the runs alternating, and the round with the median wall
+time is shown, after the summary's ratio in each round. Prints sequences per second of each,
+wall and CPU seconds (CPU: every thread of the process, BLAS's included), and the ratio of
+wall time to the bare run of the same engine, measured in the same process. Then the peak
+resident memory of the whole command `rnnstate lstm --summary --input FILE` (a process of its
+own, its maximum RSS from the kernel).
 """
 
 import argparse
@@ -62,6 +64,11 @@ def timed(work) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     work()
     return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def median_run(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The (wall, cpu) of the run with the median wall time."""
+    return sorted(runs)[len(runs) // 2]
 
 
 def engine_only(spec: Spec, path: Path, weights, engine: str, trace: bool) -> None:
@@ -112,8 +119,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", default="100000,50,8,64", help="N,T,D,M")
     parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of every run, alternating")
     options = parser.parse_args()
     N, T, D, M = (2000, 10, 4, 8) if options.quick else map(int, options.sizes.split(","))
+    options.repeat = 1 if options.quick else options.repeat
     with tempfile.TemporaryDirectory() as folder:
         path = write_input(Path(folder), N, T, D)
         print(f"N={N} T={T} D={D} M={M}, batches of {BATCH}, lstm")
@@ -132,7 +141,14 @@ def main() -> None:
                 ("keras", "bare"): lambda: engine_only(spec, path, weights, "keras", False),
                 ("keras", "gates"): lambda: keras_gates(spec, path, weights),
             }
-            seconds = {key: timed(work) for key, work in runs.items()}
+            rounds = [{key: timed(work) for key, work in runs.items()}
+                      for _ in range(options.repeat)]  # fmt: skip
+            seconds = {key: median_run([one[key] for one in rounds]) for key in runs}
+            if options.repeat > 1:
+                summary_ratios = [one["numpy", "summary"][0] / one["numpy", "bare"][0]
+                                  for one in rounds]  # fmt: skip
+                print("numpy summary / bare, each round: "
+                      + ", ".join(f"{ratio:.2f}x" for ratio in summary_ratios))  # fmt: skip
             seconds["keras", "summary"] = seconds["numpy", "summary"]  # the same run
             print("engine run      sequences/s   wall s    cpu s   wall / bare")
             for (engine, name), (wall, cpu) in seconds.items():
