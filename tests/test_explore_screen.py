@@ -222,15 +222,14 @@ def test_the_picture_key_is_checked_by_the_memory_guard(tmp_path, monkeypatch):
 def test_in_a_text_field_the_footer_says_how_to_leave_it():
     async def script(app, pilot):
         app.query_one("#activation").focus()
-        await pilot.pause(0.2)
-        footer = footer_keys(app)
-        assert "leave the field" in footer and "quit" not in footer
+        await settle(pilot, lambda: "leave the field" in footer_keys(app))  # redrawn for it
+        assert "quit" not in footer_keys(app)
         await pilot.press("end", "q")  # typed into the field, not quitting
         assert app.query_one("#activation").value == "tanhq" and app.is_running
         await pilot.press("backspace", "escape")
         assert app.focused is app.query_one("#view")
-        await pilot.pause(0.2)
-        assert "quit" in footer_keys(app) and "leave the field" not in footer_keys(app)
+        await settle(pilot, lambda: "quit" in footer_keys(app))  # redrawn for the view
+        assert "leave the field" not in footer_keys(app)
 
     run_app(Settings(seed=0, engine="numpy"), script)
 

@@ -61,6 +61,7 @@ class Explorer(App):
     #small { display: none; content-align: center middle; height: 1fr; }
     .too-small #small { display: block; }
     .too-small #main, .too-small #command, .too-small #status { display: none; }
+    ToastRack { margin-bottom: 3; }  /* notices above the status line, not over its end */
     """
     BINDINGS: ClassVar = [
         Binding("q", "quit", "quit"),
