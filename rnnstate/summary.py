@@ -183,8 +183,7 @@ class Accumulator:
                              self.minimum, self.maximum, self.zeros, self.left, self.right,
                              low, high)  # fmt: skip
             add_sequences(sums[0], sums[1], self.total, self.squares)
-            if not self.gate:  # counted all the same, shown for gates only
-                self.left[:] = self.right[:] = 0
+            self.keep_saturation_of_gates()
             return
         n, T, M = values.shape
         per_sequence = np.zeros((n, M))  # float64
@@ -212,6 +211,12 @@ class Accumulator:
             low, high = thresholds.of(values.dtype.type)
             self.left += ((values < low) & where).sum(axis=(0, 1))
             self.right += ((values > high) & where).sum(axis=(0, 1))
+
+    def keep_saturation_of_gates(self) -> None:
+        """After a compiled pass, which counts saturated steps of every quantity: none kept for
+        a quantity that is not a gate."""
+        if not self.gate:
+            self.left[:] = self.right[:] = 0
 
     def stats(self) -> UnitStats:
         """The statistics so far (NaN, and no flag, where no step was counted)."""

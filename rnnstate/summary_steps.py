@@ -40,7 +40,7 @@ class BatchSums:
     step after step).
 
     A worker thread adding a buffer while the engine ran on was tried: on two cores it took
-    as long (bench_summary), its core being the one OpenBLAS's second thread spins on."""
+    as long (bench_summary), the bare run's BLAS threads already using both."""
 
     def __init__(self, accumulators, n: int, dtype, thresholds) -> None:
         K, M = len(accumulators), len(accumulators[0].total)
@@ -81,8 +81,7 @@ class BatchSums:
         for k, a in enumerate(self.accumulators):
             add_sequences(self.sequence_sums[k, 0], self.sequence_sums[k, 1], a.total, a.squares)
             a.count += counted
-            if not a.gate:  # counted all the same, shown for gates only
-                a.left[:] = a.right[:] = 0
+            a.keep_saturation_of_gates()
 
 
 def run_direction(spec, x, w: Weights, states, mask, sums: BatchSums) -> np.ndarray:

@@ -42,32 +42,21 @@ class Computed:
             return self.found
 
 
-def influence(result: Result) -> memory.Memory | str:
-    """memory.memory of the run of `result`, or the reason it is refused, in words."""
+def influence(
+    result: Result, connectivity: bool = False, saved: bool = False
+) -> memory.Memory | str:
+    """memory.memory of the run of `result` (with the connectivity map when asked; `saved`:
+    for an --output file), or the reason it is refused, in words."""
     spec = result.spec
     try:
-        memory.ensure_fits(spec, estimate_bytes(spec))
-        return memory.memory(spec, result.x, result.weights, result.initial_state, result.mask)
+        memory.ensure_fits(spec, estimate_bytes(spec), connectivity=connectivity, saved=saved)
+        return memory.memory(spec, result.x, result.weights, result.initial_state, result.mask,
+                             connectivity=connectivity)  # fmt: skip
     except SpecError as error:
         return str(error)
 
 
 COMPUTED = Computed()
-
-
-def saved_influence(result: Result, saved: bool) -> memory.Memory | str:
-    """What --memory writes for `result` (`saved`: in an --output file, else in a figure): the
-    influence and, with return_sequences, the connectivity map (rnnstate.cli.show.memory_of),
-    or the reason it is refused, in words."""
-    from rnnstate.cli.show import memory_of
-
-    spec = result.spec
-    try:
-        memory.ensure_fits(spec, estimate_bytes(spec), connectivity=spec.return_sequences,
-                           saved=saved)  # fmt: skip
-        return memory_of(result)
-    except SpecError as error:
-        return str(error)
 
 
 def render(result: Result, step: int, sequence: int):

@@ -111,9 +111,9 @@ def write_result(path: str, result: Result, sequence: int, files: AllOrNothing,
     or why it was not written."""
     found = None
     if with_memory:
-        from rnnstate.explore.memory_view import saved_influence
+        from rnnstate.explore.memory_view import influence
 
-        found = saved_influence(result, saved=not path.endswith(".png"))
+        found = influence(result, result.spec.return_sequences, saved=not path.endswith(".png"))
         if isinstance(found, str):
             return f"not written: {path}: the influence cannot be computed: {found}"
     try:
