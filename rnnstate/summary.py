@@ -5,11 +5,11 @@ Each batch runs through the numpy engine (the exact one's float64 equations with
 A large batch is streamed (rnnstate.summary_steps): each step's traced values are added to the
 statistics as the engine computes them, and the trace is never recorded. A small one, one that
 the engine runs compiled, or one with `top`, runs with the trace on and the trace's values are
-added afterwards (Accumulator.add). Either way the values at every unmasked step of every
-sequence are added to running sums in one fixed order, sequence by sequence and within a
-sequence step by step (on the streamed path a bidirectional layer's backward half from its last
-input step, the order it runs in), so how the sequences are cut into batches never changes them.
-Counts (saturated steps, zeros) are integers, exact by construction.
+added afterwards (Accumulator.add), sequence by sequence and within a sequence step by step, so
+how the sequences are cut into batches does not change the sums' bits. The streamed path adds
+step by step and within a step sequence by sequence: the same float64 sums of the same values
+in another order, equal to the digits shown. Counts (saturated steps, zeros) are integers,
+exact by construction.
 """
 
 import math

@@ -1,13 +1,11 @@
 """rnnstate.summary's streamed path: the numpy engine's steps over one batch, each step's traced
-values added to the statistics as soon as they are computed (rnnstate.summary_kernel), so the
-trace (n, T, gates x M) is never recorded, transposed or read again.
+values added to the statistics as soon as they are computed (rnnstate.summary_kernel), where
+they are, so the trace (n, T, gates x M) is never recorded, copied or read again.
 
 The steps are the numpy engine's own (rnnstate.engines.numpy.make_step, BLAS products for the
 batch); around them this module does what the engine's run_direction does (a masked step carries
 the states over; --backwards and bidirectional run the steps in their order), keeping only the
-last output. The statistics are added CHUNK_STEPS steps at a time. The sums run as
-rnnstate.summary's: per sequence, step after step in the order the direction runs them, then
-sequence after sequence onto the totals; so the batch size never changes them.
+last output.
 """
 
 import numpy as np
@@ -29,59 +27,54 @@ def streams(spec: Spec, n: int, values: int) -> bool:
     return not compiled.pays(spec, spec.steps, n, dtype) and compiled_pays(values)
 
 
-CHUNK_STEPS = 8  # steps copied aside before they are added
-
-
 class BatchSums:
     """The statistics of one batch's steps in one direction, added onto rnnstate.summary
-    Accumulators (their arrays updated in place): each step's values are copied into a buffer
-    of CHUNK_STEPS steps, and a full buffer is added in one compiled pass, each sequence's
-    float64 sums staying in cache over its CHUNK_STEPS steps (the sums are those of adding
-    step after step).
+    Accumulators (in TRACE_NAMES order, their arrays updated when the batch ends): each step's
+    values are added where the engine computed them (its trace_blocks, no copy), in one
+    compiled pass a block (summary_kernel.accumulate_rows), onto the batch's own sums.
 
-    A worker thread adding a buffer while the engine ran on was tried: on two cores it took
-    as long (bench_summary), the bare run's BLAS threads already using both."""
+    Each step's values are added sequence after sequence and then onto the batch's float64
+    sums, and the batch's onto the totals. So the sums do not depend on how the sequences are
+    cut into batches to the digits shown, where Accumulator.add's would to the bit. Tried and
+    measured slower (bench_summary): each sequence's own sums over buffers of 8 steps copied
+    aside (bit-identical to Accumulator.add, 1.27x the bare run against 1.1x), and a worker
+    thread adding the buffers (the bare run's BLAS threads already use both cores)."""
 
-    def __init__(self, accumulators, n: int, dtype, thresholds) -> None:
-        K, M = len(accumulators), len(accumulators[0].total)
+    def __init__(self, accumulators, dtype, thresholds) -> None:
+        width = sum(len(a.total) for a in accumulators)  # every quantity's units, side by side
         self.accumulators = accumulators
         self.low, self.high = thresholds.of(dtype)
-        self.sequence_sums = np.zeros((K, 2, n, M))  # each sequence's sum and sum of squares
-        self.values = np.empty((K, CHUNK_STEPS, n, M), dtype)
-        self.counted = np.empty((CHUNK_STEPS, n), dtype=bool)
-        self.filled = 0
+        self.total, self.squares = np.zeros(width), np.zeros(width)
+        self.minimum, self.maximum = np.full(width, np.inf), np.full(width, -np.inf)
+        self.zeros, self.left, self.right = (np.zeros(width, np.int64) for _ in range(3))
 
-    def add(self, values: list[np.ndarray], counted: np.ndarray) -> None:
-        """Add one step: values (n, M) of each quantity, where counted (n,) is True."""
-        for k, quantity in enumerate(values):
-            self.values[k, self.filled] = quantity
-        self.counted[self.filled] = counted
-        self.filled += 1
-        if self.filled == CHUNK_STEPS:
-            self.add_buffer()
+    def add(self, blocks: list[np.ndarray], counted: np.ndarray) -> None:
+        """Add one step: blocks (n, kM), k quantities each in order, where counted (n,) is True."""
+        from rnnstate.summary_kernel import accumulate_rows
 
-    def add_buffer(self) -> None:
-        """Add the steps in the buffer, and empty it."""
-        from rnnstate.summary_kernel import accumulate_steps
-
-        steps, counted = self.filled, self.counted[: self.filled]
-        for k, a in enumerate(self.accumulators):
-            accumulate_steps(self.values[k, :steps], counted, self.sequence_sums[k, 0],
-                             self.sequence_sums[k, 1], a.minimum, a.maximum, a.zeros, a.left,
-                             a.right, self.low, self.high)  # fmt: skip
-        self.filled = 0
+        start = 0
+        for block in blocks:
+            part = slice(start, start + block.shape[1])
+            accumulate_rows(block, counted, self.total[part], self.squares[part],
+                            self.minimum[part], self.maximum[part], self.zeros[part],
+                            self.left[part], self.right[part], self.low, self.high)  # fmt: skip
+            start = part.stop
 
     def finish(self, counted: int) -> None:
-        """End the batch: the last steps added, its sequences' sums onto the totals; `counted`
-        steps in all."""
-        from rnnstate.summary_kernel import add_sequences
-
-        if self.filled:
-            self.add_buffer()
-        for k, a in enumerate(self.accumulators):
-            add_sequences(self.sequence_sums[k, 0], self.sequence_sums[k, 1], a.total, a.squares)
+        """End the batch: its sums onto the accumulators'; `counted` steps in all."""
+        start = 0
+        for a in self.accumulators:
+            part = slice(start, start + len(a.total))
+            a.total += self.total[part]
+            a.squares += self.squares[part]
+            np.minimum(a.minimum, self.minimum[part], out=a.minimum)
+            np.maximum(a.maximum, self.maximum[part], out=a.maximum)
+            a.zeros += self.zeros[part]
+            a.left += self.left[part]
+            a.right += self.right[part]
             a.count += counted
             a.keep_saturation_of_gates()
+            start = part.stop
 
 
 def run_direction(spec, x, w: Weights, states, mask, sums: BatchSums) -> np.ndarray:
@@ -93,13 +86,14 @@ def run_direction(spec, x, w: Weights, states, mask, sums: BatchSums) -> np.ndar
     output = states[0]
     if mask is not None:
         masked = ~mask.T[:, :, None]  # (T, n, 1), True where the step is skipped
+        counted = np.ascontiguousarray(mask.T)  # (T, n)
         output = np.zeros_like(states[0])  # Keras: zeros before the first output
     for t in range(T):
         if mask is None:
             step(t)
         else:
             output = engine.masked_step(step, t, states, masked[t], output)
-        sums.add(list(step.trace().values()), everywhere if mask is None else mask[:, t])
+        sums.add(step.trace_blocks(), everywhere if mask is None else counted[t])
     sums.finish(n * T if mask is None else int(mask.sum()))
     return output.copy()
 
@@ -124,7 +118,7 @@ def run_batch(
 
     def sums(suffix: str) -> BatchSums:
         chosen = [accumulators[name + suffix] for name in engine.TRACE_NAMES[spec.cell]]
-        return BatchSums(chosen, n, dtype, thresholds)
+        return BatchSums(chosen, dtype, thresholds)
 
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the caller
         x = np.asarray(x, dtype=dtype)

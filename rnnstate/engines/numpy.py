@@ -119,6 +119,10 @@ class LSTMStep:
     def trace(self) -> dict[str, np.ndarray]:
         return {"i": self.i, "f": self.f, "g": self.g, "og": self.o, "c_t": self.c, "h_t": self.h}
 
+    def trace_blocks(self) -> list[np.ndarray]:
+        """The trace as the arrays that hold it, each (N, kM): i f g og, c_t, h_t."""
+        return [self.gates, self.c, self.h]
+
 
 class GRUStep:
     """One GRU step in place: gate blocks z r h; bias (2, 3M) with reset_after, else (3M,)."""
@@ -170,6 +174,10 @@ class GRUStep:
     def trace(self) -> dict[str, np.ndarray]:
         return {"z": self.z, "r": self.r, "h_hat": self.h_hat, "h_t": self.h}
 
+    def trace_blocks(self) -> list[np.ndarray]:
+        """The trace as the arrays that hold it, each (N, kM): z r, h_hat, h_t."""
+        return [self.zr, self.h_hat, self.h]
+
 
 class SimpleRNNStep:
     """One SimpleRNN step in place: h_t = act(x_t W + h_{t-1} U + b)."""
@@ -188,6 +196,10 @@ class SimpleRNNStep:
 
     def trace(self) -> dict[str, np.ndarray]:
         return {"pre_activation": self.pre, "h_t": self.h}
+
+    def trace_blocks(self) -> list[np.ndarray]:
+        """The trace as the arrays that hold it, each (N, M): pre_activation, h_t."""
+        return [self.pre, self.h]
 
 
 def make_step(spec: Spec, x: np.ndarray, w: Weights, states: list[np.ndarray]):
