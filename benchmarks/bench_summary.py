@@ -1,6 +1,6 @@
 """What --summary costs on top of the bare engine run, and its peak memory as N grows.
 
-    python benchmarks/bench_summary.py            # N=100,000 T=50 D=8 M=64 (about 4 minutes)
+    python benchmarks/bench_summary.py            # N=100,000 T=50 D=8 M=64 (about 6 minutes)
     python benchmarks/bench_summary.py --quick    # tiny sizes: checks the script runs
     python benchmarks/bench_summary.py --sizes 1000000,50,8,64 --memory-only
 
@@ -19,12 +19,13 @@ batch (BATCH sequences), by every way of running:
                  gates alone would cost that way;
   keras summary  --summary --engine keras: the Keras layer has no trace, so this is the numpy
                  summary run above, its ratio taken to the keras engine's bare run.
-Every run is timed --repeat times (3), the runs alternating, and the round with the median wall
-time is shown, after the summary's ratio in each round. Prints sequences per second of each,
-wall and CPU seconds (CPU: every thread of the process, BLAS's included), and the ratio of
-wall time to the bare run of the same engine, measured in the same process. Then the peak
-resident memory of the whole command `rnnstate lstm --summary --input FILE` (a process of its
-own, its maximum RSS from the kernel).
+Every run is timed --repeat times (5), the runs alternating (the summary right after the bare
+run), and the round with the median wall time is shown, after the summary's ratio to the bare
+run in each round and the median of those ratios (the steadier figure on a shared machine).
+Prints sequences per second of each, wall and CPU seconds (CPU: every thread of the process,
+BLAS's included), and the ratio of wall time to the bare run of the same engine, measured in
+the same process. Then the peak resident memory of the whole command
+`rnnstate lstm --summary --input FILE` (a process of its own, its maximum RSS from the kernel).
 """
 
 import argparse
@@ -119,7 +120,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", default="100000,50,8,64", help="N,T,D,M")
     parser.add_argument("--memory-only", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of every run, alternating")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of every run, alternating")
     options = parser.parse_args()
     N, T, D, M = (2000, 10, 4, 8) if options.quick else map(int, options.sizes.split(","))
     options.repeat = 1 if options.quick else options.repeat
@@ -134,10 +135,10 @@ def main() -> None:
             run_layer(replace(spec, batch=len(first)), first, weights, "keras")
             runs = {
                 ("numpy", "bare"): lambda: engine_only(spec, path, weights, "numpy", False),
-                ("numpy", "traced"): lambda: engine_only(spec, path, weights, "numpy", True),
                 ("numpy", "summary"): lambda: summarize(
                     spec, open_dataset(str(path)).batches(BATCH), weights, BATCH
-                ),
+                ),  # right after the bare run: the two share the machine's state most
+                ("numpy", "traced"): lambda: engine_only(spec, path, weights, "numpy", True),
                 ("keras", "bare"): lambda: engine_only(spec, path, weights, "keras", False),
                 ("keras", "gates"): lambda: keras_gates(spec, path, weights),
             }
@@ -148,7 +149,8 @@ def main() -> None:
                 summary_ratios = [one["numpy", "summary"][0] / one["numpy", "bare"][0]
                                   for one in rounds]  # fmt: skip
                 print("numpy summary / bare, each round: "
-                      + ", ".join(f"{ratio:.2f}x" for ratio in summary_ratios))  # fmt: skip
+                      + ", ".join(f"{ratio:.2f}x" for ratio in summary_ratios)
+                      + f"; their median: {np.median(summary_ratios):.2f}x")  # fmt: skip
             seconds["keras", "summary"] = seconds["numpy", "summary"]  # the same run
             print("engine run      sequences/s   wall s    cpu s   wall / bare")
             for (engine, name), (wall, cpu) in seconds.items():

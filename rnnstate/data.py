@@ -354,11 +354,25 @@ def read_input(path: str) -> np.ndarray:
     """The input x (N, T, D) float32 from .npy, .npz (array `x` or the only one), .csv or .json
     ("-": JSON on stdin). Raises InputError naming the file for anything it cannot use."""
     notes: list[str] = []
-    array = only_or_x(path, read_arrays(path, notes))
-    array = numeric_array(path, np.asarray(array), "the input")
+    array = np.asarray(only_or_x(path, read_arrays(path, notes)))
+    notes += token_ids_note(path, array.shape, array.dtype)
+    array = numeric_array(path, array, "the input")
     x = np.ascontiguousarray(input_shape(path, array))
     say_notes(path, notes)
     return x
+
+
+def token_ids_note(path: str, shape: tuple[int, ...], dtype: np.dtype) -> list[str]:
+    """What to say of a saved 2-D integer array given as a layer's input, most likely token ids
+    (N, T) that an Embedding should turn into vectors: how it is read, and the command that
+    runs it through the model's Embedding. Nothing for any other input."""
+    saved = path != STDIN and Path(path).suffix.lower() in (".npy", ".npz")
+    if not saved or len(shape) != 2 or dtype.kind not in "iu":
+        return []
+    T, D = shape
+    return [f"holds integers {shape}, read as one sequence of T={T} steps of D={D} features; "
+            f"if they are token ids, run them through the model's Embedding: rnnstate model "
+            f"MODEL --input {shown_name(path)} --layer NAME"]  # fmt: skip
 
 
 def say_notes(path: str, notes: list[str]) -> None:
@@ -681,6 +695,7 @@ def npy_dataset(path: str) -> Dataset:
     mapped = memory_mapped(path)
     check_numeric(path, mapped, "the input")
     array = input_shape(path, mapped)
+    say_notes(path, token_ids_note(path, mapped.shape, mapped.dtype))
     row_bytes = array[0].nbytes
 
     def rows(size: int) -> Iterator[np.ndarray]:
@@ -726,6 +741,7 @@ def npz_dataset(path: str) -> Dataset:
         raise InputError(path, f"{what} is truncated: its header promises shape {tuple(shape)} "
                                f"of {dtype} but {member.file_size - header_size} bytes follow")
     N, T, D = input_shape(path, np.broadcast_to(np.uint8(0), shape)).shape  # the shape only
+    say_notes(path, token_ids_note(path, tuple(shape), dtype))
 
     def rows(size: int) -> Iterator[np.ndarray]:
         row_bytes = T * D * dtype.itemsize

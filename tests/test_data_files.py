@@ -40,6 +40,37 @@ def test_npy_3d_batch_and_integer_dtype(tmp_path):
     assert x[1, 3, 2] == 23.0
 
 
+TOKEN_IDS_NOTE = (
+    "rnnstate: ids{suffix}: holds integers (4, 12), read as one sequence of T=4 steps of D=12 "
+    "features; if they are token ids, run them through the model's Embedding: rnnstate model "
+    "MODEL --input ids{suffix} --layer NAME\n"
+)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_saved_2d_integers_are_read_with_a_note_that_they_look_like_token_ids(
+    tmp_path, monkeypatch, capsys, suffix
+):
+    from rnnstate.data import open_dataset
+
+    monkeypatch.chdir(tmp_path)
+    ids = np.arange(48, dtype=np.int32).reshape(4, 12)
+    np.save("ids.npy", ids) if suffix == ".npy" else np.savez("ids.npz", x=ids)
+    x = read_input(f"ids{suffix}")
+    assert x.shape == (1, 4, 12) and x[0, 3, 11] == 47.0
+    assert capsys.readouterr().err == TOKEN_IDS_NOTE.format(suffix=suffix)
+    assert open_dataset(f"ids{suffix}").shape == (1, 4, 12)  # the streamed reading says it too
+    assert capsys.readouterr().err == TOKEN_IDS_NOTE.format(suffix=suffix)
+
+
+def test_floats_and_3d_integers_get_no_note(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "ids.npy", np.arange(24, dtype=np.int64).reshape(2, 4, 3))
+    read_input(str(tmp_path / "x.npy"))
+    read_input(str(tmp_path / "ids.npy"))
+    assert capsys.readouterr().err == ""
+
+
 def test_npz_array_named_x_among_others(tmp_path):
     path = tmp_path / "data.npz"
     np.savez(path, labels=np.zeros(4), x=X)
