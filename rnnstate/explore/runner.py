@@ -109,6 +109,10 @@ def write_result(path: str, result: Result, sequence: int, files: AllOrNothing,
     `sequence`; with_memory: with what --memory adds (the influence of every step, and with
     return_sequences the connectivity map). Returns what happened, in one line: `wrote PATH`,
     or why it was not written."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return f"not written: {path}: the current folder no longer exists"
     found = None
     if with_memory:
         from rnnstate.explore.memory_view import influence
@@ -116,10 +120,6 @@ def write_result(path: str, result: Result, sequence: int, files: AllOrNothing,
         found = influence(result, result.spec.return_sequences, saved=not path.endswith(".png"))
         if isinstance(found, str):
             return f"not written: {path}: the influence cannot be computed: {found}"
-    try:
-        os.getcwd()
-    except FileNotFoundError:
-        return f"not written: {path}: the current folder no longer exists"
     needed, available = writing_bytes(result, path), budget.available_bytes()
     if needed > available:
         return (f"not written: {path} needs about {budget.human_bytes(needed)} of memory; "
