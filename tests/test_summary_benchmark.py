@@ -17,6 +17,6 @@ def test_summary_benchmark_runs_on_tiny_sizes():
     assert lines[0] == "N=2000 T=10 D=4 M=8, batches of 1024, lstm"
     assert lines[1].split()[:2] == ["engine", "run"]
     runs = [line.split()[:2] for line in lines[2:8]]
-    assert runs == [["numpy", "bare"], ["numpy", "traced"], ["numpy", "summary"],
+    assert runs == [["numpy", "bare"], ["numpy", "summary"], ["numpy", "traced"],
                     ["keras", "bare"], ["keras", "gates"], ["keras", "summary"]]  # fmt: skip
     assert lines[8].startswith("peak RSS of rnnstate lstm --summary: ")
