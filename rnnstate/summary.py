@@ -8,8 +8,10 @@ the engine runs compiled, or one with `top`, runs with the trace on and the trac
 added afterwards (Accumulator.add), sequence by sequence and within a sequence step by step, so
 how the sequences are cut into batches does not change the sums' bits. The streamed path adds
 step by step and within a step sequence by sequence: the same float64 sums of the same values
-in another order, equal to the digits shown. Counts (saturated steps, zeros) are integers,
-exact by construction.
+in another order, equal to the digits shown. Each unit's sums are of its values less its first
+counted value (Accumulator.shift), so a unit that hardly moves keeps its std: the sum of squares
+less the squared mean no longer cancels every digit. Counts (saturated steps, zeros) are
+integers, exact by construction.
 """
 
 import math
@@ -158,8 +160,10 @@ class Accumulator:
     def __init__(self, name: str, units: int, gate: bool) -> None:
         self.name, self.gate = name, gate
         self.count = 0  # steps counted (the same for every unit)
-        self.total = np.zeros(units)  # sum of the values
-        self.squares = np.zeros(units)  # sum of their squares (exact for float32 values)
+        # each unit's first counted value (float64), taken off every value before it is summed
+        self.shift: np.ndarray | None = None
+        self.total = np.zeros(units)  # sum of the values less the shift
+        self.squares = np.zeros(units)  # sum of the squares of the values less the shift
         self.minimum = np.full(units, np.inf)
         self.maximum = np.full(units, -np.inf)
         self.zeros = np.zeros(units, dtype=np.int64)
@@ -173,13 +177,18 @@ class Accumulator:
         sequences into other batches gives the same bits. A large batch goes through one
         compiled pass (rnnstate.summary_kernel), which adds in the same order.
         """
+        if self.shift is None:
+            if not counted.any():
+                return  # nothing counted: nothing to add
+            first = np.unravel_index(np.argmax(counted), counted.shape)  # (sequence, step)
+            self.take_shift(values[first])
         if compiled_pays(values.size):
             from rnnstate.summary_kernel import accumulate_steps, add_sequences
 
             self.count += int(counted.sum())
             sums = np.zeros((2, *values.shape[::2]))  # each sequence's sum and sum of squares
             low, high = thresholds.of(values.dtype.type)
-            accumulate_steps(values.transpose(1, 0, 2), counted.T, sums[0], sums[1],
+            accumulate_steps(values.transpose(1, 0, 2), counted.T, self.shift, sums[0], sums[1],
                              self.minimum, self.maximum, self.zeros, self.left, self.right,
                              low, high)  # fmt: skip
             add_sequences(sums[0], sums[1], self.total, self.squares)
@@ -192,6 +201,7 @@ class Accumulator:
         for t in range(T):
             where = counted[:, t, None]  # (n, 1)
             np.copyto(wide, values[:, t])  # float32 -> float64, exact
+            wide -= self.shift
             np.add(per_sequence, wide, out=per_sequence, where=where)
             np.multiply(wide, wide, out=wide)
             np.add(per_sequence_squares, wide, out=per_sequence_squares, where=where)
@@ -212,6 +222,11 @@ class Accumulator:
             self.left += ((values < low) & where).sum(axis=(0, 1))
             self.right += ((values > high) & where).sum(axis=(0, 1))
 
+    def take_shift(self, first: np.ndarray) -> None:
+        """The shift, once: each unit's first counted value, first (M,)."""
+        if self.shift is None:
+            self.shift = np.asarray(first, dtype=np.float64).copy()
+
     def keep_saturation_of_gates(self) -> None:
         """After a compiled pass, which counts saturated steps of every quantity: none kept for
         a quantity that is not a gate."""
@@ -222,8 +237,11 @@ class Accumulator:
         """The statistics so far (NaN, and no flag, where no step was counted)."""
         counted = self.count > 0
         count = self.count if counted else np.nan
-        mean = self.total / count
-        variance = np.maximum(self.squares / count - mean * mean, 0.0)
+        shift = 0.0 if self.shift is None else self.shift
+        # shift * count is exact for float32 values: the sum of the values, rounded once
+        mean = (shift * count + self.total) / count
+        offset = self.total / count  # the mean less the shift
+        variance = np.maximum(self.squares / count - offset * offset, 0.0)
         missing = np.full_like(mean, np.nan)
         minimum, maximum = (self.minimum, self.maximum) if counted else (missing, missing)
         saturated = None

@@ -14,13 +14,14 @@ from rnnstate.engines.kernels import jit
 
 
 @jit
-def accumulate_steps(values, counted, sequence_total, sequence_squares, minimum, maximum, zeros,
-                     left, right, low, high):  # fmt: skip
+def accumulate_steps(values, counted, shift, sequence_total, sequence_squares, minimum, maximum,
+                     zeros, left, right, low, high):  # fmt: skip
     """Add S steps' values (S, n, M), time-major, of the sequences where counted (S, n) is True:
-    each sequence's own float64 sums sequence_total and sequence_squares (n, M), step after
-    step; the running min and max; the counts of zeros, of values below `low` and above `high`
-    (each (M,)); low and high in the values' dtype (rnnstate.summary.Thresholds.of). All in place;
-    add_sequences ends the sums. Fewer than 2**31 rows (S * n) a call.
+    each sequence's own float64 sums sequence_total and sequence_squares (n, M) of the values
+    less shift (M,), step after step; the running min and max; the counts of zeros, of values
+    below `low` and above `high` (each (M,)); low and high in the values' dtype
+    (rnnstate.summary.Thresholds.of). All in place; add_sequences ends the sums. Fewer than
+    2**31 rows (S * n) a call.
 
     Each sequence's S rows are added while its sums are in cache; the extremes and counts go to
     local arrays first, in loops LLVM vectorizes (np.minimum, not min(), which it does not).
@@ -36,7 +37,7 @@ def accumulate_steps(values, counted, sequence_total, sequence_squares, minimum,
             if not counted[t, s]:
                 continue
             for m in range(M):
-                value = np.float64(values[t, s, m])
+                value = np.float64(values[t, s, m]) - shift[m]
                 sequence_total[s, m] += value
                 sequence_squares[s, m] += value * value
             for m in range(M):
@@ -65,12 +66,12 @@ def add_sequences(sequence_total, sequence_squares, total, squares):
 
 
 @jit
-def accumulate_rows(values, counted, total, squares, minimum, maximum, zeros, left, right, low,
-                    high):  # fmt: skip
-    """Add one step's values (n, W) of the sequences where counted (n,) is True: their float64
-    sum and sum of squares, sequence after sequence, onto total and squares; the running min
-    and max; the counts of zeros, of values below `low` and above `high` (each (W,), in place;
-    low and high in the values' dtype, rnnstate.summary.Thresholds.of).
+def accumulate_rows(values, counted, shift, total, squares, minimum, maximum, zeros, left, right,
+                    low, high):  # fmt: skip
+    """Add one step's values (n, W) of the sequences where counted (n,) is True: the float64
+    sum and sum of squares of the values less shift (W,), sequence after sequence, onto total
+    and squares; the running min and max; the counts of zeros, of values below `low` and above
+    `high` (each (W,), in place; low and high in the values' dtype, Thresholds.of).
 
     The step's sums and extremes go to local arrays first, in loops LLVM vectorizes over W
     (np.minimum, not min(), which it does not), then onto the running ones once.
@@ -87,7 +88,7 @@ def accumulate_rows(values, counted, total, squares, minimum, maximum, zeros, le
         if not counted[s]:
             continue
         for w in range(W):
-            value = np.float64(values[s, w])
+            value = np.float64(values[s, w]) - shift[w]
             step_total[w] += value
             step_squares[w] += value * value
         for w in range(W):

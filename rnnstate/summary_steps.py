@@ -31,7 +31,8 @@ class BatchSums:
     """The statistics of one batch's steps in one direction, added onto rnnstate.summary
     Accumulators (in TRACE_NAMES order, their arrays updated when the batch ends): each step's
     values are added where the engine computed them (its trace_blocks, no copy), in one
-    compiled pass a block (summary_kernel.accumulate_rows), onto the batch's own sums.
+    compiled pass a block (summary_kernel.accumulate_rows), onto the batch's own sums, less
+    each unit's shift (the first counted row's values, where the accumulators have none yet).
 
     Each step's values are added sequence after sequence and then onto the batch's float64
     sums, and the batch's onto the totals. So the sums do not depend on how the sequences are
@@ -47,15 +48,31 @@ class BatchSums:
         self.total, self.squares = np.zeros(width), np.zeros(width)
         self.minimum, self.maximum = np.full(width, np.inf), np.full(width, -np.inf)
         self.zeros, self.left, self.right = (np.zeros(width, np.int64) for _ in range(3))
+        self.shift = self.shifts()
+
+    def shifts(self) -> np.ndarray | None:
+        """The quantities' Accumulator.shift side by side (width,); None before they have one."""
+        if any(a.shift is None for a in self.accumulators):
+            return None
+        return np.concatenate([a.shift for a in self.accumulators])
 
     def add(self, blocks: list[np.ndarray], counted: np.ndarray) -> None:
         """Add one step: blocks (n, kM), k quantities each in order, where counted (n,) is True."""
         from rnnstate.summary_kernel import accumulate_rows
 
+        if self.shift is None:  # the first counted row sets the shifts
+            if not counted.any():
+                return  # nothing counted: nothing to add
+            row = np.concatenate([block[np.argmax(counted)] for block in blocks])  # (width,)
+            start = 0
+            for a in self.accumulators:
+                a.take_shift(row[start : start + len(a.total)])
+                start += len(a.total)
+            self.shift = self.shifts()
         start = 0
         for block in blocks:
             part = slice(start, start + block.shape[1])
-            accumulate_rows(block, counted, self.total[part], self.squares[part],
+            accumulate_rows(block, counted, self.shift[part], self.total[part], self.squares[part],
                             self.minimum[part], self.maximum[part], self.zeros[part],
                             self.left[part], self.right[part], self.low, self.high)  # fmt: skip
             start = part.stop

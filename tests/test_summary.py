@@ -178,6 +178,53 @@ def test_the_compiled_pass_gives_the_bits_of_the_numpy_one(monkeypatch, gate):
     assert not numpy_pass.dead[3] and numpy_pass.zeros[3] > 0
 
 
+def hardly_moving(shape: tuple[int, int]) -> np.ndarray:
+    """Values (n, T, 3) float32 of units that hardly move: unit 0 constant near 1, unit 1 a few
+    float32 steps either side of 3e5 (ulp 2**-5), unit 2 a few steps either side of 1."""
+    steps = np.random.default_rng(9).integers(-3, 4, (*shape, 2)).astype(np.float64)
+    values = np.empty((*shape, 3), np.float32)
+    values[..., 0] = np.float32(0.9999546)
+    values[..., 1] = 3e5 + steps[..., 0] * 2.0**-5
+    values[..., 2] = 1 + steps[..., 1] * 2.0**-23
+    return values
+
+
+@pytest.mark.parametrize("mode", ["never", "always"])
+def test_a_unit_that_hardly_moves_keeps_its_std(monkeypatch, mode):
+    # The mean is far from 0 against the std: a sum of squares less the squared mean would
+    # cancel most digits of the variance (unit 1's std came out 1e-3 off, relative).
+    monkeypatch.setenv("RNNSTATE_COMPILED", mode)  # the numpy pass, then the compiled one
+    values = hardly_moving((40, 30))
+    counted = np.random.default_rng(10).random((40, 30)) > 0.2
+    accumulator = Accumulator("h_t", 3, False)
+    for start in range(0, 40, 16):
+        accumulator.add(values[start : start + 16], counted[start : start + 16], Thresholds())
+    stats = accumulator.stats()
+    expected = reference(values, counted)
+    assert stats.std[0] == 0.0
+    np.testing.assert_allclose(stats.std, expected["std"], rtol=1e-9)
+    np.testing.assert_allclose(stats.mean, expected["mean"], rtol=1e-15)
+
+
+def test_the_streamed_path_keeps_the_std_of_a_unit_that_hardly_moves(monkeypatch):
+    # A linear SimpleRNN without recurrence: h_t = x_t W + 3e5, moving by a few float32 steps
+    # (unit 0 not at all: its kernel is 0).
+    D, M, N = 2, 3, 150
+    kernel = np.array([[0.0, 0.01, 0.02], [0.0, -0.01, 0.005]], np.float32)
+    bias = np.full(M, 3e5, np.float32)
+    weights = Weights(kernel, np.zeros((M, M), np.float32), bias)
+    x = np.random.default_rng(11).standard_normal((N, 9, D)).astype(np.float32)
+    spec = Spec("rnn", steps=9, features=D, units=M, batch=N, activation="linear",
+                engine="numpy")  # fmt: skip
+    full = run_engines(replace(spec, gates=True), x, weights)
+    ran = streamed(monkeypatch)
+    summary = summarize(spec, in_batches(x, 75), weights, 75)
+    assert ran == [75, 75]
+    expected = reference(full.gates["h_t"], np.ones((N, 9), dtype=bool))
+    assert summary.stats["h_t"].std[0] == 0.0 and expected["std"][1] > 0.01
+    np.testing.assert_allclose(summary.stats["h_t"].std, expected["std"], rtol=1e-9)
+
+
 def test_with_every_step_masked_the_statistics_are_missing_not_made_up():
     accumulator = Accumulator("h_t", 2, False)
     accumulator.add(np.ones((3, 4, 2), np.float32), np.zeros((3, 4), dtype=bool), Thresholds())
