@@ -370,9 +370,9 @@ def token_ids_note(path: str, shape: tuple[int, ...], dtype: np.dtype) -> list[s
     if not saved or len(shape) != 2 or dtype.kind not in "iu":
         return []
     T, D = shape
-    return [f"holds integers {shape}, read as one sequence of T={T} steps of D={D} features; "
-            f"if they are token ids, run them through the model's Embedding: rnnstate model "
-            f"MODEL --input {shown_name(path)} --layer NAME"]  # fmt: skip
+    return [f"holds a {shape} array of integers, read as one sequence of T={T} steps of D={D} "
+            f"features; if they are token ids, a Keras model's Embedding turns them into "
+            f"vectors: rnnstate model MODEL --input {shown_name(path)} --layer NAME"]  # fmt: skip
 
 
 def say_notes(path: str, notes: list[str]) -> None:

@@ -41,9 +41,9 @@ def test_npy_3d_batch_and_integer_dtype(tmp_path):
 
 
 TOKEN_IDS_NOTE = (
-    "rnnstate: ids{suffix}: holds integers (4, 12), read as one sequence of T=4 steps of D=12 "
-    "features; if they are token ids, run them through the model's Embedding: rnnstate model "
-    "MODEL --input ids{suffix} --layer NAME\n"
+    "rnnstate: ids{suffix}: holds a (4, 12) array of integers, read as one sequence of T=4 steps "
+    "of D=12 features; if they are token ids, a Keras model's Embedding turns them into vectors: "
+    "rnnstate model MODEL --input ids{suffix} --layer NAME\n"
 )
 
 
