@@ -42,8 +42,11 @@ class BatchSums:
     thread adding the buffers (the bare run's BLAS threads already use both cores)."""
 
     def __init__(self, accumulators, dtype, thresholds) -> None:
-        width = sum(len(a.total) for a in accumulators)  # every quantity's units, side by side
         self.accumulators = accumulators
+        self.parts, width = [], 0  # each quantity's units in the arrays below, side by side
+        for a in accumulators:
+            self.parts.append(slice(width, width + len(a.total)))
+            width += len(a.total)
         self.low, self.high = thresholds.of(dtype)
         self.total, self.squares = np.zeros(width), np.zeros(width)
         self.minimum, self.maximum = np.full(width, np.inf), np.full(width, -np.inf)
@@ -64,10 +67,8 @@ class BatchSums:
             if not counted.any():
                 return  # nothing counted: nothing to add
             row = np.concatenate([block[np.argmax(counted)] for block in blocks])  # (width,)
-            start = 0
-            for a in self.accumulators:
-                a.take_shift(row[start : start + len(a.total)])
-                start += len(a.total)
+            for a, part in zip(self.accumulators, self.parts, strict=True):
+                a.take_shift(row[part])
             self.shift = self.shifts()
         start = 0
         for block in blocks:
@@ -79,9 +80,7 @@ class BatchSums:
 
     def finish(self, counted: int) -> None:
         """End the batch: its sums onto the accumulators'; `counted` steps in all."""
-        start = 0
-        for a in self.accumulators:
-            part = slice(start, start + len(a.total))
+        for a, part in zip(self.accumulators, self.parts, strict=True):
             a.total += self.total[part]
             a.squares += self.squares[part]
             np.minimum(a.minimum, self.minimum[part], out=a.minimum)
@@ -91,7 +90,6 @@ class BatchSums:
             a.right += self.right[part]
             a.count += counted
             a.keep_saturation_of_gates()
-            start = part.stop
 
 
 def run_direction(spec, x, w: Weights, states, mask, sums: BatchSums) -> np.ndarray:
