@@ -238,7 +238,7 @@ class Accumulator:
         counted = self.count > 0
         count = self.count if counted else np.nan
         shift = 0.0 if self.shift is None else self.shift
-        # shift * count is exact for float32 values: the sum of the values, rounded once
+        # shift * count + total: the sum of the values, with one rounding for the product
         mean = (shift * count + self.total) / count
         offset = self.total / count  # the mean less the shift
         variance = np.maximum(self.squares / count - offset * offset, 0.0)
